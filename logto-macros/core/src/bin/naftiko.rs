@@ -1,0 +1,99 @@
+//! `naftiko`: check capability files, print the Rust they generate, or
+//! (later) their OpenAPI document.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use logto_macros_core::{Disk, analyze_file, codegen, expand_file, pretty};
+
+/// Naftiko capability tools: the same checks and generator the
+/// `naftiko_capability!` macro runs.
+#[derive(Parser)]
+#[command(name = "naftiko", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate capability files and print every diagnostic
+    /// (exit 1 if any file has errors).
+    Check {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the Rust generated for a capability, formatted.
+    Expand {
+        /// The capability file.
+        file: PathBuf,
+    },
+    /// Print the OpenAPI 3.1 document of the REST adapters.
+    Openapi {
+        /// The capability file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files } => check(&files),
+        Command::Expand { file } => expand(&file),
+        Command::Openapi { file } => {
+            eprintln!(
+                "naftiko openapi {}: not built yet; the OpenAPI document comes with the REST adapter",
+                file.display()
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut bad = 0usize;
+    for file in files {
+        let shown = file.display().to_string();
+        if let Err(diagnostics) = analyze_file(file, &shown, &Disk) {
+            bad += 1;
+            eprint!("{diagnostics}");
+        }
+    }
+    println!(
+        "{} files, {} ok, {} with errors",
+        files.len(),
+        files.len() - bad,
+        bad
+    );
+    if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn expand(file: &std::path::Path) -> ExitCode {
+    let shown = file.display().to_string();
+    let settings = codegen::Settings {
+        source_name: shown.clone(),
+        ..codegen::Settings::default()
+    };
+    match expand_file(file, &shown, &Disk, &settings) {
+        Ok((tokens, _)) => match pretty(&tokens) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{shown}: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Code generation from the IR. One module per concern; this one assembles
+//! them into the modules named after each namespace.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::diagnostics::Diagnostics;
+use crate::ir;
+use crate::names::ident;
+
+/// Choices that do not come from the spec.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The path generated code uses to reach the runtime crate.
+    pub runtime: syn::Path,
+    /// The file name shown in generated docs.
+    pub source_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            runtime: syn::parse_quote!(::logto_client),
+            source_name: "capability.yaml".into(),
+        }
+    }
+}
+
+/// Generates every module of a capability.
+pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream, Diagnostics> {
+    let apis = cap.apis.iter().map(|api| api_module(api, settings));
+    let rest = cap.rest.iter().map(|a| {
+        let module = ident(&a.module);
+        let doc = format!(
+            "The REST adapter `{}` of `{}`{}.",
+            a.namespace,
+            settings.source_name,
+            a.description
+                .as_deref()
+                .map(|d| format!(": {}", d.trim_end_matches('.')))
+                .unwrap_or_default()
+        );
+        let ns = &a.namespace;
+        let names = a.operations.iter().map(|o| &o.name);
+        let port = port_const(a.port);
+        quote! {
+            #[doc = #doc]
+            #[allow(clippy::all)]
+            pub mod #module {
+                /// The adapter's namespace as written in the spec.
+                pub const NAMESPACE: &str = #ns;
+                #port
+                /// The exposed operations, in spec order.
+                pub const OPERATIONS: &[&str] = &[#(#names),*];
+            }
+        }
+    });
+    let mcp = cap.mcp.iter().map(|a| {
+        let module = ident(&a.module);
+        let doc = format!(
+            "The MCP adapter `{}` of `{}`{}.",
+            a.namespace,
+            settings.source_name,
+            a.description
+                .as_deref()
+                .map(|d| format!(": {}", d.trim_end_matches('.')))
+                .unwrap_or_default()
+        );
+        let ns = &a.namespace;
+        let names = a.tools.iter().map(|t| &t.name);
+        let port = port_const(a.port);
+        quote! {
+            #[doc = #doc]
+            #[allow(clippy::all)]
+            pub mod #module {
+                /// The adapter's namespace as written in the spec.
+                pub const NAMESPACE: &str = #ns;
+                #port
+                /// The tools, in spec order.
+                pub const TOOLS: &[&str] = &[#(#names),*];
+            }
+        }
+    });
+    Ok(quote! {
+        #(#apis)*
+        #(#rest)*
+        #(#mcp)*
+    })
+}
+
+fn port_const(port: Option<u16>) -> TokenStream {
+    match port {
+        Some(p) => quote! {
+            /// The port the spec asks this adapter to listen on.
+            pub const PORT: u16 = #p;
+        },
+        None => quote! {},
+    }
+}
+
+fn api_module(api: &ir::Api, settings: &Settings) -> TokenStream {
+    let module = ident(&api.module);
+    let doc = format!(
+        "The consumed API `{}` of `{}`{}.",
+        api.namespace,
+        settings.source_name,
+        api.description
+            .as_deref()
+            .map(|d| format!(": {}", d.trim_end_matches('.')))
+            .unwrap_or_default()
+    );
+    let ns = &api.namespace;
+    let base = &api.base_uri_text;
+    let names = api.operations.iter().map(|o| &o.name);
+    quote! {
+        #[doc = #doc]
+        #[allow(clippy::all)]
+        pub mod #module {
+            /// The namespace as written in the spec.
+            pub const NAMESPACE: &str = #ns;
+            /// The base URI as written in the spec.
+            pub const BASE_URI: &str = #base;
+            /// The consumed operations, in spec order.
+            pub const OPERATIONS: &[&str] = &[#(#names),*];
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! The resolved form of a capability: every `call` points at its consumed
+//! operation, every placeholder and `with` value has a source, every name has
+//! its Rust identifier. Code generation reads only this.
+
+use crate::yaml::Pos;
+
+/// A whole capability, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capability {
+    /// `info.label`.
+    pub label: Option<String>,
+    /// `info.description`.
+    pub description: Option<String>,
+    /// Every bound variable.
+    pub binds: Vec<BindVar>,
+    /// Consumed APIs (imports resolved).
+    pub apis: Vec<Api>,
+    /// REST adapters.
+    pub rest: Vec<RestAdapter>,
+    /// MCP adapters.
+    pub mcp: Vec<McpAdapter>,
+    /// Every file read (the capability and its imports), for rebuild tracking.
+    pub files: Vec<String>,
+}
+
+/// A bound variable: `{{namespace.VAR}}` or `{{VAR}}` in templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindVar {
+    /// The bind's namespace (`env`).
+    pub namespace: Option<String>,
+    /// The variable (`LOGTO_API_KEY`).
+    pub var: String,
+    /// The key read from the source (the environment variable's name).
+    pub source_key: String,
+    /// The source file, when the bind has a `location`.
+    pub location: Option<String>,
+}
+
+/// A piece of a template string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal text.
+    Text(String),
+    /// A bound variable, by its index in [`Capability::binds`].
+    Bind(usize),
+    /// A configuration variable of the base URI (a builder setter).
+    Var(String),
+}
+
+/// A string made of literal text and variables.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template(pub Vec<Piece>);
+
+impl Template {
+    /// A template that is only literal text.
+    pub fn literal(text: &str) -> Self {
+        Self(vec![Piece::Text(text.to_owned())])
+    }
+
+    /// The bound variables this template needs.
+    pub fn binds(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().filter_map(|p| match p {
+            Piece::Bind(i) => Some(*i),
+            _ => None,
+        })
+    }
+}
+
+/// A consumed HTTP API and its operations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    /// The namespace as written (`logto-experience`).
+    pub namespace: String,
+    /// The Rust module name (`logto_experience`).
+    pub module: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The base URI as written.
+    pub base_uri_text: String,
+    /// The base URI as a template of configuration variables.
+    pub base_uri: Template,
+    /// Configuration variables of the base URI, in order (`tenant_id`).
+    pub base_vars: Vec<String>,
+    /// Authentication.
+    pub auth: Option<Auth>,
+    /// Parameters sent with every request.
+    pub fixed_params: Vec<FixedParam>,
+    /// The operations.
+    pub operations: Vec<ConsumedOp>,
+}
+
+/// How requests to a consumed API authenticate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: Template,
+    },
+    /// `Authorization: Basic base64(user:password)`.
+    Basic {
+        /// User.
+        username: Template,
+        /// Password.
+        password: Template,
+    },
+    /// An API key in a header or the query.
+    ApiKey {
+        /// Header or query parameter name.
+        name: String,
+        /// The key.
+        value: Template,
+        /// `true` for a query parameter, `false` for a header.
+        in_query: bool,
+    },
+    /// HTTP digest authentication (RFC 7616).
+    Digest {
+        /// User.
+        username: Template,
+        /// Password.
+        password: Template,
+    },
+}
+
+/// A parameter with a fixed value, sent with every request of an API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedParam {
+    /// Name.
+    pub name: String,
+    /// Where it goes.
+    pub location: Location,
+    /// Value.
+    pub value: Template,
+}
+
+/// Where a consumed input goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A path segment.
+    Path,
+    /// A query parameter.
+    Query,
+    /// A header.
+    Header,
+    /// A cookie.
+    Cookie,
+    /// (Part of) the JSON body.
+    Body,
+}
+
+impl Location {
+    /// The word used in specs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+            Location::Cookie => "cookie",
+            Location::Body => "body",
+        }
+    }
+}
+
+/// A JSON type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    /// `string` (the default).
+    String,
+    /// `number`.
+    Number,
+    /// `integer`.
+    Integer,
+    /// `boolean`.
+    Boolean,
+    /// `object`.
+    Object,
+    /// `array`.
+    Array,
+}
+
+impl JsonType {
+    /// Parses a spec `type`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "string" => Self::String,
+            "number" => Self::Number,
+            "integer" => Self::Integer,
+            "boolean" => Self::Boolean,
+            "object" => Self::Object,
+            "array" => Self::Array,
+            _ => return None,
+        })
+    }
+
+    /// The JSON Schema name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Number => "number",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Object => "object",
+            Self::Array => "array",
+        }
+    }
+}
+
+/// An input of a consumed operation that the caller supplies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// Name as written (`connectorId`).
+    pub name: String,
+    /// Rust argument name (`connector_id`).
+    pub rust_name: String,
+    /// Where it goes.
+    pub location: Location,
+    /// Its type.
+    pub ty: JsonType,
+    /// Whether it must be given.
+    pub required: bool,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// A part of a consumed path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    /// Literal text.
+    Text(String),
+    /// A placeholder, by input name.
+    Param(String),
+}
+
+/// How the request body is built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyPlan {
+    /// No body.
+    None,
+    /// One `in: body` input is the whole body.
+    Whole(String),
+    /// Several `in: body` inputs merged into one JSON object.
+    Merged(Vec<String>),
+    /// A `body:` template (`json` only for now), with `{{name}}` inputs.
+    Template {
+        /// The content type sent.
+        content_type: String,
+        /// The template, as JSON.
+        data: serde_json::Value,
+    },
+}
+
+/// A consumed operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumedOp {
+    /// Name as written.
+    pub name: String,
+    /// Rust method name.
+    pub fn_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The path as written.
+    pub path_text: String,
+    /// The path, split into text and placeholders.
+    pub path: Vec<PathPart>,
+    /// Caller-supplied inputs: path ones first (in path order), then query,
+    /// header, cookie, then body.
+    pub inputs: Vec<Input>,
+    /// How the body is built.
+    pub body: BodyPlan,
+    /// The output mapping (JSONPath); `None` or `$.` passes JSON through.
+    pub output_mapping: Option<String>,
+    /// Where the operation is written.
+    pub pos: Pos,
+}
+
+/// Where an exposed operation's value for a consumed input comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The whole JSON request body (REST) / the `body` argument.
+    Body,
+    /// An exposed path segment.
+    PathParam(String),
+    /// An exposed query parameter.
+    Query(String),
+    /// An exposed header.
+    Header(String),
+    /// An MCP tool argument.
+    Argument(String),
+    /// A literal JSON value.
+    Literal(serde_json::Value),
+}
+
+/// A consumed input and what feeds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    /// The consumed input's name.
+    pub input: String,
+    /// Its source.
+    pub source: Source,
+    /// `true` when the consumed operation does not declare the input: it is
+    /// then sent as an extra query parameter.
+    pub extra: bool,
+}
+
+/// A reference to a consumed operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRef {
+    /// Index in [`Capability::apis`].
+    pub api: usize,
+    /// Index in [`Api::operations`].
+    pub op: usize,
+}
+
+/// An exposed input (declared or inferred).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposedInput {
+    /// Name.
+    pub name: String,
+    /// Rust name.
+    pub rust_name: String,
+    /// Where it is read from (REST) — `Body` for MCP arguments too.
+    pub location: Location,
+    /// Type.
+    pub ty: JsonType,
+    /// Required.
+    pub required: bool,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// A REST adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestAdapter {
+    /// Namespace.
+    pub namespace: String,
+    /// Rust module name.
+    pub module: String,
+    /// Port.
+    pub port: Option<u16>,
+    /// Address.
+    pub address: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Operations, in spec order.
+    pub operations: Vec<RestOp>,
+}
+
+/// An exposed REST operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestOp {
+    /// Name.
+    pub name: String,
+    /// Rust method name.
+    pub fn_name: String,
+    /// Upper-case method.
+    pub method: String,
+    /// Route as written.
+    pub route: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Exposed inputs.
+    pub inputs: Vec<ExposedInput>,
+    /// The consumed operation called, if any.
+    pub call: Option<CallRef>,
+    /// What feeds each consumed input.
+    pub bindings: Vec<Binding>,
+    /// Output mapping.
+    pub output_mapping: Option<String>,
+    /// Headers copied from the caller (`forward.trustedHeaders`).
+    pub trusted_headers: Vec<String>,
+    /// Where it is written.
+    pub pos: Pos,
+}
+
+/// An MCP adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpAdapter {
+    /// Namespace.
+    pub namespace: String,
+    /// Rust module name.
+    pub module: String,
+    /// Port.
+    pub port: Option<u16>,
+    /// Address.
+    pub address: Option<String>,
+    /// `true` for `transport: stdio`.
+    pub stdio: bool,
+    /// Description (server instructions).
+    pub description: Option<String>,
+    /// Tools.
+    pub tools: Vec<McpTool>,
+}
+
+/// An MCP tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpTool {
+    /// Name.
+    pub name: String,
+    /// Rust method name.
+    pub fn_name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Hints: read-only, destructive, idempotent, open-world.
+    pub hints: [Option<bool>; 4],
+    /// Arguments (declared or inferred).
+    pub inputs: Vec<ExposedInput>,
+    /// The consumed operation called.
+    pub call: Option<CallRef>,
+    /// What feeds each consumed input.
+    pub bindings: Vec<Binding>,
+    /// Output mapping.
+    pub output_mapping: Option<String>,
+    /// Where it is written.
+    pub pos: Pos,
+}

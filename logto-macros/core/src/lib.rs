@@ -1,0 +1,180 @@
+//! The generator behind `naftiko_capability!`: it reads a Naftiko capability
+//! (YAML) with positions, validates it into an IR, and generates Rust.
+//!
+//! Pure and unit-testable: no environment, no proc-macro API. File access goes
+//! through [`Files`], so the proc-macro, the `naftiko` CLI and tests share it.
+//!
+//! ```text
+//! source ──yaml──▶ positioned tree ──spec──▶ model ──validate──▶ ir ──codegen──▶ tokens
+//! ```
+
+pub mod codegen;
+pub mod diagnostics;
+pub mod ir;
+pub mod names;
+pub mod spec;
+pub mod validate;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostics::{Diagnostic, Diagnostics};
+
+/// Reads the files a capability names (itself and its imports).
+pub trait Files {
+    /// The file's text.
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+}
+
+/// [`Files`] on the real file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// A capability that validated, and every file that was read to get it.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The resolved capability.
+    pub capability: ir::Capability,
+    /// The files read, as opened (for rebuild tracking).
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads and validates the capability at `path`; diagnostics name it `display`.
+pub fn analyze_file(
+    path: &Path,
+    display: &str,
+    files: &dyn Files,
+) -> Result<Analysis, Diagnostics> {
+    let source = files.read(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: display.to_owned(),
+            pos: yaml::Pos { line: 1, col: 1 },
+            path: String::new(),
+            message: format!("cannot read the capability: {e}"),
+            help: "check the path and the file's permissions".into(),
+        }])
+    })?;
+    analyze_source(&source, display, path, files)
+}
+
+/// Validates `source`, which was read from `path` (used to resolve imports).
+pub fn analyze_source(
+    source: &str,
+    display: &str,
+    path: &Path,
+    files: &dyn Files,
+) -> Result<Analysis, Diagnostics> {
+    let mut sink = diagnostics::Sink::new(display);
+    let Some(doc) = read(&mut sink, source) else {
+        return Err(sink.finish());
+    };
+    let mut read_files = vec![path.to_path_buf()];
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let display_base = Path::new(display)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut import =
+        |sink: &mut diagnostics::Sink, imp: &spec::Import| -> Option<validate::Fragment> {
+            let Some(loc) = &imp.location else {
+                sink.error(
+                    imp.import.pos,
+                    &imp.import.path,
+                    format!("import of `{}` has no `location`", imp.import.value),
+                    "add `location: ./shared/<file>.yaml`, relative to this file",
+                );
+                return None;
+            };
+            let target = base.join(&loc.value);
+            let shown = display_base.join(&loc.value).display().to_string();
+            read_files.push(target.clone());
+            let text = match files.read(&target) {
+                Ok(t) => t,
+                Err(e) => {
+                    sink.error(
+                        loc.pos,
+                        &loc.path,
+                        format!("cannot read imported file `{shown}`: {e}"),
+                        "the location is relative to the importing capability file",
+                    );
+                    return None;
+                }
+            };
+            let mut inner = diagnostics::Sink::new(shown.clone());
+            let doc = read(&mut inner, &text);
+            let failed = inner.has_errors();
+            for d in inner.finish().0 {
+                sink.push(d);
+            }
+            if failed {
+                return None;
+            }
+            let doc = doc?;
+            let mut consumes = doc.fragment_consumes;
+            if let Some(cap) = doc.capability {
+                consumes.extend(cap.consumes);
+            }
+            Some(validate::Fragment {
+                file: shown,
+                consumes,
+            })
+        };
+    let capability = validate::resolve(&mut sink, &doc, &mut import);
+    if sink.has_errors() {
+        return Err(sink.finish());
+    }
+    Ok(Analysis {
+        capability,
+        files: read_files,
+    })
+}
+
+/// Parses YAML and reads it into the model.
+fn read(sink: &mut diagnostics::Sink, source: &str) -> Option<spec::Document> {
+    match yaml::parse(source) {
+        Ok(Some(root)) => spec::read_document(sink, &root),
+        Ok(None) => {
+            sink.error(
+                yaml::Pos { line: 1, col: 1 },
+                "",
+                "the document is empty",
+                "start it with `naftiko: 1.0.0-alpha2`",
+            );
+            None
+        }
+        Err(e) => {
+            sink.error(
+                e.pos,
+                "",
+                format!("YAML syntax error: {}", e.message),
+                "fix the YAML syntax at this position",
+            );
+            None
+        }
+    }
+}
+
+/// Generates the Rust for a file: analysis, then code generation.
+pub fn expand_file(
+    path: &Path,
+    display: &str,
+    files: &dyn Files,
+    settings: &codegen::Settings,
+) -> Result<(proc_macro2::TokenStream, Analysis), Diagnostics> {
+    let analysis = analyze_file(path, display, files)?;
+    let tokens = codegen::generate(&analysis.capability, settings)?;
+    Ok((tokens, analysis))
+}
+
+/// Formats generated tokens as Rust source (prettyplease).
+pub fn pretty(tokens: &proc_macro2::TokenStream) -> Result<String, String> {
+    let file: syn::File =
+        syn::parse2(tokens.clone()).map_err(|e| format!("generated code does not parse: {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}

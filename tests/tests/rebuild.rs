@@ -1,0 +1,89 @@
+//! Editing the YAML of a consumer crate changes what its next build
+//! generates: the macro tracks the file with `include_bytes!`, so cargo
+//! rebuilds when it changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const CAPABILITY: &str = "naftiko: 1.0.0-alpha2
+capability:
+  consumes:
+  - type: http
+    namespace: scratch
+    baseUri: http://127.0.0.1:9
+    resources:
+    - name: items
+      path: /items
+      operations:
+      - name: list-items
+        method: GET
+";
+
+const EXTRA_OPERATION: &str = "      - name: count-items
+        method: HEAD
+";
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// Runs the scratch binary and returns what it printed.
+fn run(dir: &Path, target: &Path) -> String {
+    let out = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        out.status.success(),
+        "scratch crate failed to build or run:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn editing_the_yaml_changes_the_next_build() {
+    let root = workspace();
+    let dir = root.join("target/rebuild-scratch");
+    let _ = std::fs::remove_dir_all(&dir);
+    let client = root
+        .join("logto-client")
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"rebuild-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nlogto-client = {{ path = {:?} }}\n\n[workspace]\n",
+            client.display().to_string()
+        ),
+    );
+    // Same versions as the workspace, and no resolution against the registry.
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))
+        .unwrap_or_else(|e| panic!("Cargo.lock: {e}"));
+    write(&dir.join("capabilities/scratch.yaml"), CAPABILITY);
+    write(
+        &dir.join("src/main.rs"),
+        "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
+         fn main() {\n    println!(\"{}\", scratch::OPERATIONS.join(\",\"));\n}\n",
+    );
+    // Share the workspace's compiled dependencies: only the scratch crate builds.
+    let target = root.join("target");
+
+    assert_eq!(run(&dir, &target).trim(), "list-items");
+
+    write(
+        &dir.join("capabilities/scratch.yaml"),
+        &format!("{CAPABILITY}{EXTRA_OPERATION}"),
+    );
+    assert_eq!(run(&dir, &target).trim(), "list-items,count-items");
+}
