@@ -2,6 +2,13 @@
 //! generates: the macro tracks the file with `include_bytes!`, so cargo
 //! rebuilds when it changes.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -153,7 +153,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// A help line that lists what is valid, suggesting the nearest one first.
-pub fn help_with_suggestion<'a>(name: &str, candidates: &[&'a str], what: &str) -> String {
+pub fn help_with_suggestion(name: &str, candidates: &[&str], what: &str) -> String {
     match did_you_mean(name, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None if candidates.is_empty() => format!("no {what} is declared"),

@@ -120,10 +120,10 @@ impl Node {
                 if let Ok(i) = text.parse::<i64>() {
                     return J::from(i);
                 }
-                if let Ok(f) = text.parse::<f64>() {
-                    if let Some(n) = serde_json::Number::from_f64(f) {
-                        return J::Number(n);
-                    }
+                if let Ok(f) = text.parse::<f64>()
+                    && let Some(n) = serde_json::Number::from_f64(f)
+                {
+                    return J::Number(n);
                 }
                 J::String(text.clone())
             }

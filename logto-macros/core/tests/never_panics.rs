@@ -1,6 +1,13 @@
 //! The validator never panics, whatever the YAML: mutated Logto documents and
 //! random YAML-ish text go through the whole pipeline.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
 use std::path::Path;
 
 use logto_macros_core::{Files, analyze_source, codegen};

@@ -3,6 +3,13 @@
 //!
 //! Refresh with `UPDATE_SNAPSHOTS=1 cargo test -p logto-macros-core`.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
 use std::path::{Path, PathBuf};
 
 use logto_macros_core::{Disk, analyze_file, codegen, expand_file, pretty};

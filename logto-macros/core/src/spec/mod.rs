@@ -63,6 +63,7 @@ pub struct Capability {
 
 /// One `consumes` entry.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // read once per document; boxing buys nothing
 pub enum Consumes {
     /// An inline HTTP API.
     Http(HttpApi),

@@ -101,18 +101,18 @@ impl<'n> Obj<'n> {
                 );
             }
             seen.push(key);
-            if key.chars().count() >= 5 && !known.contains(&key) {
-                if let Some(near) = known
+            if key.chars().count() >= 5
+                && !known.contains(&key)
+                && let Some(near) = known
                     .iter()
                     .find(|k| strsim::osa_distance(key, k) == 1 && !seen_known(entries, k))
-                {
-                    sink.error(
-                        k.pos,
-                        &join(path, key),
-                        format!("unknown key `{key}` in {what}"),
-                        format!("did you mean `{near}`?"),
-                    );
-                }
+            {
+                sink.error(
+                    k.pos,
+                    &join(path, key),
+                    format!("unknown key `{key}` in {what}"),
+                    format!("did you mean `{near}`?"),
+                );
             }
         }
         Some(Self {

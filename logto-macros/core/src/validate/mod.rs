@@ -181,17 +181,15 @@ fn check_module_names(
                 .map(|a| (a.module.as_str(), a.namespace.as_str())),
         );
     for (module, ns) in all {
-        if let Some(other) = seen.insert(module, ns) {
-            if other != ns {
-                sink.error(
-                    Pos { line: 1, col: 1 },
-                    "capability",
-                    format!(
-                        "namespaces `{other}` and `{ns}` both become the Rust module `{module}`"
-                    ),
-                    "rename one of them so that their snake_case forms differ",
-                );
-            }
+        if let Some(other) = seen.insert(module, ns)
+            && other != ns
+        {
+            sink.error(
+                Pos { line: 1, col: 1 },
+                "capability",
+                format!("namespaces `{other}` and `{ns}` both become the Rust module `{module}`"),
+                "rename one of them so that their snake_case forms differ",
+            );
         }
     }
 }
@@ -355,15 +353,15 @@ impl Cx {
     }
 
     fn api(&mut self, sink: &mut Sink, api: &spec::HttpApi, namespace: String) -> Option<ir::Api> {
-        if let Some(k) = &api.kind {
-            if k.value != "http" {
-                sink.error(
-                    k.pos,
-                    &k.path,
-                    format!("consumes type `{}` is not supported", k.value),
-                    "only `type: http` is known",
-                );
-            }
+        if let Some(k) = &api.kind
+            && k.value != "http"
+        {
+            sink.error(
+                k.pos,
+                &k.path,
+                format!("consumes type `{}` is not supported", k.value),
+                "only `type: http` is known",
+            );
         }
         let base = api.base_uri.as_ref()?;
         let mut base_vars = Vec::new();
@@ -376,7 +374,7 @@ impl Cx {
             })
             .collect();
         let starts_with_var = matches!(split(&base.value, false, true).first(), Some(Part::Var(_)));
-        if !starts_with_var && !(probe.starts_with("http://") || probe.starts_with("https://")) {
+        if !(starts_with_var || probe.starts_with("http://") || probe.starts_with("https://")) {
             sink.error(
                 base.pos,
                 &base.path,
@@ -386,18 +384,19 @@ impl Cx {
         }
         // alpha1 declares environment variables as `in: environment` inputs.
         for p in &api.input_parameters {
-            if let (Some(name), Some(loc)) = (&p.name, &p.location) {
-                if loc.value == "environment" && self.find_bind(&name.value).is_none() {
-                    self.binds.push(ir::BindVar {
-                        namespace: None,
-                        var: name.value.clone(),
-                        source_key: p
-                            .value
-                            .as_ref()
-                            .map_or_else(|| name.value.clone(), |v| v.value.clone()),
-                        location: None,
-                    });
-                }
+            if let (Some(name), Some(loc)) = (&p.name, &p.location)
+                && loc.value == "environment"
+                && self.find_bind(&name.value).is_none()
+            {
+                self.binds.push(ir::BindVar {
+                    namespace: None,
+                    var: name.value.clone(),
+                    source_key: p
+                        .value
+                        .as_ref()
+                        .map_or_else(|| name.value.clone(), |v| v.value.clone()),
+                    location: None,
+                });
             }
         }
         let auth = api.authentication.as_ref().and_then(|a| self.auth(sink, a));
@@ -1312,10 +1311,10 @@ fn collect_template_vars(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::String(s) => {
             for p in split(s, false, false) {
-                if let Part::Var(name) = p {
-                    if !out.iter().any(|o| o == name) {
-                        out.push(name.to_owned());
-                    }
+                if let Part::Var(name) = p
+                    && !out.iter().any(|o| o == name)
+                {
+                    out.push(name.to_owned());
                 }
             }
         }
