@@ -3,11 +3,51 @@
 //! `capabilities/logto-experience.yaml`.
 //!
 //! Users depend on this crate alone: it re-exports the macro and everything
-//! the generated code needs.
+//! the generated code needs (under [`__private`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), logto_client::Error> {
+//! use logto_client::logto_experience::Client;
+//!
+//! let client = Client::builder().tenant_id("abc").bind("LOGTO_API_KEY", "key").build()?;
+//! client.initinteraction(&serde_json::json!({"interactionEvent": "SignIn"})).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+// `Error` carries the upstream's status, headers and body so callers can act on
+// them; it is only built on the failure path, so its size costs nothing.
+#![allow(clippy::result_large_err)]
 
 // Lets the generated code name this crate `::logto_client` from inside it too.
 extern crate self as logto_client;
 
+pub mod client;
+pub mod dev;
+pub mod encode;
+pub mod error;
+pub mod mapping;
+pub mod response;
+pub mod secret;
+
+pub use client::install_crypto_provider;
+pub use error::Error;
 pub use logto_macros::naftiko_capability;
+pub use response::ResponseValue;
+pub use secret::Secret;
+
+/// What generated code reaches through `::logto_client::__private`, so that
+/// users add one dependency. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::client::{
+        ApiSpec, AuthSpec, BindSpec, Call, CallBody, Core, CoreBuilder, FixedPlace, FixedSpec,
+        Piece,
+    };
+    pub use bytes;
+    pub use http;
+    pub use reqwest;
+    pub use serde_json;
+}
 
 naftiko_capability!("logto-experience.yaml");

@@ -70,7 +70,8 @@ fn editing_the_yaml_changes_the_next_build() {
         &dir.join("Cargo.toml"),
         &format!(
             "[package]\nname = \"rebuild-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nlogto-client = {{ path = {:?} }}\n\n[workspace]\n",
+             [dependencies]\nlogto-client = {{ path = {:?} }}\n\n[workspace]\n\n\
+             [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
             client.display().to_string()
         ),
     );
@@ -83,7 +84,8 @@ fn editing_the_yaml_changes_the_next_build() {
         "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
          fn main() {\n    println!(\"{}\", scratch::OPERATIONS.join(\",\"));\n}\n",
     );
-    // Share the workspace's compiled dependencies: only the scratch crate builds.
+    // Share the workspace's compiled dependencies (same profile as the
+    // workspace's Cargo.toml): only the scratch crate builds.
     let target = root.join("target");
 
     assert_eq!(run(&dir, &target).trim(), "list-items");

@@ -34,6 +34,8 @@ pub struct BindVar {
     pub source_key: String,
     /// The source file, when the bind has a `location`.
     pub location: Option<String>,
+    /// Where a template first uses it (`file:line:col`), for error messages.
+    pub used_at: Option<String>,
 }
 
 /// A piece of a template string.
@@ -269,6 +271,8 @@ pub struct ConsumedOp {
     pub inputs: Vec<Input>,
     /// How the body is built.
     pub body: BodyPlan,
+    /// Parameters of this operation with a fixed `value`.
+    pub fixed: Vec<FixedParam>,
     /// The output mapping (JSONPath); `None` or `$.` passes JSON through.
     pub output_mapping: Option<String>,
     /// Where the operation is written.

@@ -1,10 +1,12 @@
 //! Code generation from the IR. One module per concern; this one assembles
 //! them into the modules named after each namespace.
 
+pub mod client;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::diagnostics::Diagnostics;
+use crate::diagnostics::{Diagnostics, Sink};
 use crate::ir;
 use crate::names::ident;
 
@@ -28,7 +30,12 @@ impl Default for Settings {
 
 /// Generates every module of a capability.
 pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream, Diagnostics> {
-    let apis = cap.apis.iter().map(|api| api_module(api, settings));
+    let mut sink = Sink::new(settings.source_name.clone());
+    let apis: Vec<TokenStream> = cap
+        .apis
+        .iter()
+        .map(|api| api_module(api, cap, settings, &mut sink))
+        .collect();
     let rest = cap.rest.iter().map(|a| {
         let module = ident(&a.module);
         let doc = format!(
@@ -81,6 +88,9 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             }
         }
     });
+    if sink.has_errors() {
+        return Err(sink.finish());
+    }
     Ok(quote! {
         #(#apis)*
         #(#rest)*
@@ -98,7 +108,12 @@ fn port_const(port: Option<u16>) -> TokenStream {
     }
 }
 
-fn api_module(api: &ir::Api, settings: &Settings) -> TokenStream {
+fn api_module(
+    api: &ir::Api,
+    cap: &ir::Capability,
+    settings: &Settings,
+    sink: &mut Sink,
+) -> TokenStream {
     let module = ident(&api.module);
     let doc = format!(
         "The consumed API `{}` of `{}`{}.",
@@ -112,6 +127,7 @@ fn api_module(api: &ir::Api, settings: &Settings) -> TokenStream {
     let ns = &api.namespace;
     let base = &api.base_uri_text;
     let names = api.operations.iter().map(|o| &o.name);
+    let client = client::generate(api, cap, settings, sink);
     quote! {
         #[doc = #doc]
         #[allow(clippy::all)]
@@ -122,6 +138,8 @@ fn api_module(api: &ir::Api, settings: &Settings) -> TokenStream {
             pub const BASE_URI: &str = #base;
             /// The consumed operations, in spec order.
             pub const OPERATIONS: &[&str] = &[#(#names),*];
+
+            #client
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn resolve(
                 var: var.value.clone(),
                 source_key: key.value.clone(),
                 location: b.location.as_ref().map(|l| l.value.clone()),
+                used_at: None,
             });
         }
     }
@@ -285,6 +286,11 @@ impl Cx {
                 Part::Text(t) => pieces.push(Piece::Text(t.to_owned())),
                 Part::Var(v) => {
                     if let Some(i) = self.find_bind(v) {
+                        if let Some(b) = self.binds.get_mut(i) {
+                            b.used_at.get_or_insert_with(|| {
+                                format!("{}:{}:{}", sink.file(), s.pos.line, s.pos.col)
+                            });
+                        }
                         pieces.push(Piece::Bind(i));
                     } else if self.fragment && vars.is_none() {
                         let (namespace, var) = match v.split_once('.') {
@@ -296,6 +302,7 @@ impl Cx {
                             var: var.to_owned(),
                             source_key: var.to_owned(),
                             location: None,
+                            used_at: Some(format!("{}:{}:{}", sink.file(), s.pos.line, s.pos.col)),
                         });
                         pieces.push(Piece::Bind(self.binds.len() - 1));
                     } else if let Some(list) = vars.as_deref_mut() {
@@ -396,6 +403,7 @@ impl Cx {
                         .as_ref()
                         .map_or_else(|| name.value.clone(), |v| v.value.clone()),
                     location: None,
+                    used_at: None,
                 });
             }
         }
@@ -605,6 +613,7 @@ impl Cx {
             });
         }
         let mut others: Vec<ir::Input> = Vec::new();
+        let mut fixed = Vec::new();
         for p in res.input_parameters.iter().chain(&op.input_parameters) {
             let Some(pname) = &p.name else { continue };
             let Some(loc) = location(sink, p) else {
@@ -624,8 +633,13 @@ impl Cx {
                 }
                 continue;
             }
-            if p.value.is_some() {
+            if let Some(v) = &p.value {
                 // A fixed value: sent as written, not an argument.
+                fixed.push(ir::FixedParam {
+                    name: pname.value.clone(),
+                    location: loc,
+                    value: self.template(sink, v, false, None),
+                });
                 continue;
             }
             if others
@@ -690,6 +704,7 @@ impl Cx {
             path,
             inputs,
             body,
+            fixed,
             output_mapping: mapping(sink, &op.output_parameters),
             pos: op.pos,
         })

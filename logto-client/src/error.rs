@@ -1,0 +1,212 @@
+//! The one error type of generated clients.
+//!
+//! Display and Debug never show secrets: no request headers, no bound
+//! values, no URLs with query strings (API keys may live there).
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+/// What went wrong with a call (or with building a client).
+#[non_exhaustive]
+pub enum Error {
+    /// The upstream answered with a status outside 2xx.
+    Response {
+        /// `namespace.operation` of the call.
+        operation: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// The response headers.
+        headers: HeaderMap,
+        /// The response body, as received.
+        body: Bytes,
+    },
+    /// The request did not complete: connection refused, timeout, reset.
+    Transport {
+        /// `namespace.operation` of the call.
+        operation: &'static str,
+        /// The host the call was sent to.
+        host: String,
+        /// reqwest's error, with its URL removed.
+        source: reqwest::Error,
+    },
+    /// The request could not be built from the arguments (a header value
+    /// with CR/LF, a path segment of `..`, a body that is not JSON).
+    InvalidRequest {
+        /// `namespace.operation` of the call.
+        operation: &'static str,
+        /// What is wrong, naming the argument.
+        message: String,
+    },
+    /// A 2xx answer whose body could not be decoded as its content type says.
+    InvalidResponse {
+        /// `namespace.operation` of the call.
+        operation: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// What is wrong.
+        message: String,
+        /// The body, as received.
+        body: Bytes,
+    },
+    /// The client could not be built (missing bound variable, bad base URL).
+    Config {
+        /// What to set, naming the variable or the URL, never a secret.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The upstream's status, when there was an answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Response { status, .. } | Error::InvalidResponse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// `true` when the call ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Transport { source, .. } if source.is_timeout())
+    }
+
+    /// `true` when no connection could be made.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Error::Transport { source, .. } if source.is_connect())
+    }
+
+    /// The response body, when there was one.
+    pub fn body(&self) -> Option<&Bytes> {
+        match self {
+            Error::Response { body, .. } | Error::InvalidResponse { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The response headers of an error response.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        match self {
+            Error::Response { headers, .. } => Some(headers),
+            _ => None,
+        }
+    }
+
+    /// The error response's body as JSON, when it is JSON (Logto's
+    /// `{"code":"session.not_found","message":...}`).
+    pub fn json(&self) -> Option<serde_json::Value> {
+        match self {
+            Error::Response { body, .. } => serde_json::from_slice(body).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Response {
+                operation,
+                status,
+                body,
+                ..
+            } => {
+                write!(f, "{operation}: upstream answered {status}")?;
+                if let Some(code) = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                {
+                    write!(f, " ({code})")?;
+                }
+                Ok(())
+            }
+            Error::Transport {
+                operation,
+                host,
+                source,
+            } => {
+                let what = if source.is_timeout() {
+                    "timed out"
+                } else if source.is_connect() {
+                    "could not connect"
+                } else {
+                    "failed"
+                };
+                write!(f, "{operation}: request to {host} {what}: {source}")
+            }
+            Error::InvalidRequest { operation, message } => {
+                write!(f, "{operation}: invalid request: {message}")
+            }
+            Error::InvalidResponse {
+                operation,
+                status,
+                message,
+                ..
+            } => {
+                write!(f, "{operation}: undecodable {status} response: {message}")
+            }
+            Error::Config { message } => write!(f, "cannot build the client: {message}"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values may carry session cookies: show names only.
+        let names = |h: &HeaderMap| h.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+        match self {
+            Error::Response {
+                operation,
+                status,
+                headers,
+                body,
+            } => f
+                .debug_struct("Response")
+                .field("operation", operation)
+                .field("status", status)
+                .field("header_names", &names(headers))
+                .field("body_len", &body.len())
+                .finish(),
+            Error::Transport {
+                operation,
+                host,
+                source,
+            } => f
+                .debug_struct("Transport")
+                .field("operation", operation)
+                .field("host", host)
+                .field("timeout", &source.is_timeout())
+                .field("connect", &source.is_connect())
+                .finish(),
+            Error::InvalidRequest { operation, message } => f
+                .debug_struct("InvalidRequest")
+                .field("operation", operation)
+                .field("message", message)
+                .finish(),
+            Error::InvalidResponse {
+                operation,
+                status,
+                message,
+                body,
+            } => f
+                .debug_struct("InvalidResponse")
+                .field("operation", operation)
+                .field("status", status)
+                .field("message", message)
+                .field("body_len", &body.len())
+                .finish(),
+            Error::Config { message } => {
+                f.debug_struct("Config").field("message", message).finish()
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests: loopback servers.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use logto_client::dev::DevLogto;
+
+/// Serves `router` on 127.0.0.1 on a free port; returns `http://127.0.0.1:PORT`.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+/// A Logto-faithful upstream on loopback.
+pub async fn dev_logto() -> (String, DevLogto) {
+    let dev = DevLogto::new();
+    let url = serve(dev.router()).await;
+    (url, dev)
+}
+
+/// A reqwest client that keeps cookies and does not follow redirects (so
+/// the 303 of `/oidc/auth` and its cookies stay visible).
+pub fn cookie_client() -> reqwest::Client {
+    logto_client::install_crypto_provider();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts an interaction: `GET /oidc/auth` sets the `_interaction` cookie pair.
+pub async fn start_interaction(http: &reqwest::Client, base: &str) {
+    let resp = http
+        .get(format!(
+            "{base}/oidc/auth?client_id={}&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=s",
+            logto_client::dev::DEMO_CLIENT_ID
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers().get_all("set-cookie").iter().count(), 2);
+}
+
+/// A port on which nothing listens.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
