@@ -29,6 +29,7 @@ pub mod error;
 pub mod mapping;
 pub mod response;
 pub mod secret;
+pub mod server;
 
 pub use client::install_crypto_provider;
 pub use error::Error;
@@ -44,6 +45,11 @@ pub mod __private {
         ApiSpec, AuthSpec, BindSpec, Call, CallBody, Core, CoreBuilder, FixedPlace, FixedSpec,
         Piece,
     };
+    pub use crate::server::{
+        Arg, Incoming, RestConfig, error_response, forward, forwarded_headers, method_not_allowed,
+        not_found, problem,
+    };
+    pub use axum;
     pub use bytes;
     pub use http;
     pub use reqwest;

@@ -374,8 +374,12 @@ pub struct RestOp {
     pub output_mapping: Option<String>,
     /// Headers copied from the caller (`forward.trustedHeaders`).
     pub trusted_headers: Vec<String>,
+    /// A construct the spec uses that is not generated yet (decision 18).
+    pub unsupported: Option<String>,
     /// Where it is written.
     pub pos: Pos,
+    /// Its YAML path.
+    pub yaml_path: String,
 }
 
 /// An MCP adapter.
@@ -418,6 +422,10 @@ pub struct McpTool {
     pub bindings: Vec<Binding>,
     /// Output mapping.
     pub output_mapping: Option<String>,
+    /// A construct the spec uses that is not generated yet (decision 18).
+    pub unsupported: Option<String>,
     /// Where it is written.
     pub pos: Pos,
+    /// Its YAML path.
+    pub yaml_path: String,
 }

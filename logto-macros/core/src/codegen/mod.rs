@@ -2,6 +2,8 @@
 //! them into the modules named after each namespace.
 
 pub mod client;
+pub mod openapi;
+pub mod rest;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -36,32 +38,31 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
         .iter()
         .map(|api| api_module(api, cap, settings, &mut sink))
         .collect();
-    let rest = cap.rest.iter().map(|a| {
-        let module = ident(&a.module);
-        let doc = format!(
-            "The REST adapter `{}` of `{}`{}.",
-            a.namespace,
-            settings.source_name,
-            a.description
-                .as_deref()
-                .map(|d| format!(": {}", d.trim_end_matches('.')))
-                .unwrap_or_default()
-        );
-        let ns = &a.namespace;
-        let names = a.operations.iter().map(|o| &o.name);
-        let port = port_const(a.port);
-        quote! {
-            #[doc = #doc]
-            #[allow(clippy::all)]
-            pub mod #module {
-                /// The adapter's namespace as written in the spec.
-                pub const NAMESPACE: &str = #ns;
-                #port
-                /// The exposed operations, in spec order.
-                pub const OPERATIONS: &[&str] = &[#(#names),*];
+    let rest: Vec<TokenStream> = cap
+        .rest
+        .iter()
+        .map(|a| {
+            let module = ident(&a.module);
+            let doc = format!(
+                "The REST adapter `{}` of `{}`{}.",
+                a.namespace,
+                settings.source_name,
+                a.description
+                    .as_deref()
+                    .map(|d| format!(": {}", d.trim_end_matches('.')))
+                    .unwrap_or_default()
+            );
+            let openapi = openapi::document(cap, a).to_string();
+            let body = rest::generate(a, cap, settings, &openapi, &mut sink);
+            quote! {
+                #[doc = #doc]
+                #[allow(clippy::all)]
+                pub mod #module {
+                    #body
+                }
             }
-        }
-    });
+        })
+        .collect();
     let mcp = cap.mcp.iter().map(|a| {
         let module = ident(&a.module);
         let doc = format!(
@@ -98,7 +99,7 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
     })
 }
 
-fn port_const(port: Option<u16>) -> TokenStream {
+pub(crate) fn port_const(port: Option<u16>) -> TokenStream {
     match port {
         Some(p) => quote! {
             /// The port the spec asks this adapter to listen on.

@@ -829,6 +829,7 @@ impl Cx {
         for res in &a.resources {
             let Some(route) = &res.path else { continue };
             let route_vars: Vec<&str> = path_vars(&route.value);
+            check_route(sink, route);
             for op in &res.operations {
                 let Some(m) = op.method.as_ref().and_then(|m| method(sink, m)) else {
                     continue;
@@ -934,7 +935,14 @@ impl Cx {
                         .as_ref()
                         .map(|f| f.trusted_headers.iter().map(|h| h.value.clone()).collect())
                         .unwrap_or_default(),
+                    unsupported: unsupported(
+                        &op.steps,
+                        op.reference.as_ref(),
+                        &op.output_parameters,
+                        op.call.is_some(),
+                    ),
                     pos: op.pos,
+                    yaml_path: op.path.clone(),
                 });
             }
         }
@@ -1069,7 +1077,14 @@ impl Cx {
                 call,
                 bindings,
                 output_mapping: mapping(sink, &t.output_parameters),
+                unsupported: unsupported(
+                    &t.steps,
+                    t.reference.as_ref(),
+                    &t.output_parameters,
+                    t.call.is_some(),
+                ),
                 pos: t.pos,
+                yaml_path: t.path.clone(),
             });
         }
         ir::McpAdapter {
@@ -1174,7 +1189,60 @@ impl Cx {
                 });
                 continue;
             }
-            if input.location == Location::Path {
+            if input.location != Location::Path {
+                if !input.required {
+                    continue;
+                }
+                if declared {
+                    sink.error(
+                        call_pos,
+                        call_path,
+                        format!(
+                            "required input `{}` of `{}` gets no value",
+                            input.name, target.name
+                        ),
+                        format!(
+                            "add `with: {{{}: {}.{}}}` and declare the exposed input",
+                            input.name,
+                            prefixes.get(1).unwrap_or(&"rest"),
+                            input.name
+                        ),
+                    );
+                    continue;
+                }
+                // Undeclared inputs are inferred (decision 5), under the consumed name.
+                let body = !mcp && input.location == Location::Body;
+                inputs.push(ir::ExposedInput {
+                    name: if body {
+                        "body".into()
+                    } else {
+                        input.name.clone()
+                    },
+                    rust_name: unique(taken, snake(if body { "body" } else { &input.name })),
+                    location: if mcp || body {
+                        Location::Body
+                    } else {
+                        Location::Query
+                    },
+                    ty: input.ty,
+                    required: true,
+                    description: input.description.clone(),
+                });
+                let source = if mcp {
+                    ir::Source::Argument(input.name.clone())
+                } else if body {
+                    ir::Source::Body
+                } else {
+                    ir::Source::Query(input.name.clone())
+                };
+                out.push(ir::Binding {
+                    input: input.name.clone(),
+                    source,
+                    extra: false,
+                });
+                continue;
+            }
+            {
                 let matches: Vec<&ir::ExposedInput> = inputs
                     .iter()
                     .filter(|e| {
@@ -1249,6 +1317,14 @@ impl Cx {
             });
         }
         if !mcp && name == "body" {
+            inputs.push(ir::ExposedInput {
+                name: "body".into(),
+                rust_name: unique(taken, "body".into()),
+                location: Location::Body,
+                ty: JsonType::Object,
+                required: target.required,
+                description: target.description.clone(),
+            });
             return Some(ir::Source::Body);
         }
         if declared {
@@ -1336,5 +1412,67 @@ fn collect_template_vars(v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|i| collect_template_vars(i, out)),
         serde_json::Value::Object(map) => map.values().for_each(|i| collect_template_vars(i, out)),
         _ => {}
+    }
+}
+
+/// What an exposed operation or tool uses that code generation cannot do yet.
+fn unsupported(
+    steps: &[spec::Step],
+    reference: Option<&Spanned<String>>,
+    outputs: &[spec::Output],
+    has_call: bool,
+) -> Option<String> {
+    if let Some(kind) = steps
+        .iter()
+        .find_map(|s| s.kind.as_ref())
+        .filter(|k| k.value == "script")
+    {
+        return Some(format!(
+            "`script` steps (line {}) are not supported",
+            kind.pos.line
+        ));
+    }
+    if !steps.is_empty() {
+        return Some("orchestrated `steps` are not generated yet".into());
+    }
+    if let Some(r) = reference {
+        return Some(format!(
+            "`ref: {}` to an aggregate function is not generated yet",
+            r.value
+        ));
+    }
+    if !has_call && outputs.iter().any(|o| o.mock.is_some()) {
+        return Some("mock output values are not served yet".into());
+    }
+    None
+}
+
+/// An exposed route must be something a router can serve.
+fn check_route(sink: &mut Sink, route: &Spanned<String>) {
+    let text = &route.value;
+    let stray = split(text, true, false)
+        .iter()
+        .any(|p| matches!(p, Part::Text(t) if t.contains(['{', '}', '*'])));
+    let bad = if !text.starts_with('/') {
+        Some("must start with `/`")
+    } else if stray {
+        Some("has a stray `{`, `}` or `*`")
+    } else if path_vars(text)
+        .iter()
+        .any(|v| v.is_empty() || v.contains('/'))
+    {
+        Some("has an empty or malformed `{}` placeholder")
+    } else if text == "/openapi.json" {
+        Some("is reserved: the adapter serves its OpenAPI document there")
+    } else {
+        None
+    };
+    if let Some(why) = bad {
+        sink.error(
+            route.pos,
+            &route.path,
+            format!("route `{text}` {why}"),
+            "write routes like `/v1/items/{id}`",
+        );
     }
 }

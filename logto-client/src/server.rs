@@ -1,0 +1,435 @@
+//! What generated REST adapters call: reading a request into inputs,
+//! problem responses, and forwarding a call upstream with the caller's
+//! cookies while streaming the answer back.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::client::{Call, Core, is_json};
+use crate::error::Error;
+use crate::mapping;
+
+/// The default largest request body a REST adapter accepts (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Settings of a generated REST router.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// The largest request body accepted; larger ones get 413.
+    pub body_limit: usize,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// A JSON problem response (RFC 9457) naming what is wrong.
+pub fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail.into(),
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+/// 404 for a path no route matches.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        format!("no route for `{}`", uri.path()),
+    )
+}
+
+/// 405 for a known path with another method.
+pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{}` does not accept {method}", uri.path()),
+    )
+}
+
+/// A request, read: path parameters in route order, query, headers, body.
+#[derive(Debug)]
+pub struct Incoming {
+    /// Path parameter values, in the order of the route's placeholders.
+    pub path: Vec<String>,
+    /// Query parameters (the last value of a repeated name wins).
+    pub query: HashMap<String, String>,
+    /// The caller's headers.
+    pub headers: HeaderMap,
+    /// The raw body.
+    pub body: Bytes,
+}
+
+impl Incoming {
+    /// Reads `req`; 413 above `limit` bytes.
+    pub async fn read(req: axum::extract::Request, limit: usize) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let path = match axum::extract::RawPathParams::from_request_parts(&mut parts, &()).await {
+            Ok(params) => params.iter().map(|(_, v)| v.to_owned()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let query = parts
+            .uri
+            .query()
+            .map(|q| url_decode_pairs(q).into_iter().collect())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is larger than {limit} bytes"),
+            )
+        })?;
+        Ok(Self {
+            path,
+            query,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// The path parameter at `index` (its route name is for the message).
+    pub fn path_param(&self, index: usize, name: &str) -> Result<String, Response> {
+        self.path.get(index).cloned().ok_or_else(|| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing path parameter `{name}`"),
+            )
+        })
+    }
+
+    /// A query parameter; `required` ones give 400 when absent.
+    pub fn query_param(&self, name: &str, required: bool) -> Result<Option<String>, Response> {
+        match self.query.get(name) {
+            Some(v) => Ok(Some(v.clone())),
+            None if required => Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing required query parameter `{name}`"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// A header value; `required` ones give 400 when absent.
+    pub fn header(&self, name: &str, required: bool) -> Result<Option<String>, Response> {
+        match self.headers.get(name).and_then(|v| v.to_str().ok()) {
+            Some(v) => Ok(Some(v.to_owned())),
+            None if required => Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing required header `{name}`"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The body as JSON: 400 when it is not JSON, or absent but required.
+    pub fn json_body(&self, required: bool) -> Result<Option<Value>, Response> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return if required {
+                Err(problem(
+                    StatusCode::BAD_REQUEST,
+                    "missing required JSON request body `body`",
+                ))
+            } else {
+                Ok(None)
+            };
+        }
+        serde_json::from_slice(&self.body).map(Some).map_err(|e| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!("the request body `body` is not valid JSON: {e}"),
+            )
+        })
+    }
+}
+
+fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Parses an argument for a typed consumed input; 400 names it.
+pub fn parse_arg<T: std::str::FromStr>(value: &str, name: &str, what: &str) -> Result<T, Response> {
+    value.parse().map_err(|_| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            format!("`{name}` must be {what}, got `{value}`"),
+        )
+    })
+}
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The caller headers that go upstream: `Cookie` (the Logto interaction
+/// pair) and the trusted ones. `Authorization` only when trusted.
+pub fn forwarded_headers(caller: &HeaderMap, trusted: &[&str]) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for v in caller.get_all(header::COOKIE) {
+        out.append(header::COOKIE, v.clone());
+    }
+    for name in trusted {
+        let Ok(h) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        if HOP_BY_HOP.contains(&h.as_str()) || h == header::COOKIE {
+            continue;
+        }
+        for v in caller.get_all(&h) {
+            out.append(h.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Maps a client error to the adapter's answer: the upstream's own error
+/// response passes through; 502 unreachable, 504 timeout, 400 bad input.
+pub fn error_response(e: Error) -> Response {
+    match e {
+        Error::Response {
+            status,
+            headers,
+            body,
+            ..
+        } => passthrough(status, &headers, Body::from(body)),
+        Error::Transport {
+            host, ref source, ..
+        } if source.is_timeout() => problem(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("the upstream {host} did not answer in time"),
+        ),
+        Error::Transport { host, .. } => problem(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream {host} is unreachable"),
+        ),
+        Error::InvalidRequest { message, .. } => problem(StatusCode::BAD_REQUEST, message),
+        Error::InvalidResponse { message, .. } => problem(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream answered badly: {message}"),
+        ),
+        Error::Config { message } => problem(StatusCode::INTERNAL_SERVER_ERROR, message),
+    }
+}
+
+fn passthrough(status: StatusCode, headers: &HeaderMap, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let out = resp.headers_mut();
+    for (k, v) in headers {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            out.append(k, v.clone());
+        }
+    }
+    resp
+}
+
+/// Sends `call` with the caller's forwarded headers and answers with the
+/// upstream's status, headers (`Set-Cookie` included) and body. With no
+/// mapping the body streams through unparsed; otherwise 2xx JSON is mapped.
+pub async fn forward(
+    core: &Core,
+    mut call: Call,
+    forwarded: HeaderMap,
+    exposed_mapping: Option<&'static str>,
+) -> Response {
+    let consumed_mapping = call.mapping.take();
+    let core = core.with_headers(forwarded);
+    let resp = match core.send_raw(&call).await {
+        Ok(r) => r,
+        Err(e) => return error_response(e),
+    };
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mappings: Vec<&str> = [consumed_mapping, exposed_mapping]
+        .into_iter()
+        .flatten()
+        .collect();
+    if mappings.is_empty() || !status.is_success() || !is_json(&headers) {
+        return passthrough(status, &headers, Body::from_stream(resp.bytes_stream()));
+    }
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            return error_response(Error::Transport {
+                operation: call.operation,
+                host: core.host().to_owned(),
+                source: e.without_url(),
+            });
+        }
+    };
+    let mut value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_GATEWAY,
+                format!("the upstream's JSON is invalid: {e}"),
+            );
+        }
+    };
+    for m in mappings {
+        value = match mapping::apply(m, value) {
+            Ok(v) => v,
+            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+        };
+    }
+    let mut headers = headers;
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    passthrough(status, &headers, Body::from(value.to_string()))
+}
+
+/// A value on its way from an exposed input to a consumed argument.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Not given.
+    Missing,
+    /// Text (path segments, query values, headers, string literals).
+    Text(String),
+    /// JSON (bodies, tool arguments, non-string literals).
+    Json(Value),
+}
+
+impl Arg {
+    /// From an optional text input.
+    pub fn text(v: Option<String>) -> Self {
+        v.map_or(Arg::Missing, Arg::Text)
+    }
+
+    /// From an optional JSON input.
+    pub fn json(v: Option<Value>) -> Self {
+        match v {
+            None | Some(Value::Null) => Arg::Missing,
+            Some(v) => Arg::Json(v),
+        }
+    }
+
+    fn missing(name: &str) -> Response {
+        problem(
+            StatusCode::BAD_REQUEST,
+            format!("missing required input `{name}`"),
+        )
+    }
+
+    /// As text, for a `string` consumed input.
+    pub fn opt_text(self, name: &str) -> Result<Option<String>, Response> {
+        let _ = name;
+        Ok(match self {
+            Arg::Missing => None,
+            Arg::Text(t) => Some(t),
+            Arg::Json(Value::String(t)) => Some(t),
+            Arg::Json(v) => Some(v.to_string()),
+        })
+    }
+
+    /// As text, required.
+    pub fn req_text(self, name: &str) -> Result<String, Response> {
+        self.opt_text(name)?.ok_or_else(|| Self::missing(name))
+    }
+
+    fn opt_parse<T: std::str::FromStr>(
+        self,
+        name: &str,
+        what: &str,
+        from_json: fn(&Value) -> Option<T>,
+    ) -> Result<Option<T>, Response> {
+        match self {
+            Arg::Missing => Ok(None),
+            Arg::Text(t) => parse_arg(&t, name, what).map(Some),
+            Arg::Json(v) => match from_json(&v) {
+                Some(x) => Ok(Some(x)),
+                None => match v.as_str() {
+                    Some(t) => parse_arg(t, name, what).map(Some),
+                    None => Err(problem(
+                        StatusCode::BAD_REQUEST,
+                        format!("`{name}` must be {what}, got `{v}`"),
+                    )),
+                },
+            },
+        }
+    }
+
+    /// As an integer.
+    pub fn opt_i64(self, name: &str) -> Result<Option<i64>, Response> {
+        self.opt_parse(name, "an integer", Value::as_i64)
+    }
+
+    /// As an integer, required.
+    pub fn req_i64(self, name: &str) -> Result<i64, Response> {
+        self.opt_i64(name)?.ok_or_else(|| Self::missing(name))
+    }
+
+    /// As a number.
+    pub fn opt_f64(self, name: &str) -> Result<Option<f64>, Response> {
+        self.opt_parse(name, "a number", Value::as_f64)
+    }
+
+    /// As a number, required.
+    pub fn req_f64(self, name: &str) -> Result<f64, Response> {
+        self.opt_f64(name)?.ok_or_else(|| Self::missing(name))
+    }
+
+    /// As a boolean.
+    pub fn opt_bool(self, name: &str) -> Result<Option<bool>, Response> {
+        self.opt_parse(name, "true or false", Value::as_bool)
+    }
+
+    /// As a boolean, required.
+    pub fn req_bool(self, name: &str) -> Result<bool, Response> {
+        self.opt_bool(name)?.ok_or_else(|| Self::missing(name))
+    }
+
+    /// As JSON, for `object`/`array` consumed inputs.
+    pub fn opt_json(self, _name: &str) -> Result<Option<Value>, Response> {
+        Ok(match self {
+            Arg::Missing => None,
+            Arg::Text(t) => Some(Value::String(t)),
+            Arg::Json(v) => Some(v),
+        })
+    }
+
+    /// As JSON, required.
+    pub fn req_json(self, name: &str) -> Result<Value, Response> {
+        self.opt_json(name)?.ok_or_else(|| Self::missing(name))
+    }
+}

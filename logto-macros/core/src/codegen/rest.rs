@@ -1,0 +1,436 @@
+//! The axum REST adapter of an `exposes: type: rest` entry: input structs,
+//! a `Handlers` trait whose default methods forward through `call`/`with`,
+//! a `Forwarder`, and the router.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::Settings;
+use crate::diagnostics::Sink;
+use crate::ir::{self, JsonType, Location, Source};
+use crate::names::{camel, ident};
+
+/// Everything a generated adapter needs to reach its consumed APIs.
+pub(crate) fn upstream_apis(
+    cap: &ir::Capability,
+    calls: impl Iterator<Item = Option<ir::CallRef>>,
+) -> Vec<usize> {
+    let mut used: Vec<usize> = calls.flatten().map(|c| c.api).collect();
+    used.sort_unstable();
+    used.dedup();
+    used.retain(|i| *i < cap.apis.len());
+    used
+}
+
+/// The `Upstreams` struct: one generated client per consumed API used.
+pub(crate) fn upstreams_struct(
+    rt: &syn::Path,
+    cap: &ir::Capability,
+    used: &[usize],
+) -> TokenStream {
+    let fields = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
+        let field = ident(&api.module);
+        let module = ident(&api.module);
+        let doc = format!("The client of `{}`.", api.namespace);
+        quote! {
+            #[doc = #doc]
+            pub #field: super::#module::Client
+        }
+    });
+    let _ = rt;
+    quote! {
+        /// The upstream clients this adapter forwards to, one per consumed API.
+        #[derive(Debug, Clone)]
+        pub struct Upstreams {
+            #(#fields,)*
+        }
+    }
+}
+
+/// The field type of an exposed input.
+fn field_type(rt: &syn::Path, i: &ir::ExposedInput) -> TokenStream {
+    let base = if i.location == Location::Body {
+        quote! { #rt::__private::serde_json::Value }
+    } else {
+        quote! { ::std::string::String }
+    };
+    if i.required || i.location == Location::Path {
+        base
+    } else {
+        quote! { ::core::option::Option<#base> }
+    }
+}
+
+/// A `let argN = ...?;` converting a source into the consumed argument.
+pub(crate) fn convert(
+    rt: &syn::Path,
+    target: &ir::Input,
+    arg: &TokenStream,
+    name: &str,
+    out: &syn::Ident,
+) -> (TokenStream, TokenStream) {
+    let conv = match (target.ty, target.required) {
+        (JsonType::String, true) => quote! { req_text },
+        (JsonType::String, false) => quote! { opt_text },
+        (JsonType::Integer, true) => quote! { req_i64 },
+        (JsonType::Integer, false) => quote! { opt_i64 },
+        (JsonType::Number, true) => quote! { req_f64 },
+        (JsonType::Number, false) => quote! { opt_f64 },
+        (JsonType::Boolean, true) => quote! { req_bool },
+        (JsonType::Boolean, false) => quote! { opt_bool },
+        (JsonType::Object | JsonType::Array, true) => quote! { req_json },
+        (JsonType::Object | JsonType::Array, false) => quote! { opt_json },
+    };
+    let stmt = quote! { let #out = (#arg).#conv(#name)?; };
+    let pass = match (target.ty, target.required) {
+        (JsonType::String, true) => quote! { &#out },
+        (JsonType::String, false) => quote! { #out.as_deref() },
+        (JsonType::Object | JsonType::Array, true) => quote! { &#out },
+        (JsonType::Object | JsonType::Array, false) => quote! { #out.as_ref() },
+        _ => quote! { #out },
+    };
+    let _ = rt;
+    (stmt, pass)
+}
+
+/// An `Arg` expression for a literal `with` value.
+pub(crate) fn literal_arg(rt: &syn::Path, v: &serde_json::Value) -> TokenStream {
+    match v {
+        serde_json::Value::String(s) => {
+            quote! { #rt::__private::Arg::Text(::std::string::String::from(#s)) }
+        }
+        serde_json::Value::Null => quote! { #rt::__private::Arg::Missing },
+        other => {
+            let text = other.to_string();
+            quote! {
+                #rt::__private::Arg::json(#rt::__private::serde_json::from_str(#text).ok())
+            }
+        }
+    }
+}
+
+/// Generates the module body of a REST adapter.
+pub fn generate(
+    a: &ir::RestAdapter,
+    cap: &ir::Capability,
+    settings: &Settings,
+    openapi: &str,
+    sink: &mut Sink,
+) -> TokenStream {
+    let rt = &settings.runtime;
+    let used = upstream_apis(cap, a.operations.iter().map(|o| o.call));
+    let upstreams = upstreams_struct(rt, cap, &used);
+    let mut inputs_structs = Vec::new();
+    let mut methods = Vec::new();
+    let mut routes: Vec<(String, Vec<TokenStream>)> = Vec::new();
+    let mut handlers = Vec::new();
+    let mut must_implement = Vec::new();
+
+    for op in &a.operations {
+        if let Some(why) = &op.unsupported {
+            sink.error(
+                op.pos,
+                &op.yaml_path,
+                format!("exposed operation `{}`: {why}", op.name),
+                "this construct is read but not generated yet; use `call` + `with`, or remove it",
+            );
+            continue;
+        }
+        let input_ty = format_ident!("{}Input", camel(&op.name));
+        let fields = op.inputs.iter().map(|i| {
+            let f = ident(&i.rust_name);
+            let ty = field_type(rt, i);
+            let doc = i
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("`{}` ({}).", i.name, i.location.as_str()));
+            quote! { #[doc = #doc] pub #f: #ty }
+        });
+        let input_doc = format!(
+            "The inputs of `{} {}` (`{}`).",
+            op.method, op.route, op.name
+        );
+        inputs_structs.push(quote! {
+            #[doc = #input_doc]
+            #[derive(Debug, Clone)]
+            pub struct #input_ty { #(#fields,)* }
+        });
+
+        // Reading a request into the input struct.
+        let route_params: Vec<&ir::ExposedInput> = op
+            .inputs
+            .iter()
+            .filter(|i| i.location == Location::Path)
+            .collect();
+        let reads = op.inputs.iter().map(|i| {
+            let f = ident(&i.rust_name);
+            let name = &i.name;
+            let required = i.required;
+            let read = match i.location {
+                Location::Path => {
+                    let idx = route_params.iter().position(|p| p.name == i.name).unwrap_or_default();
+                    quote! { incoming.path_param(#idx, #name)? }
+                }
+                Location::Query => quote! { incoming.query_param(#name, #required)? },
+                Location::Header | Location::Cookie => quote! { incoming.header(#name, #required)? },
+                Location::Body => quote! { incoming.json_body(#required)? },
+            };
+            let read = if i.required && i.location != Location::Path {
+                quote! { match #read { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return ::core::result::Result::Err(#rt::__private::problem(#rt::__private::http::StatusCode::BAD_REQUEST, ::std::format!("missing required input `{}`", #name))) } }
+            } else {
+                read
+            };
+            quote! { #f: #read }
+        });
+        let trusted = &op.trusted_headers;
+        let method_ident = ident(&op.fn_name);
+        let route_fn = format_ident!("route_{}", op.fn_name);
+        handlers.push(quote! {
+            async fn #route_fn<H: Handlers>(
+                #rt::__private::axum::extract::State(state): #rt::__private::axum::extract::State<::std::sync::Arc<(H, #rt::__private::RestConfig)>>,
+                req: #rt::__private::axum::extract::Request,
+            ) -> #rt::__private::axum::response::Response {
+                let read = async {
+                    let incoming = #rt::__private::Incoming::read(req, state.1.body_limit).await?;
+                    let input = #input_ty { #(#reads,)* };
+                    let forwarded = #rt::__private::forwarded_headers(&incoming.headers, &[#(#trusted),*]);
+                    ::core::result::Result::Ok::<_, #rt::__private::axum::response::Response>((input, forwarded))
+                };
+                match read.await {
+                    ::core::result::Result::Ok((input, forwarded)) => state.0.#method_ident(input, forwarded).await,
+                    ::core::result::Result::Err(resp) => resp,
+                }
+            }
+        });
+        let axum_route = route_for_axum(&op.route);
+        let method = format_ident!("{}", op.method);
+        let on = quote! { (#rt::__private::axum::routing::MethodFilter::#method, #route_fn::<H>) };
+        match routes.iter_mut().find(|(r, _)| *r == axum_route) {
+            Some((_, list)) => list.push(on),
+            None => routes.push((axum_route, vec![on])),
+        }
+
+        let summary = op
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("`{}`.", op.name));
+        let target = op.call.and_then(|c| {
+            Some((
+                cap.apis.get(c.api)?,
+                cap.apis.get(c.api)?.operations.get(c.op)?,
+            ))
+        });
+        let doc = match target {
+            Some((api, t)) => format!(
+                "{summary}\n\nServes `{} {}`. By default it forwards to `{}.{}` (`{} {}`) with the caller's \
+                 cookies and trusted headers, and streams the answer back.",
+                op.method, op.route, api.namespace, t.name, t.method, t.path_text
+            ),
+            None => format!(
+                "{summary}\n\nServes `{} {}`. The spec gives no `call`: implement it.",
+                op.method, op.route
+            ),
+        };
+        let sig = quote! {
+            fn #method_ident(&self, input: #input_ty, forwarded: #rt::__private::http::HeaderMap)
+                -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
+        };
+        match target {
+            None => {
+                must_implement.push(op.fn_name.clone());
+                methods.push(quote! { #[doc = #doc] #sig; });
+            }
+            Some((api, t)) => {
+                let field = ident(&api.module);
+                let module = ident(&api.module);
+                let request = format_ident!("{}_request", super::client::method_name(t));
+                let mut lets = Vec::new();
+                let mut passes = Vec::new();
+                for (n, target_input) in t.inputs.iter().enumerate() {
+                    let out = format_ident!("arg{n}");
+                    let binding = op
+                        .bindings
+                        .iter()
+                        .find(|b| b.input == target_input.name && !b.extra);
+                    let arg = match binding.map(|b| &b.source) {
+                        Some(src) => source_arg(rt, op, src),
+                        None => quote! { #rt::__private::Arg::Missing },
+                    };
+                    let (stmt, pass) = convert(rt, target_input, &arg, &target_input.name, &out);
+                    lets.push(stmt);
+                    passes.push(pass);
+                }
+                let extras = op.bindings.iter().filter(|b| b.extra).map(|b| {
+                    let name = &b.input;
+                    let arg = source_arg(rt, op, &b.source);
+                    quote! {
+                        if let ::core::option::Option::Some(v) = (#arg).opt_text(#name)? { call.query(#name, v); }
+                    }
+                });
+                let mapping = match &op.output_mapping {
+                    Some(m) => quote! { ::core::option::Option::Some(#m) },
+                    None => quote! { ::core::option::Option::None },
+                };
+                methods.push(quote! {
+                    #[doc = #doc]
+                    #sig {
+                        async move {
+                            let client = &self.upstreams().#field;
+                            let prepared = (|| {
+                                #(#lets)*
+                                #[allow(unused_mut)]
+                                let mut call = super::#module::Client::#request(client.core(), #(#passes),*)
+                                    .map_err(#rt::__private::error_response)?;
+                                #(#extras)*
+                                ::core::result::Result::Ok::<_, #rt::__private::axum::response::Response>(call)
+                            })();
+                            match prepared {
+                                ::core::result::Result::Ok(call) => #rt::__private::forward(client.core(), call, forwarded, #mapping).await,
+                                ::core::result::Result::Err(resp) => resp,
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    let route_items = routes.iter().map(|(path, ons)| {
+        let chain = ons.iter().skip(1).map(|on| quote! { .on #on });
+        let first = ons.first();
+        quote! {
+            .route(#path, #rt::__private::axum::routing::on #first #(#chain)*)
+        }
+    });
+    let ns = &a.namespace;
+    let unimplemented_note = if must_implement.is_empty() {
+        "every operation forwards by default; implement `upstreams` and override what you need"
+            .to_owned()
+    } else {
+        format!(
+            "operations without `call` have no default and must be implemented: {}",
+            must_implement.join(", ")
+        )
+    };
+    let on_unimplemented = format!("`{{Self}}` does not implement the REST adapter `{ns}`");
+    let trait_doc = format!(
+        "The operations of the REST adapter `{ns}`. Every method has a default that forwards to the consumed \
+         operation its `call` names (\"proxy, then customise\"): implement [`Handlers::upstreams`] and override \
+         only what you need.\n\n{unimplemented_note}."
+    );
+    let forwarder = if must_implement.is_empty() {
+        quote! {
+            /// Forwards every operation as the spec says.
+            #[derive(Debug, Clone)]
+            pub struct Forwarder {
+                /// The upstream clients.
+                pub upstreams: Upstreams,
+            }
+
+            impl Handlers for Forwarder {
+                fn upstreams(&self) -> &Upstreams {
+                    &self.upstreams
+                }
+            }
+        }
+    } else {
+        quote! {}
+    };
+    let names = a.operations.iter().map(|o| &o.name);
+    let port = super::port_const(a.port);
+    quote! {
+        /// The adapter's namespace as written in the spec.
+        pub const NAMESPACE: &str = #ns;
+        #port
+        /// The exposed operations, in spec order.
+        pub const OPERATIONS: &[&str] = &[#(#names),*];
+        /// The OpenAPI 3.1 document of this adapter (served at `/openapi.json`).
+        pub const OPENAPI: &str = #openapi;
+
+        #upstreams
+        #(#inputs_structs)*
+
+        #[doc = #trait_doc]
+        #[diagnostic::on_unimplemented(message = #on_unimplemented, note = #unimplemented_note)]
+        pub trait Handlers: ::core::marker::Send + ::core::marker::Sync + 'static {
+            /// The clients the default methods forward to.
+            fn upstreams(&self) -> &Upstreams;
+            #(#methods)*
+        }
+
+        #forwarder
+
+        /// The axum router of this adapter, with `GET /openapi.json`, JSON
+        /// problem answers for unknown paths (404) and methods (405), and the
+        /// body limit of `config` (413).
+        pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> #rt::__private::axum::Router {
+            let state = ::std::sync::Arc::new((handlers, config));
+            #rt::__private::axum::Router::new()
+                #(#route_items)*
+                .route("/openapi.json", #rt::__private::axum::routing::get(|| async {
+                    ([(#rt::__private::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+                }))
+                .fallback(#rt::__private::not_found)
+                .method_not_allowed_fallback(#rt::__private::method_not_allowed)
+                .with_state(state)
+        }
+
+        #(#handlers)*
+    }
+}
+
+/// The `Arg` for a binding source of a REST operation.
+fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
+    let field = |name: &str| op.inputs.iter().find(|i| i.name == name);
+    match src {
+        Source::Literal(v) => literal_arg(rt, v),
+        Source::Body => match field("body") {
+            Some(i) => {
+                let f = ident(&i.rust_name);
+                if i.required {
+                    quote! { #rt::__private::Arg::json(::core::option::Option::Some(input.#f.clone())) }
+                } else {
+                    quote! { #rt::__private::Arg::json(input.#f.clone()) }
+                }
+            }
+            None => quote! { #rt::__private::Arg::Missing },
+        },
+        Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
+            match field(n) {
+                Some(i) => {
+                    let f = ident(&i.rust_name);
+                    let opt = !(i.required || i.location == Location::Path);
+                    match (i.location == Location::Body, opt) {
+                        (true, false) => {
+                            quote! { #rt::__private::Arg::json(::core::option::Option::Some(input.#f.clone())) }
+                        }
+                        (true, true) => quote! { #rt::__private::Arg::json(input.#f.clone()) },
+                        (false, false) => {
+                            quote! { #rt::__private::Arg::text(::core::option::Option::Some(input.#f.clone())) }
+                        }
+                        (false, true) => quote! { #rt::__private::Arg::text(input.#f.clone()) },
+                    }
+                }
+                None => quote! { #rt::__private::Arg::Missing },
+            }
+        }
+    }
+}
+
+/// The route with its placeholders renamed by position (`{p0}`, `{p1}`):
+/// axum refuses two routes that name one segment differently, and the
+/// handlers read path parameters by position anyway.
+fn route_for_axum(route: &str) -> String {
+    let mut n = 0;
+    crate::validate::template::split(route, true, false)
+        .into_iter()
+        .map(|p| match p {
+            crate::validate::template::Part::Text(t) => t.to_owned(),
+            crate::validate::template::Part::Var(_) => {
+                let s = format!("{{p{n}}}");
+                n += 1;
+                s
+            }
+        })
+        .collect()
+}
