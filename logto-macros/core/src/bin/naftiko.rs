@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use logto_macros_core::codegen::openapi;
 use logto_macros_core::{Disk, analyze_file, codegen, expand_file, pretty};
 
 /// Naftiko capability tools: the same checks and generator the
@@ -30,7 +31,8 @@ enum Command {
         /// The capability file.
         file: PathBuf,
     },
-    /// Print the OpenAPI 3.1 document of the REST adapters.
+    /// Print the OpenAPI 3.1 document of the REST adapter (a JSON array of
+    /// documents when the capability has several).
     Openapi {
         /// The capability file.
         file: PathBuf,
@@ -42,13 +44,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Expand { file } => expand(&file),
-        Command::Openapi { file } => {
-            eprintln!(
-                "naftiko openapi {}: not built yet; the OpenAPI document comes with the REST adapter",
-                file.display()
-            );
-            ExitCode::from(2)
-        }
+        Command::Openapi { file } => openapi(&file),
     }
 }
 
@@ -82,10 +78,7 @@ fn expand(file: &std::path::Path) -> ExitCode {
     };
     match expand_file(file, &shown, &Disk, &settings) {
         Ok((tokens, _)) => match pretty(&tokens) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
+            Ok(text) => emit(&text),
             Err(e) => {
                 eprintln!("{shown}: {e}");
                 ExitCode::FAILURE
@@ -93,6 +86,50 @@ fn expand(file: &std::path::Path) -> ExitCode {
         },
         Err(diagnostics) => {
             eprint!("{diagnostics}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn openapi(file: &std::path::Path) -> ExitCode {
+    let shown = file.display().to_string();
+    match analyze_file(file, &shown, &Disk) {
+        Ok(analysis) => {
+            let cap = &analysis.capability;
+            if cap.rest.is_empty() {
+                eprintln!("{shown}: the capability exposes no REST adapter");
+                return ExitCode::FAILURE;
+            }
+            // One document per REST adapter, as a JSON array when there are several.
+            let docs: Vec<serde_json::Value> =
+                cap.rest.iter().map(|a| openapi::document(cap, a)).collect();
+            let out = match docs.as_slice() {
+                [one] => serde_json::to_string_pretty(one),
+                many => serde_json::to_string_pretty(many),
+            };
+            match out {
+                Ok(text) => emit(&format!("{text}\n")),
+                Err(e) => {
+                    eprintln!("{shown}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`naftiko expand x | head`) is not an error.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("naftiko: cannot write the output: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,223 @@
+//! The `logto-experience` binary as a user runs it: flags, startup lines,
+//! one-line errors with exit code 2, `--dev`, graceful shutdown.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_logto-experience");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the binary and returns it with its first stdout lines.
+fn start(args: &[&str], env: &[(&str, &str)], lines: usize) -> (Child, Vec<String>) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("LOGTO_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut got = Vec::new();
+    for _ in 0..lines {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        got.push(line.trim_end().to_owned());
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    (child, got)
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn help_documents_every_flag_and_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--upstream",
+        "--var",
+        "--rest-addr",
+        "--timeout",
+        "--body-limit",
+        "--dev",
+        "LOGTO_API_KEY",
+        "RUST_LOG",
+    ] {
+        assert!(
+            help.contains(flag),
+            "--help does not mention {flag}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn missing_upstream_or_key_is_one_line_and_exit_2() {
+    let out = Command::new(BIN)
+        .env_remove("LOGTO_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--upstream") && err.contains("--dev"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["--upstream", "http://127.0.0.1:9"])
+        .env_remove("LOGTO_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("LOGTO_API_KEY"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["--var", "region=eu"])
+        .env("LOGTO_API_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tenant_id"));
+}
+
+#[test]
+fn tenant_variable_builds_the_logto_url() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let (mut child, lines) = start(
+        &["--var", "tenant_id=abc", "--rest-addr", &addr],
+        &[("LOGTO_API_KEY", "k")],
+        2,
+    );
+    assert!(
+        lines[0].contains(&format!("http://{addr}")) && lines[0].contains("36 routes"),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("https://abc.logto.app"), "{lines:?}");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn dev_mode_serves_a_complete_sign_in() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let (mut child, lines) = start(&["--dev", "--rest-addr", &addr], &[], 3);
+    let dev = lines[2]
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    logto_client::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    http.get(format!("{dev}/oidc/auth?client_id=demo-app&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=x"))
+        .send()
+        .await
+        .unwrap();
+    let api = format!("http://{addr}/v1/api/experience");
+    let r = http
+        .put(&api)
+        .json(&serde_json::json!({"interactionEvent": "SignIn"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let v: serde_json::Value = http
+        .post(format!("{api}/verification/password"))
+        .json(&serde_json::json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .post(format!("{api}/identification"))
+        .json(&serde_json::json!({"verificationId": v["verificationId"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let done: serde_json::Value = http
+        .post(format!("{api}/submit"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(done["redirectTo"].as_str().unwrap().contains("/oidc/auth/"));
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    // An upstream that takes a second to answer.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_addr = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/api/experience/interaction",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+                axum::Json(serde_json::json!({"interactionEvent": "SignIn"}))
+            }),
+        );
+        axum::serve(upstream, app).await
+    });
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let (mut child, _) = start(
+        &[
+            "--upstream",
+            &format!("http://{up_addr}"),
+            "--rest-addr",
+            &addr,
+        ],
+        &[("LOGTO_API_KEY", "k")],
+        2,
+    );
+    let request = tokio::spawn(async move {
+        reqwest::get(format!("http://{addr}/v1/api/experience/interaction"))
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&child);
+    assert_eq!(
+        request.await.unwrap(),
+        200,
+        "the in-flight request finished"
+    );
+    assert!(child.wait().unwrap().success());
+}
