@@ -314,21 +314,15 @@ impl CoreBuilder {
         }
 
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let http = match self.http {
-            Some(c) => c,
-            None => {
-                install_crypto_provider();
-                reqwest::Client::builder()
-                    .cookie_store(self.cookie_store.unwrap_or(true))
-                    .timeout(timeout)
-                    .build()
-                    .map_err(|e| Error::Config {
-                        message: format!("cannot build the HTTP client: {e}"),
-                    })?
-            }
+        let http = match &self.http {
+            Some(c) => c.clone(),
+            None => http_client(self.cookie_store.unwrap_or(true), timeout)?,
         };
+        let own_http = self.http.is_none();
         Ok(Core {
             shared: Arc::new(Shared {
+                own_http,
+                cookie_store: self.cookie_store.unwrap_or(true),
                 binds,
                 vars: self.vars,
                 spec,
@@ -358,8 +352,23 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
     Ok(v)
 }
 
-#[derive(Debug)]
+/// A reqwest client of our own (ring TLS, optional cookie jar).
+fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .cookie_store(cookie_store)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Config {
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+}
+
+#[derive(Debug, Clone)]
 struct Shared {
+    /// `false` when the user gave their own reqwest client.
+    own_http: bool,
+    cookie_store: bool,
     binds: Vec<Option<Secret>>,
     vars: BTreeMap<String, String>,
     spec: &'static ApiSpec,
@@ -490,6 +499,20 @@ impl Core {
             shared: Arc::clone(&self.shared),
             extra_headers: headers,
         }
+    }
+
+    /// The same client with a new, empty cookie jar: one more session. (A
+    /// reqwest client given with `.http_client` is shared as it is.)
+    pub fn fresh_session(&self) -> Result<Self, Error> {
+        if !self.shared.own_http {
+            return Ok(self.clone());
+        }
+        let mut shared = (*self.shared).clone();
+        shared.http = http_client(shared.cookie_store, shared.timeout)?;
+        Ok(Self {
+            shared: Arc::new(shared),
+            extra_headers: self.extra_headers.clone(),
+        })
     }
 
     /// The base URL calls go to (no trailing `/`).

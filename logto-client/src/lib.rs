@@ -27,6 +27,7 @@ pub mod dev;
 pub mod encode;
 pub mod error;
 pub mod mapping;
+pub mod mcp;
 pub mod response;
 pub mod secret;
 pub mod server;
@@ -45,6 +46,7 @@ pub mod __private {
         ApiSpec, AuthSpec, BindSpec, Call, CallBody, Core, CoreBuilder, FixedPlace, FixedSpec,
         Piece,
     };
+    pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::server::{
         Arg, Incoming, RestConfig, error_response, forward, forwarded_headers, method_not_allowed,
         not_found, problem,
@@ -53,6 +55,7 @@ pub mod __private {
     pub use bytes;
     pub use http;
     pub use reqwest;
+    pub use rmcp;
     pub use serde_json;
 }
 

@@ -177,16 +177,6 @@ fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Parses an argument for a typed consumed input; 400 names it.
-pub fn parse_arg<T: std::str::FromStr>(value: &str, name: &str, what: &str) -> Result<T, Response> {
-    value.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            format!("`{name}` must be {what}, got `{value}`"),
-        )
-    })
-}
-
 /// Headers that belong to one connection, never forwarded (RFC 9110 7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -336,7 +326,7 @@ impl Arg {
         v.map_or(Arg::Missing, Arg::Text)
     }
 
-    /// From an optional JSON input.
+    /// From an optional JSON input (`null` counts as missing).
     pub fn json(v: Option<Value>) -> Self {
         match v {
             None | Some(Value::Null) => Arg::Missing,
@@ -344,26 +334,21 @@ impl Arg {
         }
     }
 
-    fn missing(name: &str) -> Response {
-        problem(
-            StatusCode::BAD_REQUEST,
-            format!("missing required input `{name}`"),
-        )
+    fn missing(name: &str) -> ArgError {
+        ArgError(format!("missing required input `{name}`"))
     }
 
     /// As text, for a `string` consumed input.
-    pub fn opt_text(self, name: &str) -> Result<Option<String>, Response> {
-        let _ = name;
+    pub fn opt_text(self, _name: &str) -> Result<Option<String>, ArgError> {
         Ok(match self {
             Arg::Missing => None,
-            Arg::Text(t) => Some(t),
-            Arg::Json(Value::String(t)) => Some(t),
+            Arg::Text(t) | Arg::Json(Value::String(t)) => Some(t),
             Arg::Json(v) => Some(v.to_string()),
         })
     }
 
     /// As text, required.
-    pub fn req_text(self, name: &str) -> Result<String, Response> {
+    pub fn req_text(self, name: &str) -> Result<String, ArgError> {
         self.opt_text(name)?.ok_or_else(|| Self::missing(name))
     }
 
@@ -372,55 +357,50 @@ impl Arg {
         name: &str,
         what: &str,
         from_json: fn(&Value) -> Option<T>,
-    ) -> Result<Option<T>, Response> {
+    ) -> Result<Option<T>, ArgError> {
         match self {
             Arg::Missing => Ok(None),
-            Arg::Text(t) => parse_arg(&t, name, what).map(Some),
-            Arg::Json(v) => match from_json(&v) {
-                Some(x) => Ok(Some(x)),
-                None => match v.as_str() {
-                    Some(t) => parse_arg(t, name, what).map(Some),
-                    None => Err(problem(
-                        StatusCode::BAD_REQUEST,
-                        format!("`{name}` must be {what}, got `{v}`"),
-                    )),
-                },
+            Arg::Text(t) => parse_text(&t, name, what).map(Some),
+            Arg::Json(v) => match (from_json(&v), v.as_str()) {
+                (Some(x), _) => Ok(Some(x)),
+                (None, Some(t)) => parse_text(t, name, what).map(Some),
+                (None, None) => Err(ArgError(format!("`{name}` must be {what}, got `{v}`"))),
             },
         }
     }
 
     /// As an integer.
-    pub fn opt_i64(self, name: &str) -> Result<Option<i64>, Response> {
+    pub fn opt_i64(self, name: &str) -> Result<Option<i64>, ArgError> {
         self.opt_parse(name, "an integer", Value::as_i64)
     }
 
     /// As an integer, required.
-    pub fn req_i64(self, name: &str) -> Result<i64, Response> {
+    pub fn req_i64(self, name: &str) -> Result<i64, ArgError> {
         self.opt_i64(name)?.ok_or_else(|| Self::missing(name))
     }
 
     /// As a number.
-    pub fn opt_f64(self, name: &str) -> Result<Option<f64>, Response> {
+    pub fn opt_f64(self, name: &str) -> Result<Option<f64>, ArgError> {
         self.opt_parse(name, "a number", Value::as_f64)
     }
 
     /// As a number, required.
-    pub fn req_f64(self, name: &str) -> Result<f64, Response> {
+    pub fn req_f64(self, name: &str) -> Result<f64, ArgError> {
         self.opt_f64(name)?.ok_or_else(|| Self::missing(name))
     }
 
     /// As a boolean.
-    pub fn opt_bool(self, name: &str) -> Result<Option<bool>, Response> {
+    pub fn opt_bool(self, name: &str) -> Result<Option<bool>, ArgError> {
         self.opt_parse(name, "true or false", Value::as_bool)
     }
 
     /// As a boolean, required.
-    pub fn req_bool(self, name: &str) -> Result<bool, Response> {
+    pub fn req_bool(self, name: &str) -> Result<bool, ArgError> {
         self.opt_bool(name)?.ok_or_else(|| Self::missing(name))
     }
 
     /// As JSON, for `object`/`array` consumed inputs.
-    pub fn opt_json(self, _name: &str) -> Result<Option<Value>, Response> {
+    pub fn opt_json(self, _name: &str) -> Result<Option<Value>, ArgError> {
         Ok(match self {
             Arg::Missing => None,
             Arg::Text(t) => Some(Value::String(t)),
@@ -429,7 +409,30 @@ impl Arg {
     }
 
     /// As JSON, required.
-    pub fn req_json(self, name: &str) -> Result<Value, Response> {
+    pub fn req_json(self, name: &str) -> Result<Value, ArgError> {
         self.opt_json(name)?.ok_or_else(|| Self::missing(name))
+    }
+}
+
+/// An input that cannot become its consumed argument; REST answers 400,
+/// MCP answers invalid params.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError(pub String);
+
+fn parse_text<T: std::str::FromStr>(value: &str, name: &str, what: &str) -> Result<T, ArgError> {
+    value
+        .parse()
+        .map_err(|_| ArgError(format!("`{name}` must be {what}, got `{value}`")))
+}
+
+impl From<ArgError> for Response {
+    fn from(e: ArgError) -> Self {
+        problem(StatusCode::BAD_REQUEST, e.0)
+    }
+}
+
+impl From<ArgError> for rmcp::ErrorData {
+    fn from(e: ArgError) -> Self {
+        rmcp::ErrorData::invalid_params(e.0, None)
     }
 }

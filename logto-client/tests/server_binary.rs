@@ -25,8 +25,12 @@ fn free_port() -> u16 {
 /// Starts the binary and returns it with its first stdout lines.
 fn start(args: &[&str], env: &[(&str, &str)], lines: usize) -> (Child, Vec<String>) {
     let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("LOGTO_API_KEY")
+    cmd.args(args);
+    if !args.contains(&"--mcp-addr") {
+        // Never the spec's 9090: tests run side by side.
+        cmd.args(["--mcp-addr", "127.0.0.1:0"]);
+    }
+    cmd.env_remove("LOGTO_API_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (k, v) in env {
@@ -61,6 +65,9 @@ fn help_documents_every_flag_and_variable() {
         "--upstream",
         "--var",
         "--rest-addr",
+        "--mcp-addr",
+        "--mcp-stdio",
+        "--allowed-host",
         "--timeout",
         "--body-limit",
         "--dev",
@@ -119,15 +126,17 @@ fn tenant_variable_builds_the_logto_url() {
     );
     assert!(lines[1].contains("https://abc.logto.app"), "{lines:?}");
     sigterm(&child);
-    assert!(child.wait().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test]
 async fn dev_mode_serves_a_complete_sign_in() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let (mut child, lines) = start(&["--dev", "--rest-addr", &addr], &[], 3);
-    let dev = lines[2]
+    let mcp = format!("127.0.0.1:{}", free_port());
+    let (mut child, lines) = start(&["--dev", "--rest-addr", &addr, "--mcp-addr", &mcp], &[], 4);
+    let dev = lines[3]
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap()
@@ -181,6 +190,7 @@ async fn dev_mode_serves_a_complete_sign_in() {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish() {
+    logto_client::install_crypto_provider();
     // An upstream that takes a second to answer.
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let up_addr = upstream.local_addr().unwrap();

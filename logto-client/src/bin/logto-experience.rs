@@ -1,4 +1,4 @@
-//! `logto-experience`: serves the REST adapter of
+//! `logto-experience`: serves the REST and MCP adapters of
 //! `capabilities/logto-experience.yaml` in front of a Logto tenant, or, with
 //! `--dev`, in front of an embedded Logto-faithful Experience API.
 
@@ -9,10 +9,13 @@ use std::time::Duration;
 use clap::Parser;
 use logto_client::dev::{DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, DevLogto};
 use logto_client::logto_experience::{self, Client};
+use logto_client::logto_experience_mcp as mcp;
 use logto_client::logto_experience_rest::{self as rest, Forwarder, Upstreams};
+use logto_client::mcp::McpHttpConfig;
 use logto_client::server::{DEFAULT_BODY_LIMIT, RestConfig};
 
-/// Serve the Logto Experience API capability (REST adapter).
+/// Serve the Logto Experience API capability: the REST adapter and the MCP
+/// adapter (streamable HTTP at /mcp, or stdio with --mcp-stdio).
 ///
 /// Environment: LOGTO_API_KEY is the bearer token sent upstream (the spec's
 /// `{{env.LOGTO_API_KEY}}` bind; optional with --dev). RUST_LOG sets the log
@@ -30,6 +33,18 @@ struct Args {
     /// Where the REST adapter listens (the spec's port is 8080).
     #[arg(long, value_name = "ADDR", default_value_t = SocketAddr::from(([127, 0, 0, 1], rest::PORT)))]
     rest_addr: SocketAddr,
+    /// Where the MCP adapter listens, serving streamable HTTP at /mcp (the
+    /// spec's port is 9090).
+    #[arg(long, value_name = "ADDR", default_value_t = SocketAddr::from(([127, 0, 0, 1], mcp::PORT)))]
+    mcp_addr: SocketAddr,
+    /// Serve MCP over stdin/stdout instead (one session; the REST adapter is
+    /// not served, and nothing else writes to stdout).
+    #[arg(long)]
+    mcp_stdio: bool,
+    /// A `Host` the MCP HTTP transport accepts besides loopback (repeatable;
+    /// rmcp's DNS-rebinding guard), e.g. `--allowed-host mcp.example.com`.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
     /// Seconds an upstream call may take before the adapter answers 504.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
@@ -59,19 +74,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let mut builder = Client::builder()
-        .cookie_store(false) // each caller's cookies travel with its own requests
-        .timeout(Duration::from_secs(args.timeout));
-    for var in &args.vars {
-        match var.split_once('=') {
-            Some(("tenant_id", value)) if !value.is_empty() => builder = builder.tenant_id(value),
-            _ => {
-                return fail(&format!(
-                    "unknown or empty --var `{var}`: the spec's baseUri has only `tenant_id`"
-                ));
-            }
-        }
-    }
+    let stop_signal = shutdown();
     let mut dev_url = None;
     if args.dev {
         let dev = DevLogto::new();
@@ -85,21 +88,35 @@ async fn main() -> ExitCode {
         };
         let router = dev.router();
         tokio::spawn(async move { axum::serve(listener, router).await });
-        builder = builder.base_url(&url);
-        if std::env::var_os("LOGTO_API_KEY").is_none() {
-            builder = builder.bind("LOGTO_API_KEY", "dev-key");
-        }
         dev_url = Some(url);
-    } else if let Some(url) = &args.upstream {
-        builder = builder.base_url(url);
-    } else if args.vars.is_empty() {
+    } else if args.upstream.is_none() && args.vars.is_empty() {
         return fail("no upstream: pass --upstream <URL>, --var tenant_id=<id>, or --dev");
     }
-    let client = match builder.build() {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string()),
+    // REST callers bring their own cookies (no shared jar); each MCP session
+    // gets a jar of its own.
+    let clients = match (
+        client(&args, dev_url.as_deref(), false),
+        client(&args, dev_url.as_deref(), true),
+    ) {
+        (Ok(rest), Ok(mcp)) => (rest, mcp),
+        (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
+    let (client, mcp_client) = clients;
     let upstream = client.base_url().to_owned();
+    let mcp_upstreams = mcp::Upstreams {
+        logto_experience: mcp_client,
+    };
+    if args.mcp_stdio || mcp::STDIO {
+        eprintln!(
+            "logto-experience: MCP adapter `{}` on stdio ({} tools), upstream {upstream}",
+            mcp::NAMESPACE,
+            mcp::TOOLS.len()
+        );
+        return match mcp::serve_stdio(mcp_upstreams).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("MCP stdio: {e}")),
+        };
+    }
 
     let config = RestConfig {
         body_limit: args.body_limit,
@@ -131,13 +148,40 @@ async fn main() -> ExitCode {
         "logto-experience: upstream {upstream} ({} operations)",
         logto_experience::OPERATIONS.len()
     );
+    let mut hosts = McpHttpConfig::default().allowed_hosts;
+    hosts.extend(args.allowed_hosts.iter().cloned());
+    let mcp_app = mcp::router(
+        mcp_upstreams,
+        &McpHttpConfig {
+            allowed_hosts: hosts,
+        },
+    );
+    let mcp_listener = match tokio::net::TcpListener::bind(args.mcp_addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {}: {e}", args.mcp_addr)),
+    };
+    let mcp_addr = mcp_listener.local_addr().unwrap_or(args.mcp_addr);
+    println!(
+        "logto-experience: MCP adapter `{}` on http://{mcp_addr}/mcp ({} tools)",
+        mcp::NAMESPACE,
+        mcp::TOOLS.len()
+    );
     if let Some(dev) = &dev_url {
         print_dev_walkthrough(dev, addr);
     }
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-    {
+    // One signal stops both servers; each lets its in-flight requests finish.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let rest_server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let mcp_server = axum::serve(mcp_listener, mcp_app).with_graceful_shutdown(stopped(stop_rx));
+    tokio::spawn(async move {
+        stop_signal.await;
+        let _ = stop_tx.send(true);
+    });
+    let (rest_result, mcp_result) = tokio::join!(rest_server, mcp_server);
+    if let Err(e) = rest_result.and(mcp_result) {
         return fail(&format!("server error: {e}"));
     }
     println!("logto-experience: stopped");
@@ -145,24 +189,32 @@ async fn main() -> ExitCode {
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this is called (at startup), not when the
+/// future is first polled, so a signal that arrives early is not lost.
+fn shutdown() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -182,4 +234,30 @@ A complete sign-in (curl keeps the interaction cookies in ./logto.jar):
   curl -s -b logto.jar -c logto.jar -X POST {a}/submit
 "
     );
+}
+
+/// The upstream client the flags describe.
+fn client(args: &Args, dev_url: Option<&str>, cookie_store: bool) -> Result<Client, String> {
+    let mut builder = Client::builder()
+        .cookie_store(cookie_store)
+        .timeout(Duration::from_secs(args.timeout));
+    for var in &args.vars {
+        match var.split_once('=') {
+            Some(("tenant_id", value)) if !value.is_empty() => builder = builder.tenant_id(value),
+            _ => {
+                return Err(format!(
+                    "unknown or empty --var `{var}`: the spec's baseUri has only `tenant_id`"
+                ));
+            }
+        }
+    }
+    if let Some(url) = dev_url {
+        builder = builder.base_url(url);
+        if std::env::var_os("LOGTO_API_KEY").is_none() {
+            builder = builder.bind("LOGTO_API_KEY", "dev-key");
+        }
+    } else if let Some(url) = &args.upstream {
+        builder = builder.base_url(url);
+    }
+    builder.build().map_err(|e| e.to_string())
 }

@@ -10,7 +10,14 @@ use crate::ir::{self, BodyPlan, JsonType, Location, PathPart, Piece};
 use crate::names::ident;
 
 /// Method names of `Client` that operations must not take.
-const CLIENT_METHODS: [&str; 5] = ["builder", "new", "with_headers", "core", "base_url"];
+const CLIENT_METHODS: [&str; 6] = [
+    "builder",
+    "new",
+    "with_headers",
+    "core",
+    "base_url",
+    "fresh_session",
+];
 /// Method names of `ClientBuilder` that base URI variables must not take.
 const BUILDER_METHODS: [&str; 6] = [
     "base_url",
@@ -257,6 +264,11 @@ pub fn generate(
             /// The runtime under this client (for servers that stream answers).
             pub fn core(&self) -> &#rt::__private::Core {
                 &self.core
+            }
+
+            /// The same client with a new, empty cookie jar: one more session.
+            pub fn fresh_session(&self) -> ::core::result::Result<Self, #rt::Error> {
+                ::core::result::Result::Ok(Self { core: self.core.fresh_session()? })
             }
 
             /// The base URL calls go to.

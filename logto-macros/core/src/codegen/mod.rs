@@ -2,6 +2,7 @@
 //! them into the modules named after each namespace.
 
 pub mod client;
+pub mod mcp;
 pub mod openapi;
 pub mod rest;
 
@@ -63,32 +64,30 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             }
         })
         .collect();
-    let mcp = cap.mcp.iter().map(|a| {
-        let module = ident(&a.module);
-        let doc = format!(
-            "The MCP adapter `{}` of `{}`{}.",
-            a.namespace,
-            settings.source_name,
-            a.description
-                .as_deref()
-                .map(|d| format!(": {}", d.trim_end_matches('.')))
-                .unwrap_or_default()
-        );
-        let ns = &a.namespace;
-        let names = a.tools.iter().map(|t| &t.name);
-        let port = port_const(a.port);
-        quote! {
-            #[doc = #doc]
-            #[allow(clippy::all)]
-            pub mod #module {
-                /// The adapter's namespace as written in the spec.
-                pub const NAMESPACE: &str = #ns;
-                #port
-                /// The tools, in spec order.
-                pub const TOOLS: &[&str] = &[#(#names),*];
+    let mcp: Vec<TokenStream> = cap
+        .mcp
+        .iter()
+        .map(|a| {
+            let module = ident(&a.module);
+            let doc = format!(
+                "The MCP adapter `{}` of `{}`{}.",
+                a.namespace,
+                settings.source_name,
+                a.description
+                    .as_deref()
+                    .map(|d| format!(": {}", d.trim_end_matches('.')))
+                    .unwrap_or_default()
+            );
+            let body = mcp::generate(a, cap, settings, &mut sink);
+            quote! {
+                #[doc = #doc]
+                #[allow(clippy::all)]
+                pub mod #module {
+                    #body
+                }
             }
-        }
-    });
+        })
+        .collect();
     if sink.has_errors() {
         return Err(sink.finish());
     }

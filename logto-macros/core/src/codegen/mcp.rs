@@ -1,0 +1,284 @@
+//! The MCP adapter of an `exposes: type: mcp` entry: a rmcp server whose
+//! tool router is built directly (`Tool::new` + annotations), one upstream
+//! cookie jar per MCP session, and HTTP / stdio entry points.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::{Map, Value, json};
+
+use super::Settings;
+use super::rest::{convert, literal_arg, upstream_apis, upstreams_struct};
+use crate::diagnostics::Sink;
+use crate::ir::{self, Source};
+use crate::names::ident;
+
+/// The input JSON Schema of a tool (SEMANTICS.md decision 5).
+pub fn input_schema(tool: &ir::McpTool) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for i in &tool.inputs {
+        let mut p = json!({"type": i.ty.as_str()});
+        if let (Some(d), Some(obj)) = (&i.description, p.as_object_mut()) {
+            obj.insert("description".into(), json!(d));
+        }
+        properties.insert(i.name.clone(), p);
+        if i.required {
+            required.push(json!(i.name));
+        }
+    }
+    let mut schema = json!({"type": "object", "properties": properties});
+    if let (false, Some(obj)) = (required.is_empty(), schema.as_object_mut()) {
+        obj.insert("required".into(), Value::Array(required));
+    }
+    schema
+}
+
+fn opt_bool(b: Option<bool>) -> TokenStream {
+    match b {
+        Some(v) => quote! { ::core::option::Option::Some(#v) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+/// Generates the module body of an MCP adapter.
+pub fn generate(
+    a: &ir::McpAdapter,
+    cap: &ir::Capability,
+    settings: &Settings,
+    sink: &mut Sink,
+) -> TokenStream {
+    let rt = &settings.runtime;
+    let rmcp = quote! { #rt::__private::rmcp };
+    let used = upstream_apis(cap, a.tools.iter().map(|t| t.call));
+    let upstreams = upstreams_struct(rt, cap, &used);
+    let mut specs = Vec::new();
+    let mut routes = Vec::new();
+    let mut fns = Vec::new();
+    for (n, t) in a.tools.iter().enumerate() {
+        if let Some(why) = &t.unsupported {
+            sink.error(
+                t.pos,
+                &t.yaml_path,
+                format!("MCP tool `{}`: {why}", t.name),
+                "this construct is read but not generated yet; use `call` + `with`, or remove it",
+            );
+            continue;
+        }
+        let Some((api, target)) = t.call.and_then(|c| {
+            Some((
+                cap.apis.get(c.api)?,
+                cap.apis.get(c.api)?.operations.get(c.op)?,
+            ))
+        }) else {
+            sink.error(
+                t.pos,
+                &t.yaml_path,
+                format!("MCP tool `{}` has no `call`", t.name),
+                "add `call: namespace.operation`",
+            );
+            continue;
+        };
+        let spec_ident = format_ident!("TOOL_{n}");
+        let fn_ident = format_ident!("call_{}", t.fn_name);
+        let name = &t.name;
+        let title = match &t.title {
+            Some(s) => quote! { ::core::option::Option::Some(#s) },
+            None => quote! { ::core::option::Option::None },
+        };
+        let description = t
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("Calls `{}.{}`.", api.namespace, target.name));
+        let schema = input_schema(t).to_string();
+        let hints = t.hints.iter().map(|h| opt_bool(*h));
+        let doc = format!("The tool `{name}` (`{}.{}`).", api.namespace, target.name);
+        specs.push(quote! {
+            #[doc = #doc]
+            static #spec_ident: #rt::__private::ToolSpec = #rt::__private::ToolSpec {
+                name: #name,
+                title: #title,
+                description: #description,
+                schema: #schema,
+                hints: [#(#hints),*],
+            };
+        });
+        routes.push(quote! {
+            .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
+                #rt::__private::tool(&#spec_ident),
+                |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
+                    ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
+                },
+            ))
+        });
+        let field = ident(&api.module);
+        let module = ident(&api.module);
+        let request = format_ident!("{}_request", super::client::method_name(target));
+        let arg_of = |src: &Source| -> TokenStream {
+            match src {
+                Source::Literal(v) => literal_arg(rt, v),
+                Source::Argument(n)
+                | Source::PathParam(n)
+                | Source::Query(n)
+                | Source::Header(n) => {
+                    quote! { #rt::__private::Arg::json(args.get(#n).cloned()) }
+                }
+                Source::Body => quote! { #rt::__private::Arg::json(args.get("body").cloned()) },
+            }
+        };
+        let mut lets = Vec::new();
+        let mut passes = Vec::new();
+        for (k, input) in target.inputs.iter().enumerate() {
+            let out = format_ident!("arg{k}");
+            let arg = match t
+                .bindings
+                .iter()
+                .find(|b| b.input == input.name && !b.extra)
+            {
+                Some(b) => arg_of(&b.source),
+                None => quote! { #rt::__private::Arg::Missing },
+            };
+            let (stmt, pass) = convert(rt, input, &arg, &input.name, &out);
+            lets.push(stmt);
+            passes.push(pass);
+        }
+        let extras = t.bindings.iter().filter(|b| b.extra).map(|b| {
+            let name = &b.input;
+            let arg = arg_of(&b.source);
+            quote! {
+                if let ::core::option::Option::Some(v) = (#arg).opt_text(#name)? { call.query(#name, v); }
+            }
+        });
+        let mapping = match &t.output_mapping {
+            Some(m) => quote! { ::core::option::Option::Some(#m) },
+            None => quote! { ::core::option::Option::None },
+        };
+        fns.push(quote! {
+            async fn #fn_ident(
+                server: &Server,
+                args: ::core::option::Option<#rmcp::model::JsonObject>,
+            ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
+                if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
+                    #rt::__private::check_arguments(tool, args.as_ref())?;
+                }
+                let args = args.unwrap_or_default();
+                let client = &server.upstreams.#field;
+                #(#lets)*
+                #[allow(unused_mut)]
+                let mut call = super::#module::Client::#request(client.core(), #(#passes),*)
+                    .map_err(|e| #rmcp::ErrorData::invalid_params(e.to_string(), ::core::option::Option::None))?;
+                #(#extras)*
+                ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
+            }
+        });
+    }
+    let fresh = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
+        let f = ident(&api.module);
+        quote! { #f: self.upstreams.#f.fresh_session()? }
+    });
+    let ns = &a.namespace;
+    let names = a.tools.iter().map(|t| &t.name);
+    let port = super::port_const(a.port);
+    let instructions = match &a.description {
+        Some(d) => quote! { ::core::option::Option::Some(#d) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let stdio = a.stdio;
+    quote! {
+        /// The adapter's namespace as written in the spec.
+        pub const NAMESPACE: &str = #ns;
+        #port
+        /// The tools, in spec order.
+        pub const TOOLS: &[&str] = &[#(#names),*];
+        /// The server instructions (the adapter's `description`).
+        pub const INSTRUCTIONS: ::core::option::Option<&str> = #instructions;
+        /// `true` when the spec asks for `transport: stdio`.
+        pub const STDIO: bool = #stdio;
+
+        #upstreams
+        #(#specs)*
+
+        /// One MCP session of this adapter: its tools and its own upstream
+        /// clients, so each session has its own cookie jars.
+        #[derive(Debug, Clone)]
+        pub struct Server {
+            upstreams: Upstreams,
+            tools: #rmcp::handler::server::router::tool::ToolRouter<Server>,
+        }
+
+        impl Server {
+            /// A server forwarding to `upstreams`.
+            pub fn new(upstreams: Upstreams) -> Self {
+                Self { upstreams, tools: Self::tool_router() }
+            }
+
+            /// The upstream clients.
+            pub fn upstreams(&self) -> &Upstreams {
+                &self.upstreams
+            }
+
+            /// A server for one more session: same settings, new cookie jars.
+            pub fn new_session(&self) -> ::core::result::Result<Self, #rt::Error> {
+                ::core::result::Result::Ok(Self {
+                    upstreams: Upstreams { #(#fresh,)* },
+                    tools: self.tools.clone(),
+                })
+            }
+
+            /// The tool router, built from the spec's tools.
+            pub fn tool_router() -> #rmcp::handler::server::router::tool::ToolRouter<Server> {
+                #rmcp::handler::server::router::tool::ToolRouter::new()
+                    #(#routes)*
+            }
+        }
+
+        impl #rmcp::ServerHandler for Server {
+            fn get_info(&self) -> #rmcp::model::ServerConfig {
+                #rt::__private::server_info(NAMESPACE, INSTRUCTIONS)
+            }
+
+            async fn list_tools(
+                &self,
+                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::ListToolsResult, #rmcp::ErrorData> {
+                ::core::result::Result::Ok(#rmcp::model::ListToolsResult::with_all_items(self.tools.list_all()))
+            }
+
+            async fn call_tool(
+                &self,
+                request: #rmcp::model::CallToolRequestParams,
+                context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
+                self.tools
+                    .call(#rmcp::handler::server::tool::ToolCallContext::new(self, request, context))
+                    .await
+            }
+
+            fn get_tool(&self, name: &str) -> ::core::option::Option<#rmcp::model::Tool> {
+                self.tools.get(name).cloned()
+            }
+        }
+
+        /// The streamable HTTP service (mount it at `/mcp`); every MCP
+        /// session gets fresh upstream cookie jars.
+        pub fn http_service(
+            upstreams: Upstreams,
+            config: &#rt::mcp::McpHttpConfig,
+        ) -> #rmcp::transport::streamable_http_server::StreamableHttpService<Server, #rmcp::transport::streamable_http_server::session::local::LocalSessionManager> {
+            let template = Server::new(upstreams);
+            #rt::mcp::http_service(move || template.new_session().map_err(::std::io::Error::other), config)
+        }
+
+        /// An axum router serving the adapter at `/mcp`.
+        pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> #rt::__private::axum::Router {
+            #rt::mcp::http_router(http_service(upstreams, config))
+        }
+
+        /// Serves one session over stdin/stdout until the client closes it.
+        pub async fn serve_stdio(upstreams: Upstreams) -> ::std::io::Result<()> {
+            #rt::mcp::serve_stdio(Server::new(upstreams)).await
+        }
+
+        #(#fns)*
+    }
+}
