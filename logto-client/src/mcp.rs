@@ -13,9 +13,10 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use serde_json::Value;
 
-use crate::client::{Call, Core, is_json};
+use crate::client::{BindSpec, Call, Core, Piece, is_json};
 use crate::error::Error;
 use crate::mapping;
+use crate::secret::Secret;
 
 /// A tool as the spec declares it.
 #[derive(Debug)]
@@ -194,14 +195,54 @@ pub struct McpHttpConfig {
     /// `Host` values accepted (rmcp's DNS-rebinding guard). Loopback only by
     /// default; add the names a deployment is reached by.
     pub allowed_hosts: Vec<String>,
+    /// The bearer token clients must send; when unset, the spec's inbound
+    /// `authentication` (if any) decides.
+    pub bearer_token: Option<Secret>,
 }
 
 impl Default for McpHttpConfig {
     fn default() -> Self {
         Self {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            bearer_token: None,
         }
     }
+}
+
+/// The inbound bearer token: `given`, or the spec's template with its bound
+/// variables read from the environment.
+pub fn resolve_token(
+    pieces: &'static [Piece],
+    binds: &'static [BindSpec],
+    given: Option<&Secret>,
+) -> Result<Secret, Error> {
+    if let Some(t) = given {
+        return Ok(t.clone());
+    }
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Var(v) => {
+                return Err(Error::Config {
+                    message: format!("the inbound token uses `{v}`, which is not a bound variable"),
+                });
+            }
+            Piece::Bind(i) => {
+                let b = binds.get(*i).ok_or_else(|| Error::Config {
+                    message: format!("bind #{i} is not declared"),
+                })?;
+                let value = std::env::var(b.source_key).map_err(|_| Error::Config {
+                    message: format!(
+                        "bound variable `{}` of the MCP adapter's authentication is not set: set the environment variable `{}` (used at {})",
+                        b.var, b.source_key, b.used_at
+                    ),
+                })?;
+                out.push_str(&value);
+            }
+        }
+    }
+    Ok(Secret::new(out))
 }
 
 /// The streamable HTTP service of a server; `new_session` makes the handler
@@ -218,12 +259,51 @@ where
     StreamableHttpService::new(new_session, Arc::default(), cfg)
 }
 
-/// An axum router serving `service` at `/mcp`.
-pub fn http_router<S>(service: StreamableHttpService<S, LocalSessionManager>) -> axum::Router
+/// An axum router serving `service` at `/mcp`; with a token, requests
+/// without `Authorization: Bearer <token>` get 401.
+pub fn http_router<S>(
+    service: StreamableHttpService<S, LocalSessionManager>,
+    token: Option<Secret>,
+) -> axum::Router
 where
     S: ServerHandler + Send + 'static,
 {
-    axum::Router::new().nest_service("/mcp", service)
+    let router = axum::Router::new().nest_service("/mcp", service);
+    match token {
+        None => router,
+        Some(token) => {
+            let expected = Arc::new(format!("Bearer {}", token.expose()));
+            router.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let expected = Arc::clone(&expected);
+                    async move {
+                        let given = req
+                            .headers()
+                            .get(axum::http::header::AUTHORIZATION)
+                            .map(|v| v.as_bytes());
+                        if given.is_some_and(|g| constant_time_eq(g, expected.as_bytes())) {
+                            next.run(req).await
+                        } else {
+                            let mut resp = crate::server::problem(
+                                axum::http::StatusCode::UNAUTHORIZED,
+                                "this MCP server needs `Authorization: Bearer <token>`",
+                            );
+                            resp.headers_mut().insert(
+                                axum::http::header::WWW_AUTHENTICATE,
+                                axum::http::HeaderValue::from_static("Bearer"),
+                            );
+                            resp
+                        }
+                    }
+                },
+            ))
+        }
+    }
+}
+
+/// Compares without stopping at the first difference (token checks).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Serves one session over stdin/stdout until the client closes it.

@@ -38,7 +38,8 @@ async fn adapter(upstream: &str, timeout: Duration) -> String {
             logto_experience: client,
         },
         &McpHttpConfig::default(),
-    );
+    )
+    .unwrap();
     format!("{}/mcp", common::serve(router).await)
 }
 

@@ -150,12 +150,14 @@ async fn main() -> ExitCode {
     );
     let mut hosts = McpHttpConfig::default().allowed_hosts;
     hosts.extend(args.allowed_hosts.iter().cloned());
-    let mcp_app = mcp::router(
-        mcp_upstreams,
-        &McpHttpConfig {
-            allowed_hosts: hosts,
-        },
-    );
+    let mcp_config = McpHttpConfig {
+        allowed_hosts: hosts,
+        ..McpHttpConfig::default()
+    };
+    let mcp_app = match mcp::router(mcp_upstreams, &mcp_config) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string()),
+    };
     let mcp_listener = match tokio::net::TcpListener::bind(args.mcp_addr).await {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {}: {e}", args.mcp_addr)),

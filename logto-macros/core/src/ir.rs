@@ -21,6 +21,9 @@ pub struct Capability {
     pub mcp: Vec<McpAdapter>,
     /// Every file read (the capability and its imports), for rebuild tracking.
     pub files: Vec<String>,
+    /// Constructs the spec uses that code generation does not support yet
+    /// (SEMANTICS.md decision 18): where, YAML path, what.
+    pub unsupported: Vec<(Pos, String, String)>,
 }
 
 /// A bound variable: `{{namespace.VAR}}` or `{{VAR}}` in templates.
@@ -397,6 +400,8 @@ pub struct McpAdapter {
     pub stdio: bool,
     /// Description (server instructions).
     pub description: Option<String>,
+    /// The bearer token clients must send (`authentication: bearer`).
+    pub bearer_token: Option<Template>,
     /// Tools.
     pub tools: Vec<McpTool>,
 }

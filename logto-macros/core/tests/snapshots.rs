@@ -113,3 +113,33 @@ fn sorted(dir: PathBuf) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+#[test]
+fn unsupported_constructs_are_errors_that_point_at_their_line() {
+    let files = sorted(root().join("tests/fixtures/unsupported"));
+    assert!(files.len() >= 3);
+    for path in files {
+        let shown = display(&path);
+        analyze_file(&path, &shown, &Disk)
+            .unwrap_or_else(|d| panic!("{shown} is a valid document:\n{d}"));
+        let settings = codegen::Settings {
+            source_name: shown.clone(),
+            ..codegen::Settings::default()
+        };
+        let diagnostics = match expand_file(&path, &shown, &Disk, &settings) {
+            Ok(_) => panic!("{shown} should not generate"),
+            Err(d) => d,
+        };
+        for d in diagnostics.iter() {
+            assert!(
+                d.pos.line > 1,
+                "{shown}: points at the construct, not the file: {d}"
+            );
+        }
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert_snapshot(&format!("unsupported/{name}.txt"), &diagnostics.to_string());
+    }
+}

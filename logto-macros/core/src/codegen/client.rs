@@ -47,7 +47,28 @@ fn var_setter(var: &str) -> String {
     }
 }
 
-fn pieces(rt: &syn::Path, template: &ir::Template) -> TokenStream {
+/// The `BindSpec`s of every bound variable of the capability.
+pub(crate) fn bind_specs(
+    rt: &syn::Path,
+    cap: &ir::Capability,
+    settings: &Settings,
+) -> Vec<TokenStream> {
+    cap.binds
+        .iter()
+        .map(|b| {
+            let namespace = opt_str(b.namespace.as_deref());
+            let var = &b.var;
+            let key = &b.source_key;
+            let location = opt_str(b.location.as_deref());
+            let used_at = b.used_at.clone().unwrap_or_else(|| settings.source_name.clone());
+            quote! {
+                #rt::__private::BindSpec { namespace: #namespace, var: #var, source_key: #key, location: #location, used_at: #used_at }
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn pieces(rt: &syn::Path, template: &ir::Template) -> TokenStream {
     let items = template.0.iter().map(|p| match p {
         Piece::Text(t) => quote! { #rt::__private::Piece::Text(#t) },
         Piece::Var(v) => quote! { #rt::__private::Piece::Var(#v) },
@@ -106,16 +127,7 @@ pub fn generate(
     let ns = &api.namespace;
     let base_text = &api.base_uri_text;
     let base = pieces(rt, &api.base_uri);
-    let binds = cap.binds.iter().map(|b| {
-        let namespace = opt_str(b.namespace.as_deref());
-        let var = &b.var;
-        let key = &b.source_key;
-        let location = opt_str(b.location.as_deref());
-        let used_at = b.used_at.clone().unwrap_or_else(|| settings.source_name.clone());
-        quote! {
-            #rt::__private::BindSpec { namespace: #namespace, var: #var, source_key: #key, location: #location, used_at: #used_at }
-        }
-    });
+    let binds = bind_specs(rt, cap, settings);
     let auth = match &api.auth {
         None => quote! { ::core::option::Option::None },
         Some(ir::Auth::Bearer { token }) => {

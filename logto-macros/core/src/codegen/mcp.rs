@@ -183,7 +183,24 @@ pub fn generate(
         None => quote! { ::core::option::Option::None },
     };
     let stdio = a.stdio;
+    let binds = super::client::bind_specs(rt, cap, settings);
+    let binds_len = [binds.len()];
+    let token = match &a.bearer_token {
+        Some(t) => {
+            let pieces = super::client::pieces(rt, t);
+            quote! { ::core::option::Option::Some(#rt::mcp::resolve_token(#pieces, &BINDS, config.bearer_token.as_ref())?) }
+        }
+        None => quote! { config.bearer_token.clone() },
+    };
+    let auth_doc = if a.bearer_token.is_some() {
+        "Clients must send `Authorization: Bearer <token>`: the spec's `authentication`, resolved from its binds \
+         (or `config.bearer_token`); a missing bound variable is an error naming it."
+    } else {
+        "The spec asks for no authentication; `config.bearer_token` adds one."
+    };
     quote! {
+        /// The bound variables of the capability (for inbound authentication).
+        static BINDS: [#rt::__private::BindSpec; #(#binds_len)*] = [#(#binds),*];
         /// The adapter's namespace as written in the spec.
         pub const NAMESPACE: &str = #ns;
         #port
@@ -270,8 +287,11 @@ pub fn generate(
         }
 
         /// An axum router serving the adapter at `/mcp`.
-        pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> #rt::__private::axum::Router {
-            #rt::mcp::http_router(http_service(upstreams, config))
+        ///
+        #[doc = #auth_doc]
+        pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
+            let token = #token;
+            ::core::result::Result::Ok(#rt::mcp::http_router(http_service(upstreams, config), token))
         }
 
         /// Serves one session over stdin/stdout until the client closes it.

@@ -88,6 +88,14 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             }
         })
         .collect();
+    for (pos, path, what) in &cap.unsupported {
+        sink.error(
+            *pos,
+            path,
+            what.clone(),
+            "this construct is read but not generated yet; remove it, or ask for it to be supported",
+        );
+    }
     if sink.has_errors() {
         return Err(sink.finish());
     }

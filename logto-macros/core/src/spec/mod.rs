@@ -253,6 +253,8 @@ pub struct RestAdapter {
     pub description: Option<Spanned<String>>,
     /// Resources and their operations.
     pub resources: Vec<RestResource>,
+    /// Inbound authentication callers must present.
+    pub authentication: Option<Authentication>,
     /// Where the adapter starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -346,6 +348,10 @@ pub struct McpAdapter {
     pub description: Option<Spanned<String>>,
     /// Tools.
     pub tools: Vec<Tool>,
+    /// Inbound authentication MCP clients must present.
+    pub authentication: Option<Authentication>,
+    /// Keys written that are read but not generated (`resources`, `prompts`).
+    pub unsupported: Vec<Spanned<String>>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -960,6 +966,9 @@ fn read_exposes(sink: &mut Sink, node: &Node, path: &str) -> Option<Exposes> {
                 address: e.str(sink, "address"),
                 description: e.str(sink, "description"),
                 resources,
+                authentication: e
+                    .get("authentication")
+                    .and_then(|n| read_auth(sink, n, &e.at("authentication"))),
                 pos: e.pos(),
                 path: path.to_owned(),
             }))
@@ -977,6 +986,16 @@ fn read_exposes(sink: &mut Sink, node: &Node, path: &str) -> Option<Exposes> {
                 transport: e.str(sink, "transport"),
                 description: e.str(sink, "description"),
                 tools,
+                authentication: e
+                    .get("authentication")
+                    .and_then(|n| read_auth(sink, n, &e.at("authentication"))),
+                unsupported: ["resources", "prompts"]
+                    .iter()
+                    .filter_map(|k| {
+                        e.get(k)
+                            .map(|n| Spanned::new((*k).to_owned(), n.pos, e.at(k)))
+                    })
+                    .collect(),
                 pos: e.pos(),
                 path: path.to_owned(),
             }))

@@ -130,6 +130,14 @@ pub fn resolve(
 
     let mut rest = Vec::new();
     let mut mcp = Vec::new();
+    let mut later = Vec::new();
+    if let Some(a) = cap.and_then(|c| c.aggregates.as_ref()) {
+        later.push((
+            a.pos,
+            a.path.clone(),
+            "`aggregates` are not generated yet".to_owned(),
+        ));
+    }
     for (i, e) in cap
         .map(|c| c.exposes.as_slice())
         .unwrap_or_default()
@@ -137,9 +145,47 @@ pub fn resolve(
         .enumerate()
     {
         match e {
-            spec::Exposes::Rest(a) => rest.push(cx.rest(sink, a, i)),
-            spec::Exposes::Mcp(a) => mcp.push(cx.mcp(sink, a, i)),
-            spec::Exposes::Other { .. } => {}
+            spec::Exposes::Rest(a) => {
+                if let Some(auth) = &a.authentication {
+                    later.push((
+                        auth.pos,
+                        auth.path.clone(),
+                        "inbound `authentication` on a REST adapter is not generated yet"
+                            .to_owned(),
+                    ));
+                }
+                for res in &a.resources {
+                    if let Some(t) = res
+                        .forward
+                        .as_ref()
+                        .and_then(|f| f.target_namespace.as_ref())
+                    {
+                        later.push((
+                            t.pos,
+                            t.path.clone(),
+                            "`forward.targetNamespace` (proxying a whole path) is not generated yet".to_owned(),
+                        ));
+                    }
+                }
+                rest.push(cx.rest(sink, a, i));
+            }
+            spec::Exposes::Mcp(a) => {
+                for k in &a.unsupported {
+                    later.push((
+                        k.pos,
+                        k.path.clone(),
+                        format!("MCP `{}` are not generated yet", k.value),
+                    ));
+                }
+                mcp.push(cx.mcp(sink, a, i, &mut later));
+            }
+            spec::Exposes::Other { kind } => {
+                later.push((
+                    kind.pos,
+                    kind.path.clone(),
+                    format!("`exposes` of type `{}` is not generated", kind.value),
+                ));
+            }
         }
     }
     check_module_names(sink, &cx.apis, &rest, &mcp);
@@ -151,6 +197,7 @@ pub fn resolve(
         rest,
         mcp,
         files: cx.files,
+        unsupported: later,
     }
 }
 
@@ -956,7 +1003,29 @@ impl Cx {
         }
     }
 
-    fn mcp(&self, sink: &mut Sink, a: &spec::McpAdapter, index: usize) -> ir::McpAdapter {
+    fn mcp(
+        &mut self,
+        sink: &mut Sink,
+        a: &spec::McpAdapter,
+        index: usize,
+        later: &mut Vec<(Pos, String, String)>,
+    ) -> ir::McpAdapter {
+        let bearer_token = match &a.authentication {
+            None => None,
+            Some(auth) => match self.auth(sink, auth) {
+                Some(ir::Auth::Bearer { token }) => Some(token),
+                Some(_) => {
+                    later.push((
+                        auth.pos,
+                        auth.path.clone(),
+                        "only `bearer` inbound authentication is generated for MCP adapters"
+                            .to_owned(),
+                    ));
+                    None
+                }
+                None => None,
+            },
+        };
         let namespace = a
             .namespace
             .as_ref()
@@ -1094,6 +1163,7 @@ impl Cx {
             address: a.address.as_ref().map(|p| p.value.clone()),
             stdio,
             description: a.description.as_ref().map(|d| d.value.clone()),
+            bearer_token,
             tools,
         }
     }

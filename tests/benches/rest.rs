@@ -1,0 +1,92 @@
+//! Requests through the generated REST adapter against the same requests
+//! straight to the upstream, in the same run, on loopback. Read the ratio
+//! of the two medians. (`../shared/bin/proxy-bench` measures the release
+//! binary under load against nginx.)
+//!
+//! `cargo bench -p logto-tests --bench rest`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a benchmark binary
+
+use axum::Router;
+use axum::routing::post;
+use criterion::{Criterion, criterion_group, criterion_main};
+use logto_client::logto_experience::Client;
+use logto_client::logto_experience_rest::{Forwarder, Upstreams, router};
+use logto_client::server::RestConfig;
+use serde_json::json;
+
+const ANSWER: &str = r#"{"verificationId":"v-0123456789abcdefghijklmnop"}"#;
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (upstream, adapter) = rt.block_on(async {
+        let upstream = serve(Router::new().route(
+            "/api/experience/verification/password",
+            post(|| async { ([("content-type", "application/json")], ANSWER) }),
+        ))
+        .await;
+        let client = Client::builder()
+            .base_url(&upstream)
+            .bind("LOGTO_API_KEY", "bench-key")
+            .cookie_store(false)
+            .build()
+            .unwrap();
+        let adapter = serve(router(
+            Forwarder {
+                upstreams: Upstreams {
+                    logto_experience: client,
+                },
+            },
+            RestConfig::default(),
+        ))
+        .await;
+        (upstream, adapter)
+    });
+    logto_client::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let body =
+        json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"});
+    let cookie =
+        r#"_interaction={"demo-app":"uid","_legacy":"uid"}; _interaction.sig=0123456789abcdef"#;
+
+    let mut group = c.benchmark_group("rest_verification_password");
+    for (name, url) in [
+        (
+            "direct",
+            format!("{upstream}/api/experience/verification/password"),
+        ),
+        (
+            "through_adapter",
+            format!("{adapter}/v1/api/experience/verification/password"),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let resp = http
+                    .post(&url)
+                    .header("cookie", cookie)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(resp.status().is_success());
+                assert_eq!(resp.bytes().await.unwrap().len(), ANSWER.len());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
