@@ -508,20 +508,37 @@ async fn no_content(
     }
 }
 
+/// An operation that needs a connector none is configured for: after the
+/// session checks, Logto's own error.
+async fn needs_connector(
+    dev: &DevLogto,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response {
+    dev.record(&Method::POST, uri.path(), None);
+    match dev.interaction(headers) {
+        Ok(_) => error(status, code, message),
+        Err(r) => r,
+    }
+}
+
 async fn connector(
     State(dev): State<DevLogto>,
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    dev.record(&Method::POST, uri.path(), None);
-    match dev.interaction(&headers) {
-        Ok(_) => error(
-            StatusCode::NOT_FOUND,
-            "entity.not_found",
-            "The connector is not found.",
-        ),
-        Err(r) => r,
-    }
+    needs_connector(
+        &dev,
+        &uri,
+        &headers,
+        StatusCode::NOT_FOUND,
+        "entity.not_found",
+        "The connector is not found.",
+    )
+    .await
 }
 
 async fn no_connector(
@@ -529,15 +546,15 @@ async fn no_connector(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    dev.record(&Method::POST, uri.path(), None);
-    match dev.interaction(&headers) {
-        Ok(_) => error(
-            StatusCode::NOT_IMPLEMENTED,
-            "connector.not_found",
-            "No email or SMS connector is configured.",
-        ),
-        Err(r) => r,
-    }
+    needs_connector(
+        &dev,
+        &uri,
+        &headers,
+        StatusCode::NOT_IMPLEMENTED,
+        "connector.not_found",
+        "No email or SMS connector is configured.",
+    )
+    .await
 }
 
 /// The remaining `verification/*` operations answer a new verificationId

@@ -15,6 +15,18 @@ use logto_client::dev::{DEMO_PASSWORD, DEMO_USERNAME};
 use logto_client::logto_experience::Client;
 use serde_json::{Value, json};
 
+/// A client whose cookie jar holds a fresh interaction (`GET /oidc/auth`).
+async fn session(base: &str) -> Client {
+    let http = common::cookie_client();
+    common::start_interaction(&http, base).await;
+    Client::builder()
+        .base_url(base)
+        .bind("LOGTO_API_KEY", "k")
+        .http_client(http)
+        .build()
+        .unwrap()
+}
+
 fn password_body(password: &str) -> Value {
     json!({"identifier": {"type": "username", "value": DEMO_USERNAME}, "password": password})
 }
@@ -73,14 +85,7 @@ async fn full_sign_in_returns_redirect_to() {
 #[tokio::test]
 async fn wrong_password_is_a_422_with_logto_code() {
     let (base, _) = common::dev_logto().await;
-    let http = common::cookie_client();
-    common::start_interaction(&http, &base).await;
-    let client = Client::builder()
-        .base_url(&base)
-        .bind("LOGTO_API_KEY", "k")
-        .http_client(http)
-        .build()
-        .unwrap();
+    let client = session(&base).await;
     client
         .initinteraction(&json!({"interactionEvent": "SignIn"}))
         .await
@@ -100,14 +105,7 @@ async fn wrong_password_is_a_422_with_logto_code() {
 #[tokio::test]
 async fn register_identification_is_201_text() {
     let (base, _) = common::dev_logto().await;
-    let http = common::cookie_client();
-    common::start_interaction(&http, &base).await;
-    let client = Client::builder()
-        .base_url(&base)
-        .bind("LOGTO_API_KEY", "k")
-        .http_client(http)
-        .build()
-        .unwrap();
+    let client = session(&base).await;
     client
         .initinteraction(&json!({"interactionEvent": "Register"}))
         .await
@@ -140,14 +138,7 @@ async fn without_cookies_logto_says_session_not_found() {
 #[tokio::test]
 async fn without_prior_put_logto_says_interaction_not_found() {
     let (base, _) = common::dev_logto().await;
-    let http = common::cookie_client();
-    common::start_interaction(&http, &base).await;
-    let client = Client::builder()
-        .base_url(&base)
-        .bind("LOGTO_API_KEY", "k")
-        .http_client(http)
-        .build()
-        .unwrap();
+    let client = session(&base).await;
     let err = client.getinteraction().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
     assert_eq!(err.json().unwrap()["code"], "session.interaction_not_found");

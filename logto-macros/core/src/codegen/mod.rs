@@ -34,60 +34,38 @@ impl Default for Settings {
 /// Generates every module of a capability.
 pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream, Diagnostics> {
     let mut sink = Sink::new(settings.source_name.clone());
-    let apis: Vec<TokenStream> = cap
-        .apis
-        .iter()
-        .map(|api| api_module(api, cap, settings, &mut sink))
-        .collect();
-    let rest: Vec<TokenStream> = cap
-        .rest
-        .iter()
-        .map(|a| {
-            let module = ident(&a.module);
-            let doc = format!(
-                "The REST adapter `{}` of `{}`{}.",
-                a.namespace,
-                settings.source_name,
-                a.description
-                    .as_deref()
-                    .map(|d| format!(": {}", d.trim_end_matches('.')))
-                    .unwrap_or_default()
-            );
-            let openapi = openapi::document(cap, a).to_string();
-            let body = rest::generate(a, cap, settings, &openapi, &mut sink);
-            quote! {
-                #[doc = #doc]
-                #[allow(clippy::all)]
-                pub mod #module {
-                    #body
-                }
-            }
-        })
-        .collect();
-    let mcp: Vec<TokenStream> = cap
-        .mcp
-        .iter()
-        .map(|a| {
-            let module = ident(&a.module);
-            let doc = format!(
-                "The MCP adapter `{}` of `{}`{}.",
-                a.namespace,
-                settings.source_name,
-                a.description
-                    .as_deref()
-                    .map(|d| format!(": {}", d.trim_end_matches('.')))
-                    .unwrap_or_default()
-            );
-            let body = mcp::generate(a, cap, settings, &mut sink);
-            quote! {
-                #[doc = #doc]
-                #[allow(clippy::all)]
-                pub mod #module {
-                    #body
-                }
-            }
-        })
-        .collect();
+    let mut modules = Vec::new();
+    for api in &cap.apis {
+        let body = api_items(api, cap, settings, &mut sink);
+        let doc = module_doc(
+            "consumed API",
+            &api.namespace,
+            api.description.as_deref(),
+            settings,
+        );
+        modules.push(module(&api.module, &doc, body));
+    }
+    for a in &cap.rest {
+        let openapi = openapi::document(cap, a).to_string();
+        let body = rest::generate(a, cap, settings, &openapi, &mut sink);
+        let doc = module_doc(
+            "REST adapter",
+            &a.namespace,
+            a.description.as_deref(),
+            settings,
+        );
+        modules.push(module(&a.module, &doc, body));
+    }
+    for a in &cap.mcp {
+        let body = mcp::generate(a, cap, settings, &mut sink);
+        let doc = module_doc(
+            "MCP adapter",
+            &a.namespace,
+            a.description.as_deref(),
+            settings,
+        );
+        modules.push(module(&a.module, &doc, body));
+    }
     for (pos, path, what) in &cap.unsupported {
         sink.error(
             *pos,
@@ -99,11 +77,35 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
     if sink.has_errors() {
         return Err(sink.finish());
     }
-    Ok(quote! {
-        #(#apis)*
-        #(#rest)*
-        #(#mcp)*
-    })
+    Ok(quote! { #(#modules)* })
+}
+
+/// The doc line of a generated module.
+fn module_doc(
+    kind: &str,
+    namespace: &str,
+    description: Option<&str>,
+    settings: &Settings,
+) -> String {
+    let what = description
+        .map(|d| format!(": {}", d.trim_end_matches('.')))
+        .unwrap_or_default();
+    format!(
+        "The {kind} `{namespace}` of `{}`{what}.",
+        settings.source_name
+    )
+}
+
+/// A public module named after a namespace; generated code is not linted.
+fn module(name: &str, doc: &str, body: TokenStream) -> TokenStream {
+    let module = ident(name);
+    quote! {
+        #[doc = #doc]
+        #[allow(clippy::all)]
+        pub mod #module {
+            #body
+        }
+    }
 }
 
 pub(crate) fn port_const(port: Option<u16>) -> TokenStream {
@@ -116,38 +118,25 @@ pub(crate) fn port_const(port: Option<u16>) -> TokenStream {
     }
 }
 
-fn api_module(
+/// The items of a consumed API's module: constants and the client.
+fn api_items(
     api: &ir::Api,
     cap: &ir::Capability,
     settings: &Settings,
     sink: &mut Sink,
 ) -> TokenStream {
-    let module = ident(&api.module);
-    let doc = format!(
-        "The consumed API `{}` of `{}`{}.",
-        api.namespace,
-        settings.source_name,
-        api.description
-            .as_deref()
-            .map(|d| format!(": {}", d.trim_end_matches('.')))
-            .unwrap_or_default()
-    );
     let ns = &api.namespace;
     let base = &api.base_uri_text;
     let names = api.operations.iter().map(|o| &o.name);
     let client = client::generate(api, cap, settings, sink);
     quote! {
-        #[doc = #doc]
-        #[allow(clippy::all)]
-        pub mod #module {
-            /// The namespace as written in the spec.
-            pub const NAMESPACE: &str = #ns;
-            /// The base URI as written in the spec.
-            pub const BASE_URI: &str = #base;
-            /// The consumed operations, in spec order.
-            pub const OPERATIONS: &[&str] = &[#(#names),*];
+        /// The namespace as written in the spec.
+        pub const NAMESPACE: &str = #ns;
+        /// The base URI as written in the spec.
+        pub const BASE_URI: &str = #base;
+        /// The consumed operations, in spec order.
+        pub const OPERATIONS: &[&str] = &[#(#names),*];
 
-            #client
-        }
+        #client
     }
 }
