@@ -527,13 +527,28 @@ impl Core {
 
     /// Renders a template of the spec (bound and base URI variables).
     pub fn render(&self, pieces: &'static [Piece]) -> Result<String, Error> {
+        self.render_with(pieces, &[])
+    }
+
+    /// Renders a template whose `{{name}}`s may also be call inputs.
+    pub fn render_with(
+        &self,
+        pieces: &'static [Piece],
+        inputs: &[(&str, &str)],
+    ) -> Result<String, Error> {
         let s = &self.shared;
         let mut out = String::new();
         for p in pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Var(v) => {
-                    out.push_str(s.vars.get(*v).map(String::as_str).unwrap_or_default())
+                    let value = inputs
+                        .iter()
+                        .find(|(n, _)| n == v)
+                        .map(|(_, value)| *value)
+                        .or_else(|| s.vars.get(*v).map(String::as_str))
+                        .unwrap_or_default();
+                    out.push_str(value);
                 }
                 Piece::Bind(i) => match s.binds.get(*i).and_then(Option::as_ref) {
                     Some(v) => out.push_str(v.expose()),

@@ -42,6 +42,10 @@ async fn shipyard_fixture_sends_fixed_headers_typed_query_and_mapping() {
     );
     assert_eq!(reqs[1].url.path(), "/ships/IMO%201/crew/m%2F2");
     assert_eq!(reqs[1].headers.get("x-trace").unwrap(), "trace-1");
+    // `{{term}}` in a fixed parameter value is an argument of its own.
+    c.search_ships("ever given").await.unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs[2].url.query(), Some("q=name%3Aever+given"));
     // The base URI variable `{{region}}` has its own setter.
     let regional = registry::Client::builder()
         .region("eu")

@@ -151,6 +151,8 @@ pub enum Location {
     Cookie,
     /// (Part of) the JSON body.
     Body,
+    /// Only fills `{{name}}` in the operation's fixed parameter values.
+    Template,
 }
 
 impl Location {
@@ -162,6 +164,7 @@ impl Location {
             Location::Header => "header",
             Location::Cookie => "cookie",
             Location::Body => "body",
+            Location::Template => "template",
         }
     }
 }

@@ -57,17 +57,14 @@ fn check(files: &[PathBuf]) -> ExitCode {
             eprint!("{diagnostics}");
         }
     }
-    println!(
-        "{} files, {} ok, {} with errors",
+    let summary = format!(
+        "{} files, {} ok, {} with errors\n",
         files.len(),
         files.len() - bad,
         bad
     );
-    if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let written = emit(&summary);
+    if bad == 0 { written } else { ExitCode::FAILURE }
 }
 
 fn expand(file: &std::path::Path) -> ExitCode {

@@ -161,7 +161,7 @@ pub fn generate(
             Location::Header => quote! { Header },
             Location::Query => quote! { Query },
             Location::Cookie => quote! { Cookie },
-            Location::Path | Location::Body => {
+            Location::Path | Location::Body | Location::Template => {
                 unsupported(sink, settings, ns, &format!("an API-wide `in: {}` parameter (`{}`) has no meaning", f.location.as_str(), f.name));
                 return None;
             }
@@ -359,6 +359,16 @@ fn operation(
             quote! { if let ::core::option::Option::Some(value) = #v { #add } }
         });
     }
+    let template_vars: Vec<TokenStream> = op
+        .inputs
+        .iter()
+        .filter(|i| i.location == Location::Template)
+        .map(|i| {
+            let name = &i.name;
+            let v = ident(&i.rust_name);
+            quote! { (#name, #v) }
+        })
+        .collect();
     for f in &op.fixed {
         let name = &f.name;
         let value = pieces(rt, &f.value);
@@ -366,7 +376,7 @@ fn operation(
             Location::Query => quote! { call.query(#name, &value); },
             Location::Header => quote! { call.header(#name, &value)?; },
             Location::Cookie => quote! { call.cookie(#name, &value)?; },
-            Location::Path | Location::Body => {
+            Location::Path | Location::Body | Location::Template => {
                 unsupported(
                     sink,
                     settings,
@@ -381,7 +391,9 @@ fn operation(
                 continue;
             }
         };
-        steps.push(quote! { { let value = core.render(#value)?; #add } });
+        steps.push(
+            quote! { { let value = core.render_with(#value, &[#(#template_vars),*])?; #add } },
+        );
     }
     match &op.body {
         BodyPlan::None => {}

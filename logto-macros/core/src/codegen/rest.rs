@@ -171,7 +171,7 @@ pub fn generate(
                     let idx = route_params.iter().position(|p| p.name == i.name).unwrap_or_default();
                     quote! { incoming.path_param(#idx, #name)? }
                 }
-                Location::Query => quote! { incoming.query_param(#name, #required)? },
+                Location::Query | Location::Template => quote! { incoming.query_param(#name, #required)? },
                 Location::Header | Location::Cookie => quote! { incoming.header(#name, #required)? },
                 Location::Body => quote! { incoming.json_body(#required)? },
             };

@@ -661,6 +661,7 @@ impl Cx {
         }
         let mut others: Vec<ir::Input> = Vec::new();
         let mut fixed = Vec::new();
+        let mut template_inputs: Vec<ir::Input> = Vec::new();
         for p in res.input_parameters.iter().chain(&op.input_parameters) {
             let Some(pname) = &p.name else { continue };
             let Some(loc) = location(sink, p) else {
@@ -681,11 +682,29 @@ impl Cx {
                 continue;
             }
             if let Some(v) = &p.value {
-                // A fixed value: sent as written, not an argument.
+                // A fixed value: sent as written, not an argument. Its
+                // `{{name}}`s that are not binds are inputs of their own.
+                let mut names = Vec::new();
+                let value = self.template(sink, v, false, Some(&mut names));
+                for n in names {
+                    if !template_inputs.iter().any(|i: &ir::Input| i.name == n) {
+                        template_inputs.push(ir::Input {
+                            rust_name: unique(&mut taken, snake(&n)),
+                            name: n,
+                            location: Location::Template,
+                            ty: JsonType::String,
+                            required: true,
+                            description: Some(format!(
+                                "Fills `{{{{...}}}}` in the `{}` parameter.",
+                                pname.value
+                            )),
+                        });
+                    }
+                }
                 fixed.push(ir::FixedParam {
                     name: pname.value.clone(),
                     location: loc,
-                    value: self.template(sink, v, false, None),
+                    value,
                 });
                 continue;
             }
@@ -727,6 +746,11 @@ impl Cx {
         ] {
             inputs.extend(others.iter().filter(|i| i.location == loc).cloned());
         }
+        inputs.extend(
+            template_inputs
+                .into_iter()
+                .filter(|t| !others.iter().any(|o| o.name == t.name)),
+        );
         let body_inputs: Vec<String> = inputs
             .iter()
             .filter(|i| i.location == Location::Body)
@@ -987,7 +1011,17 @@ impl Cx {
                         op.reference.as_ref(),
                         &op.output_parameters,
                         op.call.is_some(),
-                    ),
+                    )
+                    .or_else(|| {
+                        res.input_parameters
+                            .iter()
+                            .chain(&op.input_parameters)
+                            .find(|p| p.value.is_some())
+                            .map(|p| {
+                                let name = p.name.as_ref().map_or("?", |n| n.value.as_str());
+                                format!("exposed input `{name}` with a `value` extraction is not generated yet")
+                            })
+                    }),
                     pos: op.pos,
                     yaml_path: op.path.clone(),
                 });
@@ -1436,7 +1470,7 @@ fn source_of(e: &ir::ExposedInput) -> ir::Source {
         Location::Header | Location::Cookie => ir::Source::Header(e.name.clone()),
         Location::Body if e.name == "body" => ir::Source::Body,
         Location::Body => ir::Source::Argument(e.name.clone()),
-        Location::Query => ir::Source::Query(e.name.clone()),
+        Location::Query | Location::Template => ir::Source::Query(e.name.clone()),
     }
 }
 
