@@ -622,3 +622,33 @@ async fn openapi_document_is_3_1_and_matches_the_routes() {
     assert_eq!(social["parameters"][0]["in"], "path");
     assert_eq!(social["requestBody"]["required"], true);
 }
+
+#[tokio::test]
+async fn hop_by_hop_headers_of_the_upstream_answer_are_dropped() {
+    let upstream = common::serve(axum::Router::new().route(
+        "/api/experience/interaction",
+        axum::routing::get(|| async {
+            (
+                [
+                    ("keep-alive", "timeout=5"),
+                    ("proxy-authenticate", "Basic"),
+                    ("x-upstream", "kept"),
+                ],
+                axum::Json(json!({"interactionEvent": "SignIn"})),
+            )
+        }),
+    ))
+    .await;
+    let adapter = logto_adapter(&upstream).await;
+    let r = reqwest::get(format!("{adapter}/v1/api/experience/interaction"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-upstream"], "kept");
+    assert!(r.headers().get("keep-alive").is_none(), "{:?}", r.headers());
+    assert!(
+        r.headers().get("proxy-authenticate").is_none(),
+        "{:?}",
+        r.headers()
+    );
+}
