@@ -15,6 +15,9 @@ use crate::client::{Call, Core, is_json};
 use crate::error::Error;
 use crate::mapping;
 
+/// Answers up to this size (with a known length) are forwarded in one piece.
+const SMALL_BODY: u64 = 64 * 1024;
+
 /// The default largest request body a REST adapter accepts (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -273,6 +276,19 @@ pub async fn forward(
         .flatten()
         .collect();
     if mappings.is_empty() || !status.is_success() || !is_json(&headers) {
+        // Small answers of known length are read whole, so the caller gets
+        // headers and body in one write; others stream through as they come.
+        let small = resp.content_length().is_some_and(|n| n <= SMALL_BODY);
+        if small {
+            return match resp.bytes().await {
+                Ok(bytes) => passthrough(status, &headers, Body::from(bytes)),
+                Err(e) => error_response(Error::Transport {
+                    operation: call.operation,
+                    host: core.host().to_owned(),
+                    source: e.without_url(),
+                }),
+            };
+        }
         return passthrough(status, &headers, Body::from_stream(resp.bytes_stream()));
     }
     let bytes = match resp.bytes().await {
