@@ -6,7 +6,12 @@
 //! `properties`) and strict where a mistake would silently change behaviour
 //! (misspelt keys, duplicate keys, wrong types). See SEMANTICS.md.
 
+mod extra;
 mod reader;
+
+pub use extra::{
+    Aggregate, ControlAdapter, Function, McpResource, Prompt, Skill, SkillAdapter, SkillTool,
+};
 
 use reader::Obj;
 pub use reader::{Spanned, index, join};
@@ -57,8 +62,8 @@ pub struct Capability {
     pub consumes: Vec<Consumes>,
     /// The exposed adapters.
     pub exposes: Vec<Exposes>,
-    /// Where `aggregates` was written, if it was (not generated yet).
-    pub aggregates: Option<Spanned<()>>,
+    /// Aggregates and their functions (validated, not generated yet).
+    pub aggregates: Vec<Aggregate>,
 }
 
 /// One `consumes` entry.
@@ -233,7 +238,11 @@ pub enum Exposes {
     Rest(RestAdapter),
     /// An MCP adapter.
     Mcp(McpAdapter),
-    /// Any other kind (`skill`, `control`, ...): read, not generated.
+    /// A `skill` adapter (validated, not generated yet).
+    Skill(SkillAdapter),
+    /// A `control` adapter (validated, not generated yet).
+    Control(ControlAdapter),
+    /// Any other kind: read, not generated.
     Other {
         /// The `type` written.
         kind: Spanned<String>,
@@ -350,8 +359,10 @@ pub struct McpAdapter {
     pub tools: Vec<Tool>,
     /// Inbound authentication MCP clients must present.
     pub authentication: Option<Authentication>,
-    /// Keys written that are read but not generated (`resources`, `prompts`).
-    pub unsupported: Vec<Spanned<String>>,
+    /// MCP resources (validated, not generated yet).
+    pub resources: Vec<McpResource>,
+    /// MCP prompts (validated, not generated yet).
+    pub prompts: Vec<Prompt>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -686,9 +697,7 @@ fn read_capability(sink: &mut Sink, node: &Node) -> Option<Capability> {
         .into_iter()
         .filter_map(|(path, node)| read_exposes(sink, node, &path))
         .collect();
-    let aggregates = obj
-        .get("aggregates")
-        .map(|n| Spanned::new((), n.pos, obj.at("aggregates")));
+    let aggregates = extra::read_aggregates(sink, &obj);
     Some(Capability {
         binds,
         consumes,
@@ -946,6 +955,21 @@ fn read_steps(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Step> {
 }
 
 fn read_exposes(sink: &mut Sink, node: &Node, path: &str) -> Option<Exposes> {
+    // Skill and control adapters have keys of their own.
+    let peek = match &node.value {
+        crate::yaml::Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("type"))
+            .and_then(|(_, v)| v.as_str()),
+        _ => None,
+    };
+    match peek {
+        Some("skill") => return extra::read_skill_adapter(sink, node, path).map(Exposes::Skill),
+        Some("control") => {
+            return extra::read_control_adapter(sink, node, path).map(Exposes::Control);
+        }
+        _ => {}
+    }
     let e = Obj::open(sink, node, path, "an exposes entry", EXPOSES_KEYS)?;
     let kind = e.req_str(
         sink,
@@ -979,6 +1003,7 @@ fn read_exposes(sink: &mut Sink, node: &Node, path: &str) -> Option<Exposes> {
                 .into_iter()
                 .filter_map(|(path, node)| read_tool(sink, node, &path))
                 .collect();
+            let (resources, prompts) = extra::read_mcp_extras(sink, &e);
             Some(Exposes::Mcp(McpAdapter {
                 namespace: e.str(sink, "namespace"),
                 port: e.port(sink, "port"),
@@ -989,13 +1014,8 @@ fn read_exposes(sink: &mut Sink, node: &Node, path: &str) -> Option<Exposes> {
                 authentication: e
                     .get("authentication")
                     .and_then(|n| read_auth(sink, n, &e.at("authentication"))),
-                unsupported: ["resources", "prompts"]
-                    .iter()
-                    .filter_map(|k| {
-                        e.get(k)
-                            .map(|n| Spanned::new((*k).to_owned(), n.pos, e.at(k)))
-                    })
-                    .collect(),
+                resources,
+                prompts,
                 pos: e.pos(),
                 path: path.to_owned(),
             }))

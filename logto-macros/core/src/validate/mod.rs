@@ -131,13 +131,26 @@ pub fn resolve(
     let mut rest = Vec::new();
     let mut mcp = Vec::new();
     let mut later = Vec::new();
-    if let Some(a) = cap.and_then(|c| c.aggregates.as_ref()) {
+    let aggregates = cap.map(|c| c.aggregates.as_slice()).unwrap_or_default();
+    for a in aggregates {
         later.push((
             a.pos,
             a.path.clone(),
             "`aggregates` are not generated yet".to_owned(),
         ));
+        for f in &a.functions {
+            if let Some(c) = &f.call {
+                cx.call(sink, c);
+            }
+            for s in &f.steps {
+                if let Some(c) = &s.call {
+                    cx.call(sink, c);
+                }
+            }
+        }
     }
+    let exposes = cap.map(|c| c.exposes.as_slice()).unwrap_or_default();
+    check_references(sink, aggregates, exposes);
     for (i, e) in cap
         .map(|c| c.exposes.as_slice())
         .unwrap_or_default()
@@ -170,14 +183,40 @@ pub fn resolve(
                 rest.push(cx.rest(sink, a, i));
             }
             spec::Exposes::Mcp(a) => {
-                for k in &a.unsupported {
+                for r in &a.resources {
+                    if let Some(c) = &r.call {
+                        cx.call(sink, c);
+                    }
+                }
+                if let Some(r) = a.resources.first() {
                     later.push((
-                        k.pos,
-                        k.path.clone(),
-                        format!("MCP `{}` are not generated yet", k.value),
+                        r.pos,
+                        r.path.clone(),
+                        "MCP `resources` are not generated yet".to_owned(),
+                    ));
+                }
+                if let Some(p) = a.prompts.first() {
+                    later.push((
+                        p.pos,
+                        p.path.clone(),
+                        "MCP `prompts` are not generated yet".to_owned(),
                     ));
                 }
                 mcp.push(cx.mcp(sink, a, i, &mut later));
+            }
+            spec::Exposes::Skill(a) => {
+                later.push((
+                    a.pos,
+                    a.path.clone(),
+                    "`exposes` of type `skill` is not generated yet".to_owned(),
+                ));
+            }
+            spec::Exposes::Control(a) => {
+                later.push((
+                    a.pos,
+                    a.path.clone(),
+                    "`exposes` of type `control` is not generated yet".to_owned(),
+                ));
             }
             spec::Exposes::Other { kind } => {
                 later.push((
@@ -1578,5 +1617,98 @@ fn check_route(sink: &mut Sink, route: &Spanned<String>) {
             format!("route `{text}` {why}"),
             "write routes like `/v1/items/{id}`",
         );
+    }
+}
+
+/// `ref: aggregate.function` and skill tools' `from` must name something
+/// this capability declares.
+fn check_references(sink: &mut Sink, aggregates: &[spec::Aggregate], exposes: &[spec::Exposes]) {
+    let functions: Vec<String> = aggregates
+        .iter()
+        .flat_map(|a| {
+            let ns = a.namespace.as_ref().map_or("", |n| n.value.as_str());
+            a.functions
+                .iter()
+                .filter_map(move |f| f.name.as_ref().map(|n| format!("{ns}.{}", n.value)))
+        })
+        .collect();
+    let function_refs: Vec<&str> = functions.iter().map(String::as_str).collect();
+    let mut refs: Vec<&Spanned<String>> = Vec::new();
+    // Adapter namespace → the names of its tools or operations.
+    let mut actions: Vec<(&str, Vec<&str>)> = Vec::new();
+    for e in exposes {
+        match e {
+            spec::Exposes::Rest(a) => {
+                let ops = a.resources.iter().flat_map(|r| &r.operations);
+                refs.extend(ops.clone().filter_map(|o| o.reference.as_ref()));
+                if let Some(ns) = &a.namespace {
+                    actions.push((
+                        &ns.value,
+                        ops.filter_map(|o| o.name.as_ref().map(|n| n.value.as_str()))
+                            .collect(),
+                    ));
+                }
+            }
+            spec::Exposes::Mcp(a) => {
+                refs.extend(a.tools.iter().filter_map(|t| t.reference.as_ref()));
+                if let Some(ns) = &a.namespace {
+                    actions.push((
+                        &ns.value,
+                        a.tools
+                            .iter()
+                            .filter_map(|t| t.name.as_ref().map(|n| n.value.as_str()))
+                            .collect(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for r in refs {
+        if !functions.iter().any(|f| *f == r.value) {
+            sink.error(
+                r.pos,
+                &r.path,
+                format!("`ref: {}` names no aggregate function", r.value),
+                help_with_suggestion(&r.value, &function_refs, "aggregate function"),
+            );
+        }
+    }
+    let namespaces: Vec<&str> = actions.iter().map(|(ns, _)| *ns).collect();
+    for e in exposes {
+        let spec::Exposes::Skill(a) = e else { continue };
+        for tool in a.skills.iter().flat_map(|s| &s.tools) {
+            let Some(source) = &tool.source_namespace else {
+                continue;
+            };
+            match actions.iter().find(|(ns, _)| *ns == source.value) {
+                None => sink.error(
+                    source.pos,
+                    &source.path,
+                    format!(
+                        "skill tool source `{}` is not an exposed adapter",
+                        source.value
+                    ),
+                    help_with_suggestion(&source.value, &namespaces, "adapter namespace"),
+                ),
+                Some((_, names)) => {
+                    if let Some(action) = tool
+                        .action
+                        .as_ref()
+                        .filter(|a| !names.contains(&a.value.as_str()))
+                    {
+                        sink.error(
+                            action.pos,
+                            &action.path,
+                            format!(
+                                "adapter `{}` has no tool or operation `{}`",
+                                source.value, action.value
+                            ),
+                            help_with_suggestion(&action.value, names, "tool"),
+                        );
+                    }
+                }
+            }
+        }
     }
 }
