@@ -1665,7 +1665,7 @@ fn check_references(sink: &mut Sink, aggregates: &[spec::Aggregate], exposes: &[
         }
     }
     for r in refs {
-        if !functions.iter().any(|f| *f == r.value) {
+        if !functions.contains(&r.value) {
             sink.error(
                 r.pos,
                 &r.path,
