@@ -1,0 +1,378 @@
+//! Exposed adapters: `call` targets, REST operations and MCP tools.
+
+use std::collections::HashMap;
+
+use super::bindings::BindingScope;
+use super::template::path_vars;
+use super::{
+    Cx, check_route, json_type, location, mapping, method, normalize_route, unique, unsupported,
+};
+use crate::diagnostics::{Sink, help_with_suggestion};
+use crate::ir::{self, JsonType, Location};
+use crate::names::snake;
+use crate::spec::{self, Spanned};
+use crate::yaml::Pos;
+
+impl Cx {
+    pub(super) fn call(&self, sink: &mut Sink, call: &Spanned<String>) -> Option<ir::CallRef> {
+        let namespaces: Vec<&str> = self.apis.iter().map(|a| a.namespace.as_str()).collect();
+        let Some((ns, op)) = call.value.split_once('.') else {
+            sink.error(
+                call.pos,
+                &call.path,
+                format!("`call: {}` must name `namespace.operation`", call.value),
+                help_with_suggestion(&call.value, &namespaces, "namespace"),
+            );
+            return None;
+        };
+        let Some(api) = self.apis.iter().position(|a| a.namespace == ns) else {
+            sink.error(
+                call.pos,
+                &call.path,
+                format!(
+                    "`call: {}` names namespace `{ns}`, which is not consumed",
+                    call.value
+                ),
+                help_with_suggestion(ns, &namespaces, "namespace"),
+            );
+            return None;
+        };
+        let ops = &self.apis.get(api)?.operations;
+        let Some(op_i) = ops.iter().position(|o| o.name == op) else {
+            let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+            sink.error(
+                call.pos,
+                &call.path,
+                format!(
+                    "`call: {}`: namespace `{ns}` has no operation `{op}`",
+                    call.value
+                ),
+                help_with_suggestion(op, &names, "operation"),
+            );
+            return None;
+        };
+        Some(ir::CallRef { api, op: op_i })
+    }
+
+    pub(super) fn consumed(&self, call: ir::CallRef) -> Option<&ir::ConsumedOp> {
+        self.apis.get(call.api)?.operations.get(call.op)
+    }
+
+    pub(super) fn rest(
+        &self,
+        sink: &mut Sink,
+        a: &spec::RestAdapter,
+        index: usize,
+    ) -> ir::RestAdapter {
+        let namespace = a
+            .namespace
+            .as_ref()
+            .map_or_else(|| format!("rest-{index}"), |n| n.value.clone());
+        let mut operations = Vec::new();
+        let mut routes: HashMap<(String, String), Spanned<String>> = HashMap::new();
+        let mut fns: HashMap<String, String> = HashMap::new();
+        for res in &a.resources {
+            let Some(route) = &res.path else { continue };
+            let route_vars: Vec<&str> = path_vars(&route.value);
+            check_route(sink, route);
+            for op in &res.operations {
+                let Some(m) = op.method.as_ref().and_then(|m| method(sink, m)) else {
+                    continue;
+                };
+                let normalized = normalize_route(&route.value);
+                if let Some(first) = routes.get(&(m.clone(), normalized.clone())) {
+                    sink.error(
+                        op.pos,
+                        &op.path,
+                        format!(
+                            "route `{m} {}` is exposed twice; the first is at line {} ({})",
+                            route.value, first.pos.line, first.path
+                        ),
+                        "remove one of them or give it another path or method",
+                    );
+                    continue;
+                }
+                routes.insert(
+                    (m.clone(), normalized),
+                    Spanned::new(route.value.clone(), op.pos, op.path.clone()),
+                );
+                let name = op.name.as_ref().map_or_else(
+                    || format!("{} {}", m.to_lowercase(), route.value),
+                    |n| n.value.clone(),
+                );
+                let fn_name = snake(&name);
+                if let Some(other) = fns.insert(fn_name.clone(), name.clone()) {
+                    sink.error(
+                        op.pos,
+                        &op.path,
+                        format!("exposed operations `{other}` and `{name}` both become the Rust method `{fn_name}`"),
+                        "rename one of them",
+                    );
+                }
+                let mut inputs: Vec<ir::ExposedInput> = Vec::new();
+                let mut taken = Vec::new();
+                for v in &route_vars {
+                    inputs.push(ir::ExposedInput {
+                        name: (*v).to_owned(),
+                        rust_name: unique(&mut taken, snake(v)),
+                        location: Location::Path,
+                        ty: JsonType::String,
+                        required: true,
+                        description: None,
+                    });
+                }
+                let declared = !res.input_parameters.is_empty() || !op.input_parameters.is_empty();
+                for p in res.input_parameters.iter().chain(&op.input_parameters) {
+                    let (Some(n), Some(loc)) = (&p.name, location(sink, p)) else {
+                        continue;
+                    };
+                    if loc == Location::Path || inputs.iter().any(|i| i.name == n.value) {
+                        continue;
+                    }
+                    inputs.push(ir::ExposedInput {
+                        name: n.value.clone(),
+                        rust_name: unique(&mut taken, snake(&n.value)),
+                        location: loc,
+                        ty: json_type(sink, p.ty.as_ref(), JsonType::String),
+                        required: p.required.as_ref().is_some_and(|r| r.value),
+                        description: p.description.as_ref().map(|d| d.value.clone()),
+                    });
+                }
+                for s in &op.steps {
+                    if let Some(c) = &s.call {
+                        self.call(sink, c);
+                    }
+                }
+                let call = op.call.as_ref().and_then(|c| self.call(sink, c));
+                let prefixes = [namespace.as_str(), "rest"];
+                let bindings = match call {
+                    Some(c) => self.bindings(
+                        sink,
+                        BindingScope {
+                            prefixes: &prefixes,
+                            with: &op.with,
+                            inputs: &mut inputs,
+                            taken: &mut taken,
+                            declared,
+                            mcp: false,
+                            call_pos: op.call.as_ref().map_or(op.pos, |c| c.pos),
+                            call_path: op
+                                .call
+                                .as_ref()
+                                .map_or(op.path.as_str(), |c| c.path.as_str()),
+                        },
+                        c,
+                    ),
+                    None => Vec::new(),
+                };
+                operations.push(ir::RestOp {
+                    name,
+                    fn_name,
+                    method: m,
+                    route: route.value.clone(),
+                    description: op.description.as_ref().map(|d| d.value.clone()),
+                    inputs,
+                    call,
+                    bindings,
+                    output_mapping: mapping(sink, &op.output_parameters),
+                    trusted_headers: res
+                        .forward
+                        .as_ref()
+                        .map(|f| f.trusted_headers.iter().map(|h| h.value.clone()).collect())
+                        .unwrap_or_default(),
+                    unsupported: unsupported(
+                        &op.steps,
+                        op.reference.as_ref(),
+                        &op.output_parameters,
+                        op.call.is_some(),
+                    )
+                    .or_else(|| {
+                        res.input_parameters
+                            .iter()
+                            .chain(&op.input_parameters)
+                            .find(|p| p.value.is_some())
+                            .map(|p| {
+                                let name = p.name.as_ref().map_or("?", |n| n.value.as_str());
+                                format!("exposed input `{name}` with a `value` extraction is not generated yet")
+                            })
+                    }),
+                    pos: op.pos,
+                    yaml_path: op.path.clone(),
+                });
+            }
+        }
+        ir::RestAdapter {
+            module: snake(&namespace),
+            namespace,
+            port: a.port.as_ref().map(|p| p.value),
+            address: a.address.as_ref().map(|p| p.value.clone()),
+            description: a.description.as_ref().map(|d| d.value.clone()),
+            operations,
+        }
+    }
+
+    pub(super) fn mcp(
+        &mut self,
+        sink: &mut Sink,
+        a: &spec::McpAdapter,
+        index: usize,
+        later: &mut Vec<(Pos, String, String)>,
+    ) -> ir::McpAdapter {
+        let bearer_token = match &a.authentication {
+            None => None,
+            Some(auth) => match self.auth(sink, auth) {
+                Some(ir::Auth::Bearer { token }) => Some(token),
+                Some(_) => {
+                    later.push((
+                        auth.pos,
+                        auth.path.clone(),
+                        "only `bearer` inbound authentication is generated for MCP adapters"
+                            .to_owned(),
+                    ));
+                    None
+                }
+                None => None,
+            },
+        };
+        let namespace = a
+            .namespace
+            .as_ref()
+            .map_or_else(|| format!("mcp-{index}"), |n| n.value.clone());
+        let stdio = match a.transport.as_ref() {
+            None => false,
+            Some(t) if t.value == "http" => false,
+            Some(t) if t.value == "stdio" => true,
+            Some(t) => {
+                sink.error(
+                    t.pos,
+                    &t.path,
+                    format!("MCP transport `{}` is not known", t.value),
+                    help_with_suggestion(&t.value, &["http", "stdio"], "transport"),
+                );
+                false
+            }
+        };
+        let mut tools = Vec::new();
+        let mut names: HashMap<String, Spanned<String>> = HashMap::new();
+        let mut fns: HashMap<String, String> = HashMap::new();
+        for t in &a.tools {
+            let Some(name) = &t.name else { continue };
+            if let Some(first) = names.get(&name.value) {
+                sink.error(
+                    name.pos,
+                    &name.path,
+                    format!(
+                        "MCP tool `{}` is declared twice; the first is at line {} ({})",
+                        name.value, first.pos.line, first.path
+                    ),
+                    "tool names must be unique within an MCP adapter: rename one of them",
+                );
+                continue;
+            }
+            names.insert(name.value.clone(), name.clone());
+            let fn_name = snake(&name.value);
+            if let Some(other) = fns.insert(fn_name.clone(), name.value.clone()) {
+                sink.error(
+                    name.pos,
+                    &name.path,
+                    format!(
+                        "tools `{other}` and `{}` both become the Rust method `{fn_name}`",
+                        name.value
+                    ),
+                    "rename one of them",
+                );
+            }
+            if t.hints.read_only == Some(true) && t.hints.destructive == Some(true) {
+                sink.error(
+                    t.pos,
+                    &spec::join(&t.path, "hints"),
+                    format!(
+                        "tool `{}` is hinted both `readOnly` and `destructive`",
+                        name.value
+                    ),
+                    "a read-only tool cannot be destructive: set one of them to false",
+                );
+            }
+            let mut inputs = Vec::new();
+            let mut taken = Vec::new();
+            for p in &t.input_parameters {
+                let Some(n) = &p.name else { continue };
+                if inputs.iter().any(|i: &ir::ExposedInput| i.name == n.value) {
+                    sink.error(
+                        n.pos,
+                        &n.path,
+                        format!("argument `{}` is declared twice", n.value),
+                        "remove one of them",
+                    );
+                    continue;
+                }
+                inputs.push(ir::ExposedInput {
+                    name: n.value.clone(),
+                    rust_name: unique(&mut taken, snake(&n.value)),
+                    location: Location::Body,
+                    ty: json_type(sink, p.ty.as_ref(), JsonType::String),
+                    required: p.required.as_ref().is_some_and(|r| r.value),
+                    description: p.description.as_ref().map(|d| d.value.clone()),
+                });
+            }
+            for s in &t.steps {
+                if let Some(c) = &s.call {
+                    self.call(sink, c);
+                }
+            }
+            let call = t.call.as_ref().and_then(|c| self.call(sink, c));
+            let prefixes = [namespace.as_str(), "tools"];
+            let bindings = match call {
+                Some(c) => self.bindings(
+                    sink,
+                    BindingScope {
+                        prefixes: &prefixes,
+                        with: &t.with,
+                        inputs: &mut inputs,
+                        taken: &mut taken,
+                        declared: !t.input_parameters.is_empty(),
+                        mcp: true,
+                        call_pos: t.call.as_ref().map_or(t.pos, |c| c.pos),
+                        call_path: t.call.as_ref().map_or(t.path.as_str(), |c| c.path.as_str()),
+                    },
+                    c,
+                ),
+                None => Vec::new(),
+            };
+            tools.push(ir::McpTool {
+                name: name.value.clone(),
+                fn_name,
+                title: t.label.as_ref().map(|l| l.value.clone()),
+                description: t.description.as_ref().map(|d| d.value.clone()),
+                hints: [
+                    t.hints.read_only,
+                    t.hints.destructive,
+                    t.hints.idempotent,
+                    t.hints.open_world,
+                ],
+                inputs,
+                call,
+                bindings,
+                output_mapping: mapping(sink, &t.output_parameters),
+                unsupported: unsupported(
+                    &t.steps,
+                    t.reference.as_ref(),
+                    &t.output_parameters,
+                    t.call.is_some(),
+                ),
+                pos: t.pos,
+                yaml_path: t.path.clone(),
+            });
+        }
+        ir::McpAdapter {
+            module: snake(&namespace),
+            namespace,
+            port: a.port.as_ref().map(|p| p.value),
+            address: a.address.as_ref().map(|p| p.value.clone()),
+            stdio,
+            description: a.description.as_ref().map(|d| d.value.clone()),
+            bearer_token,
+            tools,
+        }
+    }
+}
