@@ -525,6 +525,19 @@ impl Core {
         &self.shared.host
     }
 
+    /// The value of bound variable `index` (for `with` templates).
+    pub fn bind_value(&self, index: usize) -> Result<String, Error> {
+        match self.shared.binds.get(index).and_then(Option::as_ref) {
+            Some(v) => Ok(v.expose().to_owned()),
+            None => {
+                let var = self.shared.spec.binds.get(index).map_or("?", |b| b.var);
+                Err(Error::Config {
+                    message: format!("bound variable `{var}` is not set"),
+                })
+            }
+        }
+    }
+
     /// Renders a template of the spec (bound and base URI variables).
     pub fn render(&self, pieces: &'static [Piece]) -> Result<String, Error> {
         self.render_with(pieces, &[])

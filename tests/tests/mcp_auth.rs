@@ -75,9 +75,10 @@ async fn clients_without_the_token_get_401_and_label_is_the_title() {
     );
     let mcp = ().serve(transport).await.unwrap();
     let tools = mcp.list_tools(None).await.unwrap().tools;
-    assert_eq!(tools.len(), 1);
-    assert_eq!(tools[0].title.as_deref(), Some("Ping"));
-    let a = tools[0].annotations.as_ref().unwrap();
+    assert_eq!(tools.len(), 2);
+    let ping = tools.iter().find(|t| t.name == "ping").unwrap();
+    assert_eq!(ping.title.as_deref(), Some("Ping"));
+    let a = ping.annotations.as_ref().unwrap();
     assert_eq!(
         (a.title.as_deref(), a.read_only_hint, a.open_world_hint),
         (Some("Ping"), Some(true), Some(false))
@@ -87,4 +88,45 @@ async fn clients_without_the_token_get_401_and_label_is_the_title() {
         .await
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"pong": true})));
+}
+
+#[tokio::test]
+async fn tool_templates_become_extra_query_parameters() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"pong": true})))
+        .mount(&server)
+        .await;
+    let client = echo_api::Client::new(&server.uri()).unwrap();
+    let config = McpHttpConfig {
+        bearer_token: Some(Secret::new(TOKEN)),
+        ..McpHttpConfig::default()
+    };
+    let url = format!(
+        "{}/mcp",
+        common::serve(
+            guarded_mcp::router(guarded_mcp::Upstreams { echo_api: client }, &config).unwrap()
+        )
+        .await
+    );
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url).auth_header(TOKEN),
+    );
+    let mcp = ().serve(transport).await.unwrap();
+    let tools = mcp.list_tools(None).await.unwrap().tools;
+    let shout = tools.iter().find(|t| t.name == "shout").unwrap();
+    assert_eq!(
+        shout.input_schema["properties"]["word"]["type"], "string",
+        "the template's input is inferred"
+    );
+    let args = json!({"word": "hello"}).as_object().unwrap().clone();
+    mcp.call_tool(rmcp::model::CallToolRequestParams::new("shout").with_arguments(args))
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap().pop().unwrap();
+    assert_eq!(
+        sent.url.query(),
+        Some("word=say-hello"),
+        "a `with` key the operation does not declare goes as a query parameter"
+    );
 }

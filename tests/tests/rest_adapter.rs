@@ -261,6 +261,7 @@ async fn items_adapter(upstream: &str, config: RestConfig, timeout: Duration) ->
     let client = items_api::Client::builder()
         .base_url(upstream)
         .bind("UPSTREAM_TOKEN", TOKEN)
+        .bind("REGION", "eu")
         .cookie_store(false)
         .timeout(timeout)
         .build()
@@ -651,4 +652,20 @@ async fn hop_by_hop_headers_of_the_upstream_answer_are_dropped() {
         "{:?}",
         r.headers()
     );
+}
+
+#[tokio::test]
+async fn with_templates_fill_inputs_and_binds() {
+    let server = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let adapter = items_adapter(&server.uri(), RestConfig::default(), Duration::from_secs(5)).await;
+    let r = reqwest::get(format!("{adapter}/v2/find/ship?term=ever%20given"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = server.received_requests().await.unwrap().pop().unwrap();
+    assert_eq!(sent.url.query(), Some("q=eu%2Fship%3Aever+given"));
 }

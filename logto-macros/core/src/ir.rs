@@ -300,6 +300,19 @@ pub enum Source {
     Argument(String),
     /// A literal JSON value.
     Literal(serde_json::Value),
+    /// A `{{...}}` template: text with exposed inputs and bound variables.
+    Template(Vec<TemplatePart>),
+}
+
+/// A piece of a `with` template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplatePart {
+    /// Literal text.
+    Text(String),
+    /// The text of an exposed input (tool argument), by name.
+    Input(String),
+    /// A bound variable, by its index in [`Capability::binds`].
+    Bind(usize),
 }
 
 /// A consumed input and what feeds it.

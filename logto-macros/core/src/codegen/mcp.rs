@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use serde_json::{Map, Value, json};
 
 use super::Settings;
-use super::rest::{convert, literal_arg, upstream_apis, upstreams_struct};
+use super::rest::{convert, literal_arg, template_arg, upstream_apis, upstreams_struct};
 use crate::diagnostics::Sink;
 use crate::ir::{self, Source};
 use crate::names::ident;
@@ -116,6 +116,15 @@ pub fn generate(
         let arg_of = |src: &Source| -> TokenStream {
             match src {
                 Source::Literal(v) => literal_arg(rt, v),
+                Source::Template(parts) => {
+                    let text = |name: &str| quote! { #rt::__private::Arg::json(args.get(#name).cloned()).opt_text(#name)?.unwrap_or_default() };
+                    template_arg(
+                        rt,
+                        parts,
+                        text,
+                        quote! { .map_err(|e| #rmcp::ErrorData::internal_error(e.to_string(), ::core::option::Option::None))? },
+                    )
+                }
                 Source::Argument(n)
                 | Source::PathParam(n)
                 | Source::Query(n)

@@ -384,6 +384,18 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
     let field = |name: &str| op.inputs.iter().find(|i| i.name == name);
     match src {
         Source::Literal(v) => literal_arg(rt, v),
+        Source::Template(parts) => {
+            let text = |name: &str| {
+                let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
+                quote! { (#arg).opt_text(#name)?.unwrap_or_default() }
+            };
+            template_arg(
+                rt,
+                parts,
+                text,
+                quote! { .map_err(#rt::__private::error_response)? },
+            )
+        }
         Source::Body => match field("body") {
             Some(i) => {
                 let f = ident(&i.rust_name);
@@ -413,6 +425,33 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
                 }
                 None => quote! { #rt::__private::Arg::Missing },
             }
+        }
+    }
+}
+
+/// An `Arg::Text` built from a `with` template; `text` reads an input's
+/// text, `on_error` turns a bind error into the caller's error type.
+pub(crate) fn template_arg(
+    rt: &syn::Path,
+    parts: &[ir::TemplatePart],
+    text: impl Fn(&str) -> TokenStream,
+    on_error: TokenStream,
+) -> TokenStream {
+    let pushes = parts.iter().map(|p| match p {
+        ir::TemplatePart::Text(t) => quote! { s.push_str(#t); },
+        ir::TemplatePart::Input(name) => {
+            let value = text(name);
+            quote! { s.push_str(&#value); }
+        }
+        ir::TemplatePart::Bind(i) => {
+            quote! { s.push_str(&client.core().bind_value(#i) #on_error); }
+        }
+    });
+    quote! {
+        {
+            let mut s = ::std::string::String::new();
+            #(#pushes)*
+            #rt::__private::Arg::Text(s)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What feeds each consumed input of an exposed operation or tool
 //! (SEMANTICS.md decisions 4-6).
 
-use super::template::loose;
+use super::template::{Part, loose, split};
 use super::{Cx, unique};
 use crate::diagnostics::{Sink, help_with_suggestion};
 use crate::ir::{self, JsonType, Location};
@@ -19,6 +19,8 @@ pub(super) struct BindingScope<'a> {
     pub(super) mcp: bool,
     pub(super) call_pos: Pos,
     pub(super) call_path: &'a str,
+    /// The operation has `steps`: templates may name step outputs.
+    pub(super) lenient: bool,
 }
 
 impl Cx {
@@ -38,6 +40,7 @@ impl Cx {
             mcp,
             call_pos,
             call_path,
+            lenient,
         } = scope;
         let Some(target) = self.consumed(call) else {
             return Vec::new();
@@ -73,7 +76,14 @@ impl Cx {
                         _ => ir::Source::Literal(value.to_json()),
                     }
                 }
-                _ => ir::Source::Literal(value.to_json()),
+                Some(text) => match self.with_template(
+                    sink, text, value, &key.path, prefixes, inputs, taken, declared, mcp, input,
+                ) {
+                    Some(parts) => ir::Source::Template(parts),
+                    None if lenient => ir::Source::Literal(value.to_json()),
+                    None => continue,
+                },
+                None => ir::Source::Literal(value.to_json()),
             };
             out.push(ir::Binding {
                 input: input.name.clone(),
@@ -204,6 +214,76 @@ impl Cx {
             }
         }
         out
+    }
+
+    /// A `with` value holding `{{...}}`: each variable is a bound variable,
+    /// or an exposed input (`P.name`, or a bare name); `None` after
+    /// reporting one that is neither (unless the operation has steps, whose
+    /// outputs templates may also name).
+    #[allow(clippy::too_many_arguments)]
+    fn with_template(
+        &self,
+        sink: &mut Sink,
+        text: &str,
+        value: &Node,
+        path: &str,
+        prefixes: &[&str],
+        inputs: &mut Vec<ir::ExposedInput>,
+        taken: &mut Vec<String>,
+        declared: bool,
+        mcp: bool,
+        target: &ir::Input,
+    ) -> Option<Vec<ir::TemplatePart>> {
+        let mut parts = Vec::new();
+        for part in split(text, false, false) {
+            match part {
+                Part::Text(t) => parts.push(ir::TemplatePart::Text(t.to_owned())),
+                Part::Var(v) => {
+                    let v = v.strip_prefix("$this.").unwrap_or(v);
+                    if let Some(i) = self.find_bind(v) {
+                        parts.push(ir::TemplatePart::Bind(i));
+                        continue;
+                    }
+                    let name = match v.split_once('.') {
+                        Some((p, n)) if prefixes.contains(&p) => n,
+                        Some(_) => {
+                            sink.error(
+                                value.pos,
+                                path,
+                                format!(
+                                    "`{{{{{v}}}}}` names neither an input nor a bound variable"
+                                ),
+                                format!(
+                                    "write `{{{{{}.<input>}}}}` or declare the bind",
+                                    prefixes.get(1).unwrap_or(&"rest")
+                                ),
+                            );
+                            return None;
+                        }
+                        None => v,
+                    };
+                    // Declared inputs only when some are declared; otherwise inferred.
+                    let known = inputs.iter().any(|i| i.name == name);
+                    if !known && declared {
+                        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+                        sink.error(
+                            value.pos,
+                            path,
+                            format!(
+                                "`{{{{{v}}}}}` refers to input `{name}`, which is not declared"
+                            ),
+                            help_with_suggestion(name, &names, "input"),
+                        );
+                        return None;
+                    }
+                    self.exposed_ref(
+                        sink, name, value, path, inputs, taken, declared, mcp, target,
+                    )?;
+                    parts.push(ir::TemplatePart::Input(name.to_owned()));
+                }
+            }
+        }
+        Some(parts)
     }
 
     #[allow(clippy::too_many_arguments)]

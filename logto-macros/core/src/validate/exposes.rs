@@ -160,6 +160,7 @@ impl Cx {
                                 .call
                                 .as_ref()
                                 .map_or(op.path.as_str(), |c| c.path.as_str()),
+                            lenient: !op.steps.is_empty(),
                         },
                         c,
                     ),
@@ -334,6 +335,7 @@ impl Cx {
                         mcp: true,
                         call_pos: t.call.as_ref().map_or(t.pos, |c| c.pos),
                         call_path: t.call.as_ref().map_or(t.path.as_str(), |c| c.path.as_str()),
+                        lenient: !t.steps.is_empty(),
                     },
                     c,
                 ),
