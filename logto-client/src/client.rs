@@ -308,8 +308,10 @@ impl CoreBuilder {
                         })?;
                     fixed_headers.insert(name, sensitive(&value, f.name)?);
                 }
-                FixedPlace::Query => fixed_query.push((f.name, value)),
-                FixedPlace::Cookie => fixed_cookies.push(format!("{}={value}", f.name)),
+                FixedPlace::Query => fixed_query.push((f.name, Secret::new(value))),
+                FixedPlace::Cookie => {
+                    fixed_cookies.push(Secret::new(format!("{}={value}", f.name)))
+                }
             }
         }
 
@@ -379,8 +381,9 @@ struct Shared {
     auth_headers: HeaderMap,
     auth_query: Vec<(&'static str, Secret)>,
     fixed_headers: HeaderMap,
-    fixed_query: Vec<(&'static str, String)>,
-    fixed_cookies: Vec<String>,
+    // Fixed values may hold bound variables: kept as secrets (Debug redacts).
+    fixed_query: Vec<(&'static str, Secret)>,
+    fixed_cookies: Vec<Secret>,
 }
 
 /// A built client: cheap to clone, safe to share between tasks.
@@ -652,7 +655,7 @@ impl Core {
         let query: Vec<(&str, &str)> = s
             .fixed_query
             .iter()
-            .map(|(k, v)| (*k, v.as_str()))
+            .map(|(k, v)| (*k, v.expose()))
             .chain(s.auth_query.iter().map(|(k, v)| (*k, v.expose())))
             .chain(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .collect();
@@ -672,8 +675,8 @@ impl Core {
         let cookies: Vec<&str> = s
             .fixed_cookies
             .iter()
-            .chain(&call.cookies)
-            .map(String::as_str)
+            .map(Secret::expose)
+            .chain(call.cookies.iter().map(String::as_str))
             .collect();
         if !cookies.is_empty() {
             let mut all = cookies.join("; ");
