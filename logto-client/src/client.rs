@@ -15,6 +15,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::digest_auth;
 use crate::encode;
 use crate::error::Error;
 use crate::mapping;
@@ -72,6 +73,13 @@ pub enum AuthSpec {
         value: &'static [Piece],
         /// `true` for a query parameter.
         in_query: bool,
+    },
+    /// HTTP Digest (RFC 7616), answering the server's challenge.
+    Digest {
+        /// User template.
+        username: &'static [Piece],
+        /// Password template.
+        password: &'static [Piece],
     },
 }
 
@@ -253,6 +261,7 @@ impl CoreBuilder {
         let base = base.trim_end_matches('/').to_owned();
 
         let mut auth_headers = HeaderMap::new();
+        let mut digest = None;
         let mut auth_query = Vec::new();
         match spec.auth {
             None => {}
@@ -294,6 +303,12 @@ impl CoreBuilder {
                     auth_headers.insert(header, sensitive(&value, "the API key")?);
                 }
             }
+            Some(AuthSpec::Digest { username, password }) => {
+                digest = Some((
+                    Secret::new(render(username, &self.vars)?),
+                    Secret::new(render(password, &self.vars)?),
+                ));
+            }
         }
         let mut fixed_headers = HeaderMap::new();
         let mut fixed_query = Vec::new();
@@ -324,6 +339,8 @@ impl CoreBuilder {
         Ok(Core {
             shared: Arc::new(Shared {
                 own_http,
+                digest,
+                challenge: Arc::default(),
                 cookie_store: self.cookie_store.unwrap_or(true),
                 binds,
                 vars: self.vars,
@@ -370,6 +387,10 @@ fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client,
 struct Shared {
     /// `false` when the user gave their own reqwest client.
     own_http: bool,
+    /// Digest credentials, when the API uses digest authentication.
+    digest: Option<(Secret, Secret)>,
+    /// The last digest challenge, answered straight away by later calls.
+    challenge: Arc<std::sync::Mutex<Option<digest_auth::Challenge>>>,
     cookie_store: bool,
     binds: Vec<Option<Secret>>,
     vars: BTreeMap<String, String>,
@@ -706,7 +727,7 @@ impl Core {
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.request(call).send().instrument(span.clone()).await;
+        let result = self.execute(call).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match result {
             Ok(resp) => {
@@ -726,6 +747,57 @@ impl Core {
                     source: e.without_url(),
                 })
             }
+        }
+    }
+
+    /// Sends the request, answering a digest challenge when the API uses
+    /// digest authentication (one retry after a `401`).
+    async fn execute(&self, call: &Call) -> Result<reqwest::Response, reqwest::Error> {
+        let Some((user, password)) = &self.shared.digest else {
+            return self.request(call).send().await;
+        };
+        let mut answered = false;
+        loop {
+            let mut req = self.request(call).build()?;
+            let target = match req.url().query() {
+                Some(q) => format!("{}?{q}", req.url().path()),
+                None => req.url().path().to_owned(),
+            };
+            let answer = self.shared.challenge.lock().ok().and_then(|mut c| {
+                c.as_mut().map(|c| {
+                    c.answer(
+                        user.expose(),
+                        password.expose(),
+                        call.method.as_str(),
+                        &target,
+                    )
+                })
+            });
+            if let Some(value) = answer
+                .as_deref()
+                .and_then(|a| HeaderValue::from_str(a).ok())
+            {
+                let mut value = value;
+                value.set_sensitive(true);
+                req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            }
+            let resp = self.shared.http.execute(req).await?;
+            if resp.status() != StatusCode::UNAUTHORIZED || answered {
+                return Ok(resp);
+            }
+            let fresh = resp
+                .headers()
+                .get_all(http::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(digest_auth::parse_challenge);
+            let Some(fresh) = fresh else {
+                return Ok(resp);
+            };
+            if let Ok(mut c) = self.shared.challenge.lock() {
+                *c = Some(fresh);
+            }
+            answered = true;
         }
     }
 

@@ -24,6 +24,7 @@ extern crate self as logto_client;
 
 pub mod client;
 pub mod dev;
+pub mod digest_auth;
 pub mod encode;
 pub mod error;
 pub mod mapping;

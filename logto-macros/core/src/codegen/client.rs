@@ -146,14 +146,9 @@ pub fn generate(
             let value = pieces(rt, value);
             quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::ApiKey { name: #name, value: #value, in_query: #in_query }) }
         }
-        Some(ir::Auth::Digest { .. }) => {
-            unsupported(
-                sink,
-                settings,
-                ns,
-                "digest authentication is not generated yet",
-            );
-            quote! { ::core::option::Option::None }
+        Some(ir::Auth::Digest { username, password }) => {
+            let (u, p) = (pieces(rt, username), pieces(rt, password));
+            quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::Digest { username: #u, password: #p }) }
         }
     };
     let fixed = api.fixed_params.iter().filter_map(|f| {
