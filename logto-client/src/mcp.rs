@@ -163,10 +163,16 @@ pub async fn call_tool(
             Err(e) => return CallToolResult::error(vec![ContentBlock::text(e)]),
         };
     }
+    value_result(value)
+}
+
+/// A JSON answer as a tool result: objects as structured content (and the
+/// same JSON as text); other JSON as text, since structured content must be
+/// an object.
+pub fn value_result(value: Value) -> CallToolResult {
     if value.is_object() {
         CallToolResult::structured(value)
     } else {
-        // Structured content must be an object; other JSON goes as text.
         CallToolResult::success(vec![ContentBlock::text(value.to_string())])
     }
 }

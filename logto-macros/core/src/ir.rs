@@ -304,6 +304,23 @@ pub enum Source {
     Template(Vec<TemplatePart>),
 }
 
+/// A mock answer (SEMANTICS.md decision 17): served by an exposed
+/// operation or tool that has no `call`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mock {
+    /// A fixed JSON value, already coerced to its declared type.
+    Literal(serde_json::Value),
+    /// Text with `{{input}}`s, coerced to `ty` once filled.
+    Template {
+        /// The pieces.
+        parts: Vec<TemplatePart>,
+        /// The declared type.
+        ty: JsonType,
+    },
+    /// An object of named mocks.
+    Object(Vec<(String, Mock)>),
+}
+
 /// A piece of a `with` template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplatePart {
@@ -391,6 +408,8 @@ pub struct RestOp {
     pub bindings: Vec<Binding>,
     /// Output mapping.
     pub output_mapping: Option<String>,
+    /// The mock answer, when there is no `call` and the outputs give values.
+    pub mock: Option<Mock>,
     /// Headers copied from the caller (`forward.trustedHeaders`).
     pub trusted_headers: Vec<String>,
     /// A construct the spec uses that is not generated yet (decision 18).
@@ -443,6 +462,8 @@ pub struct McpTool {
     pub bindings: Vec<Binding>,
     /// Output mapping.
     pub output_mapping: Option<String>,
+    /// The mock answer, when there is no `call` and the outputs give values.
+    pub mock: Option<Mock>,
     /// A construct the spec uses that is not generated yet (decision 18).
     pub unsupported: Option<String>,
     /// Where it is written.

@@ -64,23 +64,59 @@ pub fn generate(
             );
             continue;
         }
-        let Some((api, target)) = t.call.and_then(|c| {
-            Some((
-                cap.apis.get(c.api)?,
-                cap.apis.get(c.api)?.operations.get(c.op)?,
-            ))
-        }) else {
-            sink.error(
-                t.pos,
-                &t.yaml_path,
-                format!("MCP tool `{}` has no `call`", t.name),
-                "add `call: namespace.operation`",
-            );
-            continue;
-        };
         let spec_ident = format_ident!("TOOL_{n}");
         let fn_ident = format_ident!("call_{}", t.fn_name);
         let name = &t.name;
+        let target = t.call.and_then(|c| Some((cap.apis.get(c.api)?, cap.apis.get(c.api)?.operations.get(c.op)?)));
+        if target.is_none() {
+            let Some(m) = &t.mock else {
+                sink.error(t.pos, &t.yaml_path, format!("MCP tool `{}` has no `call`", t.name), "add `call: namespace.operation`, or mock `value`s on its outputs");
+                continue;
+            };
+            let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
+            let value = super::rest::mock_expr(rt, m, &text);
+            let title = match &t.title {
+                Some(s) => quote! { ::core::option::Option::Some(#s) },
+                None => quote! { ::core::option::Option::None },
+            };
+            let description = t.description.clone().unwrap_or_else(|| format!("The mock tool `{name}`."));
+            let schema = input_schema(t).to_string();
+            let hints = t.hints.iter().map(|h| opt_bool(*h));
+            let doc = format!("The tool `{name}` (mock answers from the spec).");
+            specs.push(quote! {
+                #[doc = #doc]
+                static #spec_ident: #rt::__private::ToolSpec = #rt::__private::ToolSpec {
+                    name: #name,
+                    title: #title,
+                    description: #description,
+                    schema: #schema,
+                    hints: [#(#hints),*],
+                };
+            });
+            routes.push(quote! {
+                .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
+                    #rt::__private::tool(&#spec_ident),
+                    |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
+                        ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
+                    },
+                ))
+            });
+            fns.push(quote! {
+                async fn #fn_ident(
+                    server: &Server,
+                    args: ::core::option::Option<#rmcp::model::JsonObject>,
+                ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
+                    if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
+                        #rt::__private::check_arguments(tool, args.as_ref())?;
+                    }
+                    let args = args.unwrap_or_default();
+                    let value: #rt::__private::serde_json::Value = #value;
+                    ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
+                }
+            });
+            continue;
+        }
+        let Some((api, target)) = target else { continue };
         let title = match &t.title {
             Some(s) => quote! { ::core::option::Option::Some(#s) },
             None => quote! { ::core::option::Option::None },

@@ -236,6 +236,23 @@ pub fn generate(
                 -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
         };
         match target {
+            None if op.mock.is_some() => {
+                let text = |name: &str| {
+                    let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
+                    quote! { (#arg).opt_text(#name).ok().flatten().unwrap_or_default() }
+                };
+                let value = op.mock.as_ref().map(|m| mock_expr(rt, m, &text));
+                let doc = format!("{summary}\n\nServes `{} {}` with the spec's mock answer.", op.method, op.route);
+                methods.push(quote! {
+                    #[doc = #doc]
+                    #sig {
+                        async move {
+                            let value = #value;
+                            #rt::__private::axum::response::IntoResponse::into_response(#rt::__private::axum::Json(value))
+                        }
+                    }
+                });
+            }
             None => {
                 must_implement.push(op.fn_name.clone());
                 methods.push(quote! { #[doc = #doc] #sig; });
@@ -424,6 +441,47 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
                     }
                 }
                 None => quote! { #rt::__private::Arg::Missing },
+            }
+        }
+    }
+}
+
+/// An expression building a mock answer; `text` reads an input's text.
+pub(crate) fn mock_expr(rt: &syn::Path, mock: &ir::Mock, text: &dyn Fn(&str) -> TokenStream) -> TokenStream {
+    match mock {
+        ir::Mock::Literal(v) => {
+            let json = v.to_string();
+            quote! { #rt::__private::serde_json::from_str::<#rt::__private::serde_json::Value>(#json).unwrap_or_default() }
+        }
+        ir::Mock::Template { parts, ty } => {
+            let ty = ty.as_str();
+            let pushes = parts.iter().map(|p| match p {
+                ir::TemplatePart::Text(t) => quote! { s.push_str(#t); },
+                ir::TemplatePart::Input(name) => {
+                    let value = text(name);
+                    quote! { s.push_str(&#value); }
+                }
+                ir::TemplatePart::Bind(_) => quote! {},
+            });
+            quote! {
+                {
+                    let mut s = ::std::string::String::new();
+                    #(#pushes)*
+                    #rt::mapping::coerce_text(s, #ty)
+                }
+            }
+        }
+        ir::Mock::Object(fields) => {
+            let inserts = fields.iter().map(|(k, m)| {
+                let value = mock_expr(rt, m, text);
+                quote! { m.insert(::std::string::String::from(#k), #value); }
+            });
+            quote! {
+                {
+                    let mut m = #rt::__private::serde_json::Map::new();
+                    #(#inserts)*
+                    #rt::__private::serde_json::Value::Object(m)
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::bindings::BindingScope;
 use super::template::path_vars;
 use super::{
+    mock,
     Cx, check_route, json_type, location, mapping, method, normalize_route, unique, unsupported,
 };
 use crate::diagnostics::{Sink, help_with_suggestion};
@@ -166,6 +167,7 @@ impl Cx {
                     ),
                     None => Vec::new(),
                 };
+                let op_mock = mock(sink, &op.output_parameters, &inputs, op.call.is_some());
                 operations.push(ir::RestOp {
                     name,
                     fn_name,
@@ -176,6 +178,7 @@ impl Cx {
                     call,
                     bindings,
                     output_mapping: mapping(sink, &op.output_parameters),
+                    mock: op_mock,
                     trusted_headers: res
                         .forward
                         .as_ref()
@@ -341,6 +344,7 @@ impl Cx {
                 ),
                 None => Vec::new(),
             };
+            let tool_mock = mock(sink, &t.output_parameters, &inputs, t.call.is_some());
             tools.push(ir::McpTool {
                 name: name.value.clone(),
                 fn_name,
@@ -356,6 +360,7 @@ impl Cx {
                 call,
                 bindings,
                 output_mapping: mapping(sink, &t.output_parameters),
+                mock: tool_mock,
                 unsupported: unsupported(
                     &t.steps,
                     t.reference.as_ref(),

@@ -429,10 +429,93 @@ fn unsupported(
             r.value
         ));
     }
-    if !has_call && outputs.iter().any(|o| o.mock.is_some()) {
-        return Some("mock output values are not served yet".into());
-    }
+    let _ = (outputs, has_call);
     None
+}
+
+/// The mock answer of an operation or tool without `call` whose outputs give
+/// values (`value`, `const`), with `{{name}}`s naming its inputs.
+fn mock(sink: &mut Sink, outputs: &[spec::Output], inputs: &[ir::ExposedInput], has_call: bool) -> Option<ir::Mock> {
+    if has_call || !outputs.iter().any(has_mock) {
+        return None;
+    }
+    match outputs {
+        [one] if one.name.is_none() => mock_of(sink, one, inputs),
+        many => Some(ir::Mock::Object(
+            many.iter()
+                .filter_map(|o| Some((o.name.as_ref()?.value.clone(), mock_of(sink, o, inputs)?)))
+                .collect(),
+        )),
+    }
+}
+
+fn has_mock(o: &spec::Output) -> bool {
+    o.mock.is_some() || o.constant.is_some() || o.properties.iter().any(|(_, p)| has_mock(p))
+}
+
+fn mock_of(sink: &mut Sink, o: &spec::Output, inputs: &[ir::ExposedInput]) -> Option<ir::Mock> {
+    let ty = o.ty.as_ref().and_then(|t| JsonType::parse(&t.value)).unwrap_or(JsonType::String);
+    if let Some(node) = o.mock.as_ref().or(o.constant.as_ref()) {
+        let value = node.to_json();
+        if let serde_json::Value::String(text) = &value {
+            if text.contains("{{") {
+                let mut parts = Vec::new();
+                for part in split(text, false, false) {
+                    match part {
+                        Part::Text(t) => parts.push(ir::TemplatePart::Text(t.to_owned())),
+                        Part::Var(v) => {
+                            let name = v.rsplit('.').next().unwrap_or(v);
+                            if !inputs.iter().any(|i| i.name == name) {
+                                let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+                                sink.error(
+                                    node.pos,
+                                    &o.path,
+                                    format!("mock value `{text}` refers to `{v}`, which is not an input"),
+                                    help_with_suggestion(name, &names, "input"),
+                                );
+                                return None;
+                            }
+                            parts.push(ir::TemplatePart::Input(name.to_owned()));
+                        }
+                    }
+                }
+                return Some(ir::Mock::Template { parts, ty });
+            }
+        }
+        return Some(ir::Mock::Literal(coerce(value, ty)));
+    }
+    if !o.properties.is_empty() {
+        return Some(ir::Mock::Object(
+            o.properties
+                .iter()
+                .filter_map(|(name, p)| Some((name.value.clone(), mock_of(sink, p, inputs)?)))
+                .collect(),
+        ));
+    }
+    Some(ir::Mock::Literal(serde_json::Value::Null))
+}
+
+/// A literal mock value as its declared type (`"42"` as a number is `42`).
+fn coerce(value: serde_json::Value, ty: JsonType) -> serde_json::Value {
+    use serde_json::Value as J;
+    let text = match &value {
+        J::String(s) => s.clone(),
+        J::Number(n) => n.to_string(),
+        J::Bool(b) => b.to_string(),
+        _ => return value,
+    };
+    match ty {
+        JsonType::String => J::String(text),
+        JsonType::Integer => text.parse::<i64>().map(J::from).unwrap_or(value),
+        JsonType::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(J::Number)
+            .unwrap_or(value),
+        JsonType::Boolean => text.parse::<bool>().map(J::Bool).unwrap_or(value),
+        JsonType::Object | JsonType::Array => value,
+    }
 }
 
 /// An exposed route must be something a router can serve.
