@@ -443,7 +443,7 @@ pub struct Call {
     pub cookies: Vec<String>,
     /// The body.
     pub body: CallBody,
-    /// Output mapping; `None` passes the JSON through.
+    /// Output shape (see [`mapping::shape`]); `None` passes the JSON through.
     pub mapping: Option<&'static str>,
 }
 
@@ -824,7 +824,7 @@ impl Core {
         let value = match call.mapping {
             None => value,
             Some(path) => {
-                mapping::apply(path, value).map_err(|message| Error::InvalidResponse {
+                mapping::shape(path, value).map_err(|message| Error::InvalidResponse {
                     operation: call.operation,
                     status,
                     message,

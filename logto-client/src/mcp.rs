@@ -158,7 +158,7 @@ pub async fn call_tool(
         }
     };
     for m in [consumed_mapping, exposed_mapping].into_iter().flatten() {
-        value = match mapping::apply(m, value) {
+        value = match mapping::shape(m, value) {
             Ok(v) => v,
             Err(e) => return CallToolResult::error(vec![ContentBlock::text(e)]),
         };

@@ -311,7 +311,7 @@ pub async fn forward(
         }
     };
     for m in mappings {
-        value = match mapping::apply(m, value) {
+        value = match mapping::shape(m, value) {
             Ok(v) => v,
             Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
         };

@@ -669,3 +669,24 @@ async fn with_templates_fill_inputs_and_binds() {
     let sent = server.received_requests().await.unwrap().pop().unwrap();
     assert_eq!(sent.url.query(), Some("q=eu%2Fship%3Aever+given"));
 }
+
+#[tokio::test]
+async fn nested_properties_and_items_reshape_the_answer() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items/9"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"name": "anchor", "tags": [{"name": "heavy", "id": 1}, {"name": "steel", "id": 2}], "secret": "x"}
+        })))
+        .mount(&server)
+        .await;
+    let adapter = items_adapter(&server.uri(), RestConfig::default(), Duration::from_secs(5)).await;
+    let r = reqwest::get(format!("{adapter}/v2/items/9/summary"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The consumed `$.data`, then the exposed shape.
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"title": "anchor", "kind": "item", "tags": [{"label": "heavy"}, {"label": "steel"}]})
+    );
+}

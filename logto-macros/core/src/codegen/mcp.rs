@@ -67,10 +67,20 @@ pub fn generate(
         let spec_ident = format_ident!("TOOL_{n}");
         let fn_ident = format_ident!("call_{}", t.fn_name);
         let name = &t.name;
-        let target = t.call.and_then(|c| Some((cap.apis.get(c.api)?, cap.apis.get(c.api)?.operations.get(c.op)?)));
+        let target = t.call.and_then(|c| {
+            Some((
+                cap.apis.get(c.api)?,
+                cap.apis.get(c.api)?.operations.get(c.op)?,
+            ))
+        });
         if target.is_none() {
             let Some(m) = &t.mock else {
-                sink.error(t.pos, &t.yaml_path, format!("MCP tool `{}` has no `call`", t.name), "add `call: namespace.operation`, or mock `value`s on its outputs");
+                sink.error(
+                    t.pos,
+                    &t.yaml_path,
+                    format!("MCP tool `{}` has no `call`", t.name),
+                    "add `call: namespace.operation`, or mock `value`s on its outputs",
+                );
                 continue;
             };
             let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
@@ -79,7 +89,10 @@ pub fn generate(
                 Some(s) => quote! { ::core::option::Option::Some(#s) },
                 None => quote! { ::core::option::Option::None },
             };
-            let description = t.description.clone().unwrap_or_else(|| format!("The mock tool `{name}`."));
+            let description = t
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("The mock tool `{name}`."));
             let schema = input_schema(t).to_string();
             let hints = t.hints.iter().map(|h| opt_bool(*h));
             let doc = format!("The tool `{name}` (mock answers from the spec).");
@@ -116,7 +129,9 @@ pub fn generate(
             });
             continue;
         }
-        let Some((api, target)) = target else { continue };
+        let Some((api, target)) = target else {
+            continue;
+        };
         let title = match &t.title {
             Some(s) => quote! { ::core::option::Option::Some(#s) },
             None => quote! { ::core::option::Option::None },

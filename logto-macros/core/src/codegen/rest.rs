@@ -242,7 +242,10 @@ pub fn generate(
                     quote! { (#arg).opt_text(#name).ok().flatten().unwrap_or_default() }
                 };
                 let value = op.mock.as_ref().map(|m| mock_expr(rt, m, &text));
-                let doc = format!("{summary}\n\nServes `{} {}` with the spec's mock answer.", op.method, op.route);
+                let doc = format!(
+                    "{summary}\n\nServes `{} {}` with the spec's mock answer.",
+                    op.method, op.route
+                );
                 methods.push(quote! {
                     #[doc = #doc]
                     #sig {
@@ -447,7 +450,11 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
 }
 
 /// An expression building a mock answer; `text` reads an input's text.
-pub(crate) fn mock_expr(rt: &syn::Path, mock: &ir::Mock, text: &dyn Fn(&str) -> TokenStream) -> TokenStream {
+pub(crate) fn mock_expr(
+    rt: &syn::Path,
+    mock: &ir::Mock,
+    text: &dyn Fn(&str) -> TokenStream,
+) -> TokenStream {
     match mock {
         ir::Mock::Literal(v) => {
             let json = v.to_string();

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::bindings::BindingScope;
 use super::template::path_vars;
 use super::{
-    mock,
-    Cx, check_route, json_type, location, mapping, method, normalize_route, unique, unsupported,
+    Cx, check_route, json_type, location, mapping, method, mock, normalize_route, unique,
+    unsupported,
 };
 use crate::diagnostics::{Sink, help_with_suggestion};
 use crate::ir::{self, JsonType, Location};

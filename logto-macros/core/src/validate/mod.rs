@@ -338,13 +338,56 @@ fn json_type(sink: &mut Sink, ty: Option<&Spanned<String>>, default: JsonType) -
     }
 }
 
-/// An output mapping: `$.`/`$` (identity) is `None`, anything else must be
-/// an RFC 9535 JSONPath.
+/// The shape of an answer (SEMANTICS.md decision 12) as the JSON the
+/// runtime's `mapping::shape` reads: `{"path": P}`, `{"const": V}`,
+/// `{"object": {"base": P?, "fields": {...}}}`, `{"array": {"base": P?, "item": S}}`.
+/// `None` passes the body through unchanged (`$.`, `$`, or no outputs): the
+/// REST adapter then streams it without parsing. One output is the answer;
+/// several named outputs make an object.
 fn mapping(sink: &mut Sink, outputs: &[spec::Output]) -> Option<String> {
-    let m = outputs.first()?.mapping.as_ref()?;
+    let shape = match outputs {
+        [] => return None,
+        [one] => shape_of(sink, one),
+        many => serde_json::json!({"object": {"fields": many
+            .iter()
+            .filter_map(|o| Some((o.name.as_ref()?.value.clone(), shape_of(sink, o))))
+            .collect::<serde_json::Map<_, _>>()}}),
+    };
+    if shape == serde_json::json!({"path": "$"}) {
+        return None;
+    }
+    Some(shape.to_string())
+}
+
+fn shape_of(sink: &mut Sink, o: &spec::Output) -> serde_json::Value {
+    use serde_json::json;
+    if let Some(c) = &o.constant {
+        let ty =
+            o.ty.as_ref()
+                .and_then(|t| JsonType::parse(&t.value))
+                .unwrap_or(JsonType::String);
+        return json!({"const": coerce(c.to_json(), ty)});
+    }
+    let base = o.mapping.as_ref().and_then(|m| jsonpath(sink, m));
+    if !o.properties.is_empty() {
+        let fields: serde_json::Map<String, serde_json::Value> = o
+            .properties
+            .iter()
+            .map(|(name, p)| (name.value.clone(), shape_of(sink, p)))
+            .collect();
+        return json!({"object": {"base": base, "fields": fields}});
+    }
+    if let Some(item) = &o.items {
+        return json!({"array": {"base": base, "item": shape_of(sink, item)}});
+    }
+    json!({"path": base.unwrap_or_else(|| "$".to_owned())})
+}
+
+/// A mapping's JSONPath, checked (RFC 9535); `$.` and `$` are the root.
+fn jsonpath(sink: &mut Sink, m: &Spanned<String>) -> Option<String> {
     let text = m.value.trim();
     if matches!(text, "$." | "$") {
-        return None;
+        return Some("$".to_owned());
     }
     if let Err(e) = serde_json_path::JsonPath::parse(text) {
         sink.error(
@@ -435,7 +478,12 @@ fn unsupported(
 
 /// The mock answer of an operation or tool without `call` whose outputs give
 /// values (`value`, `const`), with `{{name}}`s naming its inputs.
-fn mock(sink: &mut Sink, outputs: &[spec::Output], inputs: &[ir::ExposedInput], has_call: bool) -> Option<ir::Mock> {
+fn mock(
+    sink: &mut Sink,
+    outputs: &[spec::Output],
+    inputs: &[ir::ExposedInput],
+    has_call: bool,
+) -> Option<ir::Mock> {
     if has_call || !outputs.iter().any(has_mock) {
         return None;
     }
@@ -454,33 +502,38 @@ fn has_mock(o: &spec::Output) -> bool {
 }
 
 fn mock_of(sink: &mut Sink, o: &spec::Output, inputs: &[ir::ExposedInput]) -> Option<ir::Mock> {
-    let ty = o.ty.as_ref().and_then(|t| JsonType::parse(&t.value)).unwrap_or(JsonType::String);
+    let ty =
+        o.ty.as_ref()
+            .and_then(|t| JsonType::parse(&t.value))
+            .unwrap_or(JsonType::String);
     if let Some(node) = o.mock.as_ref().or(o.constant.as_ref()) {
         let value = node.to_json();
-        if let serde_json::Value::String(text) = &value {
-            if text.contains("{{") {
-                let mut parts = Vec::new();
-                for part in split(text, false, false) {
-                    match part {
-                        Part::Text(t) => parts.push(ir::TemplatePart::Text(t.to_owned())),
-                        Part::Var(v) => {
-                            let name = v.rsplit('.').next().unwrap_or(v);
-                            if !inputs.iter().any(|i| i.name == name) {
-                                let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-                                sink.error(
-                                    node.pos,
-                                    &o.path,
-                                    format!("mock value `{text}` refers to `{v}`, which is not an input"),
-                                    help_with_suggestion(name, &names, "input"),
-                                );
-                                return None;
-                            }
-                            parts.push(ir::TemplatePart::Input(name.to_owned()));
+        if let serde_json::Value::String(text) = &value
+            && text.contains("{{")
+        {
+            let mut parts = Vec::new();
+            for part in split(text, false, false) {
+                match part {
+                    Part::Text(t) => parts.push(ir::TemplatePart::Text(t.to_owned())),
+                    Part::Var(v) => {
+                        let name = v.rsplit('.').next().unwrap_or(v);
+                        if !inputs.iter().any(|i| i.name == name) {
+                            let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+                            sink.error(
+                                node.pos,
+                                &o.path,
+                                format!(
+                                    "mock value `{text}` refers to `{v}`, which is not an input"
+                                ),
+                                help_with_suggestion(name, &names, "input"),
+                            );
+                            return None;
                         }
+                        parts.push(ir::TemplatePart::Input(name.to_owned()));
                     }
                 }
-                return Some(ir::Mock::Template { parts, ty });
             }
+            return Some(ir::Mock::Template { parts, ty });
         }
         return Some(ir::Mock::Literal(coerce(value, ty)));
     }
