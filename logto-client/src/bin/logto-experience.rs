@@ -2,6 +2,9 @@
 //! `capabilities/logto-experience.yaml` in front of a Logto tenant, or, with
 //! `--dev`, in front of an embedded Logto-faithful Experience API.
 
+// The doc comments of `Args` are clap's --help text, written for a terminal.
+#![allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links)]
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,0 +1,273 @@
+//! Building a [`Core`]: base URL, bound variables, auth, the HTTP client.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use http::HeaderMap;
+use http::header::{HeaderName, HeaderValue};
+
+use super::{ApiSpec, AuthSpec, Core, FixedPlace, Piece, Shared};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// Builds a [`Core`]; generated builders wrap it with typed setters.
+#[derive(Debug, Default)]
+pub struct CoreBuilder {
+    base_url: Option<String>,
+    vars: BTreeMap<String, String>,
+    binds: BTreeMap<String, Secret>,
+    http: Option<reqwest::Client>,
+    timeout: Option<Duration>,
+    cookie_store: Option<bool>,
+}
+
+/// The default time a call may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Installs ring as the process-wide rustls crypto provider.
+///
+/// reqwest is built here without a provider of its own (ring is the only TLS
+/// stack, and it builds in seconds), so `reqwest::Client::builder().build()`
+/// panics until one is installed. Generated clients call this themselves;
+/// call it before building a `reqwest::Client` of your own to pass to
+/// `.http_client(...)`. Calling it again, or after another provider was
+/// installed, does nothing.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl CoreBuilder {
+    /// Replaces the spec's whole `baseUri`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Sets a base URI variable (`tenant_id`).
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Gives a bound variable's value (instead of the environment).
+    pub fn bind(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.binds.insert(name.into(), Secret::new(value));
+        self
+    }
+
+    /// Uses this reqwest client (its cookie store, proxies, TLS settings).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The time a call may take (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether the client keeps cookies between calls (default: yes, so one
+    /// client is one session). Servers that forward callers' cookies turn it
+    /// off so that callers never share a jar.
+    pub fn cookie_store(mut self, enabled: bool) -> Self {
+        self.cookie_store = Some(enabled);
+        self
+    }
+
+    /// Resolves the base URL, the bound variables and auth.
+    pub fn build(self, spec: &'static ApiSpec) -> Result<Core, Error> {
+        let mut binds: Vec<Option<Secret>> = Vec::with_capacity(spec.binds.len());
+        for b in spec.binds {
+            let given = b
+                .namespace
+                .and_then(|ns| self.binds.get(&format!("{ns}.{}", b.var)))
+                .or_else(|| self.binds.get(b.var))
+                .cloned();
+            let value = match given {
+                Some(v) => Some(v),
+                None if b.location.is_none() => std::env::var(b.source_key).ok().map(Secret::new),
+                None => None,
+            };
+            binds.push(value);
+        }
+        let need = |i: usize| -> Result<&Secret, Error> {
+            let b = spec.binds.get(i).ok_or_else(|| Error::Config {
+                message: format!("bind #{i} is not declared"),
+            })?;
+            binds.get(i).and_then(Option::as_ref).ok_or_else(|| Error::Config {
+                message: match b.location {
+                    None => format!(
+                        "bound variable `{}` is not set: set the environment variable `{}` or call `.bind(\"{}\", ...)` (used at {})",
+                        b.var, b.source_key, b.var, b.used_at
+                    ),
+                    Some(loc) => format!(
+                        "bound variable `{}` comes from `{loc}`, which this client does not read: call `.bind(\"{}\", ...)` (used at {})",
+                        b.var, b.var, b.used_at
+                    ),
+                },
+            })
+        };
+        let render = |pieces: &[Piece], vars: &BTreeMap<String, String>| -> Result<String, Error> {
+            let mut out = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => out.push_str(t),
+                    Piece::Bind(i) => out.push_str(need(*i)?.expose()),
+                    Piece::Var(v) => out.push_str(vars.get(*v).ok_or_else(|| Error::Config {
+                        message: format!(
+                            "the base URI `{}` needs `{v}`: call `.{v}(...)` or give the whole URL with `.base_url(...)`",
+                            spec.base_uri_text
+                        ),
+                    })?),
+                }
+            }
+            Ok(out)
+        };
+        let base = match &self.base_url {
+            Some(url) => url.clone(),
+            None => render(spec.base_uri, &self.vars)?,
+        };
+        let parsed = reqwest::Url::parse(&base).map_err(|e| Error::Config {
+            message: format!("invalid base URL `{base}`: {e}"),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(Error::Config {
+                message: format!(
+                    "invalid base URL `{base}`: it must be an http(s) URL with a host"
+                ),
+            });
+        }
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let host = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let base = base.trim_end_matches('/').to_owned();
+
+        let mut auth_headers = HeaderMap::new();
+        let mut digest = None;
+        let mut auth_query = Vec::new();
+        match spec.auth {
+            None => {}
+            Some(AuthSpec::Bearer { token }) => {
+                let token = render(token, &self.vars)?;
+                auth_headers.insert(
+                    http::header::AUTHORIZATION,
+                    sensitive(&format!("Bearer {token}"), "the bearer token")?,
+                );
+            }
+            Some(AuthSpec::Basic { username, password }) => {
+                use base64::Engine as _;
+                let pair = format!(
+                    "{}:{}",
+                    render(username, &self.vars)?,
+                    render(password, &self.vars)?
+                );
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                auth_headers.insert(
+                    http::header::AUTHORIZATION,
+                    sensitive(&format!("Basic {encoded}"), "the basic credentials")?,
+                );
+            }
+            Some(AuthSpec::ApiKey {
+                name,
+                value,
+                in_query,
+            }) => {
+                let value = render(value, &self.vars)?;
+                if in_query {
+                    auth_query.push((name, Secret::new(value)));
+                } else {
+                    let header =
+                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config {
+                            message: format!(
+                                "API key header name `{name}` is not a valid header name"
+                            ),
+                        })?;
+                    auth_headers.insert(header, sensitive(&value, "the API key")?);
+                }
+            }
+            Some(AuthSpec::Digest { username, password }) => {
+                digest = Some((
+                    Secret::new(render(username, &self.vars)?),
+                    Secret::new(render(password, &self.vars)?),
+                ));
+            }
+        }
+        let mut fixed_headers = HeaderMap::new();
+        let mut fixed_query = Vec::new();
+        let mut fixed_cookies = Vec::new();
+        for f in spec.fixed {
+            let value = render(f.value, &self.vars)?;
+            match f.place {
+                FixedPlace::Header => {
+                    let name =
+                        HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| Error::Config {
+                            message: format!("`{}` is not a valid header name", f.name),
+                        })?;
+                    fixed_headers.insert(name, sensitive(&value, f.name)?);
+                }
+                FixedPlace::Query => fixed_query.push((f.name, Secret::new(value))),
+                FixedPlace::Cookie => {
+                    fixed_cookies.push(Secret::new(format!("{}={value}", f.name)))
+                }
+            }
+        }
+
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = match &self.http {
+            Some(c) => c.clone(),
+            None => http_client(self.cookie_store.unwrap_or(true), timeout)?,
+        };
+        let own_http = self.http.is_none();
+        Ok(Core {
+            shared: Arc::new(Shared {
+                own_http,
+                digest,
+                challenge: Arc::default(),
+                cookie_store: self.cookie_store.unwrap_or(true),
+                binds,
+                vars: self.vars,
+                spec,
+                http,
+                base,
+                host,
+                timeout,
+                auth_headers,
+                auth_query,
+                fixed_headers,
+                fixed_query,
+                fixed_cookies,
+            }),
+            extra_headers: HeaderMap::new(),
+        })
+    }
+}
+
+/// A header value marked sensitive (hyper then keeps it out of its logs).
+fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| Error::Config {
+        message: format!(
+            "{what} contains characters a header cannot carry (CR, LF or non-visible ASCII)"
+        ),
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// A reqwest client of our own (ring TLS, optional cookie jar).
+pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .cookie_store(cookie_store)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Config {
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+}

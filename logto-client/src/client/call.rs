@@ -1,0 +1,111 @@
+//! One request as generated code describes it.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method};
+use serde_json::Value;
+
+use crate::encode;
+use crate::error::Error;
+
+/// The body of a call.
+#[derive(Debug, Clone, Default)]
+pub enum CallBody {
+    /// No body.
+    #[default]
+    None,
+    /// JSON.
+    Json(Value),
+    /// Text or bytes with a content type.
+    Bytes(&'static str, Bytes),
+}
+
+/// One request, as generated code describes it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `namespace.operation`, for errors and traces.
+    pub operation: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// The path after the base URL, already encoded.
+    pub path: String,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Cookies (`name=value`, sent as given).
+    pub cookies: Vec<String>,
+    /// The body.
+    pub body: CallBody,
+    /// Output shape (see [`crate::mapping::shape`]); `None` passes the JSON through.
+    pub mapping: Option<&'static str>,
+}
+
+impl Call {
+    /// A call with no parameters yet.
+    pub fn new(operation: &'static str, method: Method) -> Self {
+        Self {
+            operation,
+            method,
+            path: String::new(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            cookies: Vec::new(),
+            body: CallBody::None,
+            mapping: None,
+        }
+    }
+
+    /// Appends literal path text.
+    pub fn path_text(&mut self, text: &str) {
+        self.path.push_str(text);
+    }
+
+    /// Appends one path parameter, encoded as exactly one segment.
+    pub fn path_param(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let seg = encode::path_segment(value).map_err(|why| Error::InvalidRequest {
+            operation: self.operation,
+            message: format!("path parameter `{name}` {why}"),
+        })?;
+        self.path.push_str(&seg);
+        Ok(())
+    }
+
+    /// Adds a query parameter.
+    pub fn query(&mut self, name: &str, value: impl ToString) {
+        self.query.push((name.to_owned(), value.to_string()));
+    }
+
+    /// Adds a header; CR/LF and other bytes a header cannot carry are refused.
+    pub fn header(&mut self, name: &'static str, value: impl ToString) -> Result<(), Error> {
+        let header =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidRequest {
+                operation: self.operation,
+                message: format!("`{name}` is not a valid header name"),
+            })?;
+        let v = HeaderValue::from_str(&value.to_string()).map_err(|_| Error::InvalidRequest {
+            operation: self.operation,
+            message: format!("header `{name}` contains characters a header cannot carry (CR, LF or control characters)"),
+        })?;
+        self.headers.append(header, v);
+        Ok(())
+    }
+
+    /// Adds a cookie (value sent as given).
+    pub fn cookie(&mut self, name: &str, value: impl ToString) -> Result<(), Error> {
+        let value = value.to_string();
+        if value.contains([';', '\r', '\n']) {
+            return Err(Error::InvalidRequest {
+                operation: self.operation,
+                message: format!("cookie `{name}` contains `;`, CR or LF"),
+            });
+        }
+        self.cookies.push(format!("{name}={value}"));
+        Ok(())
+    }
+
+    /// Sets a JSON body.
+    pub fn json(&mut self, body: Value) {
+        self.body = CallBody::Json(body);
+    }
+}

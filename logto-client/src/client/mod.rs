@@ -1,0 +1,425 @@
+//! The engine under every generated client: configuration (base URL, bound
+//! variables, auth), request building and sending, response decoding.
+//!
+//! Generated code describes an API once as a static [`ApiSpec`] and each call
+//! as a [`Call`]; this module does the rest, so the generated code stays small
+//! and readable.
+
+mod builder;
+mod call;
+mod spec;
+
+use builder::http_client;
+pub use builder::{CoreBuilder, DEFAULT_TIMEOUT, install_crypto_provider};
+pub use call::{Call, CallBody};
+pub use spec::{ApiSpec, AuthSpec, BindSpec, FixedPlace, FixedSpec, Piece};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, COOKIE, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::digest_auth;
+use crate::error::Error;
+use crate::mapping;
+use crate::response::ResponseValue;
+use crate::secret::Secret;
+#[derive(Debug, Clone)]
+struct Shared {
+    /// `false` when the user gave their own reqwest client.
+    own_http: bool,
+    /// Digest credentials, when the API uses digest authentication.
+    digest: Option<(Secret, Secret)>,
+    /// The last digest challenge, answered straight away by later calls.
+    challenge: Arc<std::sync::Mutex<Option<digest_auth::Challenge>>>,
+    cookie_store: bool,
+    binds: Vec<Option<Secret>>,
+    vars: BTreeMap<String, String>,
+    spec: &'static ApiSpec,
+    http: reqwest::Client,
+    base: String,
+    host: String,
+    timeout: Duration,
+    auth_headers: HeaderMap,
+    auth_query: Vec<(&'static str, Secret)>,
+    fixed_headers: HeaderMap,
+    // Fixed values may hold bound variables: kept as secrets (Debug redacts).
+    fixed_query: Vec<(&'static str, Secret)>,
+    fixed_cookies: Vec<Secret>,
+}
+
+/// A built client: cheap to clone, safe to share between tasks.
+#[derive(Debug, Clone)]
+pub struct Core {
+    shared: Arc<Shared>,
+    extra_headers: HeaderMap,
+}
+
+impl Core {
+    /// A copy that adds `headers` to every call (e.g. the caller's `Cookie`).
+    pub fn with_headers(&self, headers: HeaderMap) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            extra_headers: headers,
+        }
+    }
+
+    /// The same client with a new, empty cookie jar: one more session. (A
+    /// reqwest client given with `.http_client` is shared as it is.)
+    pub fn fresh_session(&self) -> Result<Self, Error> {
+        if !self.shared.own_http {
+            return Ok(self.clone());
+        }
+        let mut shared = (*self.shared).clone();
+        shared.http = http_client(shared.cookie_store, shared.timeout)?;
+        Ok(Self {
+            shared: Arc::new(shared),
+            extra_headers: self.extra_headers.clone(),
+        })
+    }
+
+    /// The base URL calls go to (no trailing `/`).
+    pub fn base_url(&self) -> &str {
+        &self.shared.base
+    }
+
+    /// The upstream host (and port), for messages.
+    pub fn host(&self) -> &str {
+        &self.shared.host
+    }
+
+    /// The value of bound variable `index` (for `with` templates).
+    pub fn bind_value(&self, index: usize) -> Result<String, Error> {
+        match self.shared.binds.get(index).and_then(Option::as_ref) {
+            Some(v) => Ok(v.expose().to_owned()),
+            None => {
+                let var = self.shared.spec.binds.get(index).map_or("?", |b| b.var);
+                Err(Error::Config {
+                    message: format!("bound variable `{var}` is not set"),
+                })
+            }
+        }
+    }
+
+    /// Renders a template of the spec (bound and base URI variables).
+    pub fn render(&self, pieces: &'static [Piece]) -> Result<String, Error> {
+        self.render_with(pieces, &[])
+    }
+
+    /// Renders a template whose `{{name}}`s may also be call inputs.
+    pub fn render_with(
+        &self,
+        pieces: &'static [Piece],
+        inputs: &[(&str, &str)],
+    ) -> Result<String, Error> {
+        let s = &self.shared;
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Var(v) => {
+                    let value = inputs
+                        .iter()
+                        .find(|(n, _)| n == v)
+                        .map(|(_, value)| *value)
+                        .or_else(|| s.vars.get(*v).map(String::as_str))
+                        .unwrap_or_default();
+                    out.push_str(value);
+                }
+                Piece::Bind(i) => match s.binds.get(*i).and_then(Option::as_ref) {
+                    Some(v) => out.push_str(v.expose()),
+                    None => {
+                        let var = s.spec.binds.get(*i).map_or("?", |b| b.var);
+                        return Err(Error::Config {
+                            message: format!("bound variable `{var}` is not set"),
+                        });
+                    }
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills a JSON body template: a string that is exactly `{{name}}` takes
+    /// the value (any JSON type); `{{name}}` inside longer text is replaced by
+    /// its text; bound variables are filled too.
+    pub fn render_json(&self, template: &str, vars: &[(&str, Value)]) -> Result<Value, Error> {
+        let parsed: Value = serde_json::from_str(template).map_err(|e| Error::Config {
+            message: format!("body template is not JSON: {e}"),
+        })?;
+        Ok(self.fill(parsed, vars))
+    }
+
+    fn fill(&self, v: Value, vars: &[(&str, Value)]) -> Value {
+        match v {
+            Value::String(s) => {
+                let trimmed = s.trim();
+                if let Some(name) = trimmed
+                    .strip_prefix("{{")
+                    .and_then(|r| r.strip_suffix("}}"))
+                {
+                    let name = name.trim();
+                    if !name.contains("{{")
+                        && let Some((_, value)) = vars.iter().find(|(n, _)| *n == name)
+                    {
+                        return value.clone();
+                    }
+                }
+                let mut out = s.clone();
+                for (name, value) in vars {
+                    let text = match value {
+                        Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    };
+                    out = out.replace(&format!("{{{{{name}}}}}"), &text);
+                }
+                for (i, b) in self.shared.spec.binds.iter().enumerate() {
+                    if let Some(Some(secret)) = self.shared.binds.get(i) {
+                        out = out.replace(&format!("{{{{{}}}}}", b.var), secret.expose());
+                        if let Some(ns) = b.namespace {
+                            out = out.replace(&format!("{{{{{ns}.{}}}}}", b.var), secret.expose());
+                        }
+                    }
+                }
+                Value::String(out)
+            }
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|i| self.fill(i, vars)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k, self.fill(v, vars)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// The namespace of the API.
+    pub fn namespace(&self) -> &'static str {
+        self.shared.spec.namespace
+    }
+
+    /// Builds the reqwest request for a call.
+    fn request(&self, call: &Call) -> reqwest::RequestBuilder {
+        let s = &self.shared;
+        let path = if call.path.starts_with('/') || call.path.is_empty() {
+            call.path.clone()
+        } else {
+            format!("/{}", call.path)
+        };
+        let mut req = s
+            .http
+            .request(call.method.clone(), format!("{}{}", s.base, path))
+            .timeout(s.timeout);
+        let query: Vec<(&str, &str)> = s
+            .fixed_query
+            .iter()
+            .map(|(k, v)| (*k, v.expose()))
+            .chain(s.auth_query.iter().map(|(k, v)| (*k, v.expose())))
+            .chain(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect();
+        if !query.is_empty() {
+            req = req.query(&query);
+        }
+        let mut headers = s.fixed_headers.clone();
+        for (k, v) in &self.extra_headers {
+            headers.append(k, v.clone());
+        }
+        for (k, v) in &call.headers {
+            headers.append(k, v.clone());
+        }
+        for (k, v) in &s.auth_headers {
+            headers.insert(k, v.clone());
+        }
+        let cookies: Vec<&str> = s
+            .fixed_cookies
+            .iter()
+            .map(Secret::expose)
+            .chain(call.cookies.iter().map(String::as_str))
+            .collect();
+        if !cookies.is_empty() {
+            let mut all = cookies.join("; ");
+            if let Some(existing) = headers.get(COOKIE).and_then(|v| v.to_str().ok()) {
+                all = format!("{existing}; {all}");
+            }
+            if let Ok(v) = HeaderValue::from_str(&all) {
+                headers.insert(COOKIE, v);
+            }
+        }
+        req = req.headers(headers);
+        match &call.body {
+            CallBody::None => req,
+            CallBody::Json(v) => req.json(v),
+            CallBody::Bytes(ct, b) => req.header(CONTENT_TYPE, *ct).body(b.clone()),
+        }
+    }
+
+    /// Sends a call and returns the raw response (any status), for servers
+    /// that stream it through.
+    pub async fn send_raw(&self, call: &Call) -> Result<reqwest::Response, Error> {
+        let span = tracing::info_span!(
+            "naftiko.call",
+            operation = call.operation,
+            method = %call.method,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.execute(call).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match result {
+            Ok(resp) => {
+                span.record("status", resp.status().as_u16());
+                Ok(resp)
+            }
+            Err(e) => {
+                let _enter = span.enter();
+                tracing::warn!(
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    "upstream call failed"
+                );
+                Err(Error::Transport {
+                    operation: call.operation,
+                    host: self.shared.host.clone(),
+                    source: e.without_url(),
+                })
+            }
+        }
+    }
+
+    /// Sends the request, answering a digest challenge when the API uses
+    /// digest authentication (one retry after a `401`).
+    async fn execute(&self, call: &Call) -> Result<reqwest::Response, reqwest::Error> {
+        let Some((user, password)) = &self.shared.digest else {
+            return self.request(call).send().await;
+        };
+        let mut answered = false;
+        loop {
+            let mut req = self.request(call).build()?;
+            let target = match req.url().query() {
+                Some(q) => format!("{}?{q}", req.url().path()),
+                None => req.url().path().to_owned(),
+            };
+            let answer = self.shared.challenge.lock().ok().and_then(|mut c| {
+                c.as_mut().map(|c| {
+                    c.answer(
+                        user.expose(),
+                        password.expose(),
+                        call.method.as_str(),
+                        &target,
+                    )
+                })
+            });
+            if let Some(value) = answer
+                .as_deref()
+                .and_then(|a| HeaderValue::from_str(a).ok())
+            {
+                let mut value = value;
+                value.set_sensitive(true);
+                req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            }
+            let resp = self.shared.http.execute(req).await?;
+            if resp.status() != StatusCode::UNAUTHORIZED || answered {
+                return Ok(resp);
+            }
+            let fresh = resp
+                .headers()
+                .get_all(http::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(digest_auth::parse_challenge);
+            let Some(fresh) = fresh else {
+                return Ok(resp);
+            };
+            if let Ok(mut c) = self.shared.challenge.lock() {
+                *c = Some(fresh);
+            }
+            answered = true;
+        }
+    }
+
+    /// Sends a call and decodes the answer: 2xx JSON through the mapping,
+    /// empty → `null`, other content → a JSON string; non-2xx → [`Error::Response`].
+    pub async fn send(&self, call: Call) -> Result<ResponseValue<Value>, Error> {
+        let resp = self.send_raw(&call).await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| Error::Transport {
+            operation: call.operation,
+            host: self.shared.host.clone(),
+            source: e.without_url(),
+        })?;
+        if !status.is_success() {
+            return Err(Error::Response {
+                operation: call.operation,
+                status,
+                headers,
+                body,
+            });
+        }
+        let value = decode(call.operation, status, &headers, body)?;
+        let value = match call.mapping {
+            None => value,
+            Some(path) => {
+                mapping::shape(path, value).map_err(|message| Error::InvalidResponse {
+                    operation: call.operation,
+                    status,
+                    message,
+                    body: Bytes::new(),
+                })?
+            }
+        };
+        Ok(ResponseValue::new(value, status, headers))
+    }
+}
+
+/// `true` for `application/json` and `application/*+json`.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|ct| {
+            ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"))
+        })
+}
+
+fn decode(
+    operation: &'static str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Value, Error> {
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    if is_json(headers) {
+        return serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
+            operation,
+            status,
+            message: format!("the body is not valid JSON: {e}"),
+            body,
+        });
+    }
+    match std::str::from_utf8(&body) {
+        Ok(text) => Ok(Value::String(text.to_owned())),
+        Err(_) => Err(Error::InvalidResponse {
+            operation,
+            status,
+            message: "the body is neither JSON nor UTF-8 text".into(),
+            body,
+        }),
+    }
+}
