@@ -38,6 +38,10 @@ pub use error::Error;
 pub use logto_macros::naftiko_capability;
 pub use response::ResponseValue;
 pub use secret::Secret;
+/// The libraries generated code is built on, at the versions it uses, so that
+/// code overriding a REST operation or serving an adapter needs no other
+/// dependency.
+pub use {axum, http, reqwest, rmcp, serde_json};
 
 /// What generated code reaches through `::logto_client::__private`, so that
 /// users add one dependency. Not a stable API.
