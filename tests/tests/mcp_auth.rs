@@ -38,8 +38,9 @@ fn a_missing_bound_token_names_the_variable() {
     );
 }
 
-#[tokio::test]
-async fn clients_without_the_token_get_401_and_label_is_the_title() {
+/// An upstream answering `{"pong": true}` and the guarded adapter in front
+/// of it; returns both, the adapter as its `/mcp` URL.
+async fn guarded() -> (MockServer, String) {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"pong": true})))
@@ -50,13 +51,14 @@ async fn clients_without_the_token_get_401_and_label_is_the_title() {
         bearer_token: Some(Secret::new(TOKEN)),
         ..McpHttpConfig::default()
     };
-    let url = format!(
-        "{}/mcp",
-        common::serve(
-            guarded_mcp::router(guarded_mcp::Upstreams { echo_api: client }, &config).unwrap()
-        )
-        .await
-    );
+    let router = guarded_mcp::router(guarded_mcp::Upstreams { echo_api: client }, &config).unwrap();
+    let url = format!("{}/mcp", common::serve(router).await);
+    (server, url)
+}
+
+#[tokio::test]
+async fn clients_without_the_token_get_401_and_label_is_the_title() {
+    let (server, url) = guarded().await;
 
     logto_client::install_crypto_provider();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
@@ -92,23 +94,7 @@ async fn clients_without_the_token_get_401_and_label_is_the_title() {
 
 #[tokio::test]
 async fn tool_templates_become_extra_query_parameters() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"pong": true})))
-        .mount(&server)
-        .await;
-    let client = echo_api::Client::new(&server.uri()).unwrap();
-    let config = McpHttpConfig {
-        bearer_token: Some(Secret::new(TOKEN)),
-        ..McpHttpConfig::default()
-    };
-    let url = format!(
-        "{}/mcp",
-        common::serve(
-            guarded_mcp::router(guarded_mcp::Upstreams { echo_api: client }, &config).unwrap()
-        )
-        .await
-    );
+    let (server, url) = guarded().await;
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(url).auth_header(TOKEN),
     );

@@ -73,8 +73,17 @@ pub fn generate(
                 cap.apis.get(c.api)?.operations.get(c.op)?,
             ))
         });
-        if target.is_none() {
-            let Some(m) = &t.mock else {
+        // What the tool does, for its description and docs.
+        let (does, default_description) = match (target, &t.mock) {
+            (Some((api, op)), _) => (
+                format!("`{}.{}`", api.namespace, op.name),
+                format!("Calls `{}.{}`.", api.namespace, op.name),
+            ),
+            (None, Some(_)) => (
+                "mock answers from the spec".to_owned(),
+                format!("The mock tool `{name}`."),
+            ),
+            (None, None) => {
                 sink.error(
                     t.pos,
                     &t.yaml_path,
@@ -82,67 +91,16 @@ pub fn generate(
                     "add `call: namespace.operation`, or mock `value`s on its outputs",
                 );
                 continue;
-            };
-            let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
-            let value = super::rest::mock_expr(rt, m, &text);
-            let title = match &t.title {
-                Some(s) => quote! { ::core::option::Option::Some(#s) },
-                None => quote! { ::core::option::Option::None },
-            };
-            let description = t
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("The mock tool `{name}`."));
-            let schema = input_schema(t).to_string();
-            let hints = t.hints.iter().map(|h| opt_bool(*h));
-            let doc = format!("The tool `{name}` (mock answers from the spec).");
-            specs.push(quote! {
-                #[doc = #doc]
-                static #spec_ident: #rt::__private::ToolSpec = #rt::__private::ToolSpec {
-                    name: #name,
-                    title: #title,
-                    description: #description,
-                    schema: #schema,
-                    hints: [#(#hints),*],
-                };
-            });
-            routes.push(quote! {
-                .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
-                    #rt::__private::tool(&#spec_ident),
-                    |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
-                        ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
-                    },
-                ))
-            });
-            fns.push(quote! {
-                async fn #fn_ident(
-                    server: &Server,
-                    args: ::core::option::Option<#rmcp::model::JsonObject>,
-                ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-                    if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
-                        #rt::__private::check_arguments(tool, args.as_ref())?;
-                    }
-                    let args = args.unwrap_or_default();
-                    let value: #rt::__private::serde_json::Value = #value;
-                    ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
-                }
-            });
-            continue;
-        }
-        let Some((api, target)) = target else {
-            continue;
+            }
         };
         let title = match &t.title {
             Some(s) => quote! { ::core::option::Option::Some(#s) },
             None => quote! { ::core::option::Option::None },
         };
-        let description = t
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("Calls `{}.{}`.", api.namespace, target.name));
+        let description = t.description.clone().unwrap_or(default_description);
         let schema = input_schema(t).to_string();
         let hints = t.hints.iter().map(|h| opt_bool(*h));
-        let doc = format!("The tool `{name}` (`{}.{}`).", api.namespace, target.name);
+        let doc = format!("The tool `{name}` ({does}).");
         specs.push(quote! {
             #[doc = #doc]
             static #spec_ident: #rt::__private::ToolSpec = #rt::__private::ToolSpec {
@@ -161,6 +119,28 @@ pub fn generate(
                 },
             ))
         });
+        let Some((api, target)) = target else {
+            // A mock tool: its answer is built from the arguments.
+            let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
+            let value = t
+                .mock
+                .as_ref()
+                .map(|m| super::rest::mock_expr(rt, m, &text));
+            fns.push(quote! {
+                async fn #fn_ident(
+                    server: &Server,
+                    args: ::core::option::Option<#rmcp::model::JsonObject>,
+                ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
+                    if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
+                        #rt::__private::check_arguments(tool, args.as_ref())?;
+                    }
+                    let args = args.unwrap_or_default();
+                    let value: #rt::__private::serde_json::Value = #value;
+                    ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
+                }
+            });
+            continue;
+        };
         let field = ident(&api.module);
         let module = ident(&api.module);
         let request = format_ident!("{}_request", super::client::method_name(target));
