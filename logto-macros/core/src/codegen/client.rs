@@ -84,14 +84,18 @@ fn opt_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-/// The Rust type of an argument.
-fn arg_type(rt: &syn::Path, input: &ir::Input) -> TokenStream {
-    let base = match input.ty {
-        JsonType::String => quote! { &str },
-        JsonType::Integer => quote! { i64 },
-        JsonType::Number => quote! { f64 },
-        JsonType::Boolean => quote! { bool },
-        JsonType::Object | JsonType::Array => quote! { &#rt::__private::serde_json::Value },
+/// The Rust type of an argument. `owned` JSON values are taken by value
+/// (the hidden `_request` functions), so servers can move a body in.
+fn arg_type(rt: &syn::Path, input: &ir::Input, owned: bool) -> TokenStream {
+    let base = match (input.ty, owned) {
+        (JsonType::String, _) => quote! { &str },
+        (JsonType::Integer, _) => quote! { i64 },
+        (JsonType::Number, _) => quote! { f64 },
+        (JsonType::Boolean, _) => quote! { bool },
+        (JsonType::Object | JsonType::Array, false) => {
+            quote! { &#rt::__private::serde_json::Value }
+        }
+        (JsonType::Object | JsonType::Array, true) => quote! { #rt::__private::serde_json::Value },
     };
     if input.required {
         base
@@ -100,10 +104,10 @@ fn arg_type(rt: &syn::Path, input: &ir::Input) -> TokenStream {
     }
 }
 
-/// An expression turning argument `v` into a JSON value.
+/// An expression turning argument `v` (owned) into a JSON value.
 fn to_json(rt: &syn::Path, input: &ir::Input, v: &TokenStream) -> TokenStream {
     match input.ty {
-        JsonType::Object | JsonType::Array => quote! { (#v).clone() },
+        JsonType::Object | JsonType::Array => quote! { #v },
         _ => quote! { #rt::__private::serde_json::json!(#v) },
     }
 }
@@ -313,11 +317,23 @@ fn operation(
     let method = format_ident!("{}", op.method);
     let args = op.inputs.iter().map(|i| {
         let name = ident(&i.rust_name);
-        let ty = arg_type(rt, i);
+        let ty = arg_type(rt, i, false);
         quote! { #name: #ty }
     });
-    let args2 = args.clone();
-    let arg_names = op.inputs.iter().map(|i| ident(&i.rust_name));
+    let args2 = op.inputs.iter().map(|i| {
+        let name = ident(&i.rust_name);
+        let ty = arg_type(rt, i, true);
+        quote! { #name: #ty }
+    });
+    // The public method borrows JSON values; the `_request` function owns them.
+    let arg_names = op.inputs.iter().map(|i| {
+        let name = ident(&i.rust_name);
+        match (i.ty, i.required) {
+            (JsonType::Object | JsonType::Array, true) => quote! { #name.clone() },
+            (JsonType::Object | JsonType::Array, false) => quote! { #name.cloned() },
+            _ => quote! { #name },
+        }
+    });
     let input = |name: &str| op.inputs.iter().find(|i| i.name == name);
 
     let mut steps = Vec::new();

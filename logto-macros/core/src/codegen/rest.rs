@@ -85,8 +85,7 @@ pub(crate) fn convert(
     let pass = match (target.ty, target.required) {
         (JsonType::String, true) => quote! { &#out },
         (JsonType::String, false) => quote! { #out.as_deref() },
-        (JsonType::Object | JsonType::Array, true) => quote! { &#out },
-        (JsonType::Object | JsonType::Array, false) => quote! { #out.as_ref() },
+        (JsonType::Object | JsonType::Array, _) => quote! { #out },
         _ => quote! { #out },
     };
     let _ = rt;
@@ -401,51 +400,74 @@ pub fn generate(
 
 /// The `Arg` for a binding source of a REST operation.
 fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
-    let field = |name: &str| op.inputs.iter().find(|i| i.name == name);
-    match src {
-        Source::Literal(v) => literal_arg(rt, v),
+    let name = match src {
+        Source::Literal(v) => return literal_arg(rt, v),
         Source::Template(parts) => {
             let text = |name: &str| {
                 let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
                 quote! { (#arg).opt_text(#name)?.unwrap_or_default() }
             };
-            template_arg(
+            return template_arg(
                 rt,
                 parts,
                 text,
                 quote! { .map_err(#rt::__private::error_response)? },
-            )
+            );
         }
-        Source::Body => match field("body") {
-            Some(i) => {
-                let f = ident(&i.rust_name);
-                if i.required {
-                    quote! { #rt::__private::Arg::json(::core::option::Option::Some(input.#f.clone())) }
-                } else {
-                    quote! { #rt::__private::Arg::json(input.#f.clone()) }
-                }
-            }
-            None => quote! { #rt::__private::Arg::Missing },
-        },
+        Source::Body => "body",
         Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
-            match field(n) {
-                Some(i) => {
-                    let f = ident(&i.rust_name);
-                    let opt = !(i.required || i.location == Location::Path);
-                    match (i.location == Location::Body, opt) {
-                        (true, false) => {
-                            quote! { #rt::__private::Arg::json(::core::option::Option::Some(input.#f.clone())) }
-                        }
-                        (true, true) => quote! { #rt::__private::Arg::json(input.#f.clone()) },
-                        (false, false) => {
-                            quote! { #rt::__private::Arg::text(::core::option::Option::Some(input.#f.clone())) }
-                        }
-                        (false, true) => quote! { #rt::__private::Arg::text(input.#f.clone()) },
-                    }
-                }
-                None => quote! { #rt::__private::Arg::Missing },
-            }
+            n.as_str()
         }
+    };
+    let Some(i) = op.inputs.iter().find(|i| i.name == name) else {
+        return quote! { #rt::__private::Arg::Missing };
+    };
+    let f = ident(&i.rust_name);
+    // An input read once is moved into its argument (the body is not copied
+    // on the request path); one read several times is cloned.
+    let value = if uses(op, name) > 1 {
+        quote! { input.#f.clone() }
+    } else {
+        quote! { input.#f }
+    };
+    let opt = !(i.required || i.location == Location::Path);
+    match (i.location == Location::Body, opt) {
+        (true, false) => quote! { #rt::__private::Arg::json(::core::option::Option::Some(#value)) },
+        (true, true) => quote! { #rt::__private::Arg::json(#value) },
+        (false, false) => {
+            quote! { #rt::__private::Arg::text(::core::option::Option::Some(#value)) }
+        }
+        (false, true) => quote! { #rt::__private::Arg::text(#value) },
+    }
+}
+
+/// How many times an operation's default body reads exposed input `name`.
+fn uses(op: &ir::RestOp, name: &str) -> usize {
+    op.bindings
+        .iter()
+        .map(|b| match &b.source {
+            Source::Body => usize::from(name == "body"),
+            Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
+                usize::from(n == name)
+            }
+            Source::Template(parts) => parts
+                .iter()
+                .filter(|p| matches!(p, ir::TemplatePart::Input(n) if n == name))
+                .count(),
+            Source::Literal(_) => 0,
+        })
+        .sum::<usize>()
+        + op.mock.as_ref().map_or(0, |m| mock_uses(m, name))
+}
+
+fn mock_uses(mock: &ir::Mock, name: &str) -> usize {
+    match mock {
+        ir::Mock::Literal(_) => 0,
+        ir::Mock::Template { parts, .. } => parts
+            .iter()
+            .filter(|p| matches!(p, ir::TemplatePart::Input(n) if n == name))
+            .count(),
+        ir::Mock::Object(fields) => fields.iter().map(|(_, m)| mock_uses(m, name)).sum(),
     }
 }
 
