@@ -148,6 +148,9 @@ impl CoreBuilder {
             None => host,
         };
         let base = base.trim_end_matches('/').to_owned();
+        let mut base_url = parsed.clone();
+        base_url.set_query(None);
+        base_url.set_fragment(None);
 
         let mut auth_headers = HeaderMap::new();
         let mut digest = None;
@@ -236,6 +239,7 @@ impl CoreBuilder {
                 spec,
                 http,
                 base,
+                base_url,
                 host,
                 timeout,
                 auth_headers,

@@ -42,6 +42,9 @@ struct Shared {
     spec: &'static ApiSpec,
     http: reqwest::Client,
     base: String,
+    /// `base` parsed once: each call only sets its path (no URL parsing or
+    /// IDNA on the request path).
+    base_url: reqwest::Url,
     host: String,
     timeout: Duration,
     auth_headers: HeaderMap,
@@ -214,7 +217,12 @@ impl Core {
         };
         let mut req = s
             .http
-            .request(call.method.clone(), format!("{}{}", s.base, path))
+            .request(call.method.clone(), {
+                let mut url = s.base_url.clone();
+                let prefix = url.path().trim_end_matches('/').to_owned();
+                url.set_path(&format!("{prefix}{path}"));
+                url
+            })
             .timeout(s.timeout);
         let query: Vec<(&str, &str)> = s
             .fixed_query
