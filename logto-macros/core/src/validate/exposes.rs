@@ -184,12 +184,7 @@ impl Cx {
                         .as_ref()
                         .map(|f| f.trusted_headers.iter().map(|h| h.value.clone()).collect())
                         .unwrap_or_default(),
-                    unsupported: unsupported(
-                        &op.steps,
-                        op.reference.as_ref(),
-                        &op.output_parameters,
-                        op.call.is_some(),
-                    )
+                    unsupported: unsupported(&op.steps, op.reference.as_ref())
                     .or_else(|| {
                         res.input_parameters
                             .iter()
@@ -361,12 +356,7 @@ impl Cx {
                 bindings,
                 output_mapping: mapping(sink, &t.output_parameters),
                 mock: tool_mock,
-                unsupported: unsupported(
-                    &t.steps,
-                    t.reference.as_ref(),
-                    &t.output_parameters,
-                    t.call.is_some(),
-                ),
+                unsupported: unsupported(&t.steps, t.reference.as_ref()),
                 pos: t.pos,
                 yaml_path: t.path.clone(),
             });

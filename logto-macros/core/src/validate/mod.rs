@@ -447,12 +447,7 @@ fn collect_template_vars(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// What an exposed operation or tool uses that code generation cannot do yet.
-fn unsupported(
-    steps: &[spec::Step],
-    reference: Option<&Spanned<String>>,
-    outputs: &[spec::Output],
-    has_call: bool,
-) -> Option<String> {
+fn unsupported(steps: &[spec::Step], reference: Option<&Spanned<String>>) -> Option<String> {
     if let Some(kind) = steps
         .iter()
         .find_map(|s| s.kind.as_ref())
@@ -472,7 +467,6 @@ fn unsupported(
             r.value
         ));
     }
-    let _ = (outputs, has_call);
     None
 }
 
