@@ -40,6 +40,24 @@ fn opt_bool(b: Option<bool>) -> TokenStream {
     }
 }
 
+/// A tool's function: checks the arguments against the tool's schema, then
+/// runs `body` with `server` and `args` (a JSON object) in scope.
+fn tool_fn(rt: &syn::Path, fn_ident: &syn::Ident, name: &str, body: TokenStream) -> TokenStream {
+    let rmcp = quote! { #rt::__private::rmcp };
+    quote! {
+        async fn #fn_ident(
+            server: &Server,
+            args: ::core::option::Option<#rmcp::model::JsonObject>,
+        ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
+            if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
+                #rt::__private::check_arguments(tool, args.as_ref())?;
+            }
+            let args = args.unwrap_or_default();
+            #body
+        }
+    }
+}
+
 /// Generates the module body of an MCP adapter.
 pub fn generate(
     a: &ir::McpAdapter,
@@ -126,19 +144,15 @@ pub fn generate(
                 .mock
                 .as_ref()
                 .map(|m| super::rest::mock_expr(rt, m, &text));
-            fns.push(quote! {
-                async fn #fn_ident(
-                    server: &Server,
-                    args: ::core::option::Option<#rmcp::model::JsonObject>,
-                ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-                    if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
-                        #rt::__private::check_arguments(tool, args.as_ref())?;
-                    }
-                    let args = args.unwrap_or_default();
+            fns.push(tool_fn(
+                rt,
+                &fn_ident,
+                name,
+                quote! {
                     let value: #rt::__private::serde_json::Value = #value;
                     ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
-                }
-            });
+                },
+            ));
             continue;
         };
         let field = ident(&api.module);
@@ -192,15 +206,7 @@ pub fn generate(
             Some(m) => quote! { ::core::option::Option::Some(#m) },
             None => quote! { ::core::option::Option::None },
         };
-        fns.push(quote! {
-            async fn #fn_ident(
-                server: &Server,
-                args: ::core::option::Option<#rmcp::model::JsonObject>,
-            ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-                if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
-                    #rt::__private::check_arguments(tool, args.as_ref())?;
-                }
-                let args = args.unwrap_or_default();
+        fns.push(tool_fn(rt, &fn_ident, name, quote! {
                 let client = &server.upstreams.#field;
                 #(#lets)*
                 #[allow(unused_mut)]
@@ -208,8 +214,7 @@ pub fn generate(
                     .map_err(|e| #rmcp::ErrorData::invalid_params(e.to_string(), ::core::option::Option::None))?;
                 #(#extras)*
                 ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
-            }
-        });
+        }));
     }
     let fresh = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
         let f = ident(&api.module);
