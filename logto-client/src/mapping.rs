@@ -1,74 +1,167 @@
 //! Output mappings: RFC 9535 JSONPath over a response body.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 /// Applies `path` to `value`: `$.` and `$` pass it through; one match gives
 /// that value, several an array of them, none `null`.
 pub fn apply(path: &str, value: Value) -> Result<Value, String> {
-    let path = path.trim();
-    if matches!(path, "$." | "$") {
-        return Ok(value);
-    }
-    let compiled = JsonPath::parse(path).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))?;
-    let nodes = compiled.query(&value).all();
-    Ok(match nodes.as_slice() {
-        [] => Value::Null,
-        [one] => (*one).clone(),
-        many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+    Ok(match compile_path(Some(path))? {
+        None => value,
+        Some(p) => select(Some(&p), &value).into_owned(),
     })
 }
 
-/// Shapes an answer as the spec's output parameters say. `spec` is the JSON
-/// the generator emits: `{"path": P}` (a JSONPath, see [`apply`]),
-/// `{"const": V}`, `{"object": {"base": P?, "fields": {name: spec}}}` (fields
-/// read from the value at `base`), `{"array": {"base": P?, "item": spec}}`
-/// (each element shaped by `item`).
-///
-/// A bare JSONPath (`$.data.name`) is accepted too, as `{"path": ...}`.
-pub fn shape(spec: &str, value: Value) -> Result<Value, String> {
-    if spec.trim_start().starts_with('$') {
-        return apply(spec, value);
-    }
-    let spec: Value =
-        serde_json::from_str(spec).map_err(|e| format!("invalid output shape: {e}"))?;
-    apply_shape(&spec, value)
+/// A compiled output shape (see [`shape`]): JSONPaths parsed once, applied
+/// to a borrowed answer so that only what is selected is copied.
+#[derive(Debug)]
+pub enum Shape {
+    /// The value at a path (`None`: the whole answer).
+    Path(Option<JsonPath>),
+    /// A constant.
+    Const(Value),
+    /// An object whose fields are shaped from the value at `base`.
+    Object {
+        /// Where the fields are read from (`None`: the whole answer).
+        base: Option<JsonPath>,
+        /// Field name and shape, in spec order.
+        fields: Vec<(String, Shape)>,
+    },
+    /// An array whose elements (of the value at `base`) are each shaped.
+    Array {
+        /// Where the elements are (`None`: the whole answer).
+        base: Option<JsonPath>,
+        /// The shape of each element.
+        item: Box<Shape>,
+    },
 }
 
-fn apply_shape(spec: &Value, value: Value) -> Result<Value, String> {
-    let based = |s: &Value, v: Value| match s.get("base").and_then(Value::as_str) {
-        Some(p) => apply(p, v),
-        None => Ok(v),
+fn compile_path(path: Option<&str>) -> Result<Option<JsonPath>, String> {
+    match path.map(str::trim) {
+        None | Some("$." | "$") => Ok(None),
+        Some(p) => JsonPath::parse(p)
+            .map(Some)
+            .map_err(|e| format!("invalid JSONPath `{p}`: {e}")),
+    }
+}
+
+/// The value(s) `path` selects in `value`: one match as is, several as an
+/// array, none as `null`. Borrowed where nothing needs building.
+fn select<'v>(path: Option<&JsonPath>, value: &'v Value) -> Cow<'v, Value> {
+    let Some(path) = path else {
+        return Cow::Borrowed(value);
     };
-    if let Some(p) = spec.get("path").and_then(Value::as_str) {
-        return apply(p, value);
+    let nodes = path.query(value).all();
+    match nodes.as_slice() {
+        [] => Cow::Owned(Value::Null),
+        [one] => Cow::Borrowed(*one),
+        many => Cow::Owned(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
     }
-    if let Some(c) = spec.get("const") {
-        return Ok(c.clone());
-    }
-    if let Some(o) = spec.get("object") {
-        let ctx = based(o, value)?;
-        let mut out = serde_json::Map::new();
-        if let Some(fields) = o.get("fields").and_then(Value::as_object) {
-            for (name, field) in fields {
-                out.insert(name.clone(), apply_shape(field, ctx.clone())?);
-            }
+}
+
+impl Shape {
+    /// Compiles the JSON the generator emits: `{"path": P}`, `{"const": V}`,
+    /// `{"object": {"base": P?, "fields": {name: spec}}}`,
+    /// `{"array": {"base": P?, "item": spec}}`; a bare JSONPath is a path.
+    pub fn compile(spec: &str) -> Result<Shape, String> {
+        if spec.trim_start().starts_with('$') {
+            return compile_path(Some(spec)).map(Shape::Path);
         }
-        return Ok(Value::Object(out));
+        let spec: Value =
+            serde_json::from_str(spec).map_err(|e| format!("invalid output shape: {e}"))?;
+        Self::from_json(&spec)
     }
-    if let Some(a) = spec.get("array") {
-        let item = a.get("item").cloned().unwrap_or(Value::Null);
-        return match based(a, value)? {
-            Value::Array(items) => items
-                .into_iter()
-                .map(|i| apply_shape(&item, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Null => Ok(Value::Array(Vec::new())),
-            one => Ok(Value::Array(vec![apply_shape(&item, one)?])),
-        };
+
+    fn from_json(spec: &Value) -> Result<Shape, String> {
+        let base = |s: &Value| compile_path(s.get("base").and_then(Value::as_str));
+        if let Some(p) = spec.get("path") {
+            return compile_path(p.as_str()).map(Shape::Path);
+        }
+        if let Some(c) = spec.get("const") {
+            return Ok(Shape::Const(c.clone()));
+        }
+        if let Some(o) = spec.get("object") {
+            let fields = o
+                .get("fields")
+                .and_then(Value::as_object)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| Ok((k.clone(), Self::from_json(v)?)))
+                        .collect::<Result<Vec<_>, String>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            return Ok(Shape::Object {
+                base: base(o)?,
+                fields,
+            });
+        }
+        if let Some(a) = spec.get("array") {
+            let item = Self::from_json(a.get("item").unwrap_or(&Value::Null))?;
+            return Ok(Shape::Array {
+                base: base(a)?,
+                item: Box::new(item),
+            });
+        }
+        Err(format!("invalid output shape: {spec}"))
     }
-    Err(format!("invalid output shape: {spec}"))
+
+    /// Shapes `value`.
+    pub fn apply(&self, value: &Value) -> Value {
+        match self {
+            Shape::Path(p) => select(p.as_ref(), value).into_owned(),
+            Shape::Const(c) => c.clone(),
+            Shape::Object { base, fields } => {
+                let ctx = select(base.as_ref(), value);
+                Value::Object(
+                    fields
+                        .iter()
+                        .map(|(k, f)| (k.clone(), f.apply(&ctx)))
+                        .collect(),
+                )
+            }
+            Shape::Array { base, item } => match &*select(base.as_ref(), value) {
+                Value::Array(items) => Value::Array(items.iter().map(|i| item.apply(i)).collect()),
+                Value::Null => Value::Array(Vec::new()),
+                one => Value::Array(vec![item.apply(one)]),
+            },
+        }
+    }
+}
+
+/// Shapes an answer as the spec's output parameters say (see
+/// [`Shape::compile`] for `spec`). Each spec is compiled once per process.
+pub fn shape(spec: &'static str, value: Value) -> Result<Value, String> {
+    static CACHE: LazyLock<RwLock<HashMap<&'static str, Arc<Shape>>>> =
+        LazyLock::new(RwLock::default);
+    let cached = CACHE.read().ok().and_then(|c| c.get(spec).cloned());
+    let compiled = match cached {
+        Some(c) => c,
+        None => {
+            let c = Arc::new(Shape::compile(spec)?);
+            if let Ok(mut cache) = CACHE.write() {
+                cache.insert(spec, Arc::clone(&c));
+            }
+            c
+        }
+    };
+    Ok(match &*compiled {
+        // The whole answer: no copy.
+        Shape::Path(None) => value,
+        other => other.apply(&value),
+    })
+}
+
+/// Applies the consumed operation's shape, then the exposed one's.
+pub fn shape_all(specs: [Option<&'static str>; 2], value: Value) -> Result<Value, String> {
+    specs
+        .into_iter()
+        .flatten()
+        .try_fold(value, |v, spec| shape(spec, v))
 }
 
 /// Mock text coerced to its declared JSON type (`"42"` as an `integer` is
@@ -117,12 +210,17 @@ mod tests {
             "imo": {"path": "$.imo_number"}, "name": {"path": "$.vessel_name"}, "kind": {"const": "ship"}
         }}}}});
         assert_eq!(
-            shape(&spec.to_string(), v),
+            Shape::compile(&spec.to_string()).map(|s| s.apply(&v)),
             Ok(
                 json!([{"imo": "1", "name": "A", "kind": "ship"}, {"imo": "2", "name": "B", "kind": "ship"}])
             )
         );
         assert_eq!(shape(r#"{"path": "$.a"}"#, json!({"a": 1})), Ok(json!(1)));
+        assert_eq!(
+            shape("$.a", json!({"a": 2})),
+            Ok(json!(2)),
+            "a bare JSONPath"
+        );
         assert!(shape("{}", json!(1)).is_err());
     }
 

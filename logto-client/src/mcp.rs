@@ -114,23 +114,16 @@ pub async fn call_tool(
     mut call: Call,
     exposed_mapping: Option<&'static str>,
 ) -> CallToolResult {
-    let consumed_mapping = call.mapping.take();
+    let shapes = [call.mapping.take(), exposed_mapping];
     let resp = match core.send_raw(&call).await {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };
-    let status = resp.status();
-    let json = is_json(resp.headers());
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            return failure(&Error::Transport {
-                operation: call.operation,
-                host: core.host().to_owned(),
-                source: e.without_url(),
-            });
-        }
+    let (status, headers, body) = match core.read(call.operation, resp).await {
+        Ok(answer) => answer,
+        Err(e) => return failure(&e),
     };
+    let json = is_json(&headers);
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         return CallToolResult::error(vec![ContentBlock::text(format!(
@@ -148,7 +141,7 @@ pub async fn call_tool(
             String::from_utf8_lossy(&body).into_owned(),
         )]);
     }
-    let mut value: Value = match serde_json::from_slice(&body) {
+    let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
             return CallToolResult::error(vec![ContentBlock::text(format!(
@@ -157,13 +150,10 @@ pub async fn call_tool(
             ))]);
         }
     };
-    for m in [consumed_mapping, exposed_mapping].into_iter().flatten() {
-        value = match mapping::shape(m, value) {
-            Ok(v) => v,
-            Err(e) => return CallToolResult::error(vec![ContentBlock::text(e)]),
-        };
+    match mapping::shape_all(shapes, value) {
+        Ok(v) => value_result(v),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e)]),
     }
-    value_result(value)
 }
 
 /// A JSON answer as a tool result: objects as structured content (and the

@@ -222,7 +222,7 @@ pub fn error_response(e: Error) -> Response {
             headers,
             body,
             ..
-        } => passthrough(status, &headers, Body::from(body)),
+        } => passthrough(status, headers, Body::from(body)),
         Error::Transport {
             host, ref source, ..
         } if source.is_timeout() => problem(
@@ -242,15 +242,13 @@ pub fn error_response(e: Error) -> Response {
     }
 }
 
-fn passthrough(status: StatusCode, headers: &HeaderMap, body: Body) -> Response {
+fn passthrough(status: StatusCode, mut headers: HeaderMap, body: Body) -> Response {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    let out = resp.headers_mut();
-    for (k, v) in headers {
-        if !HOP_BY_HOP.contains(&k.as_str()) {
-            out.append(k, v.clone());
-        }
-    }
+    *resp.headers_mut() = headers;
     resp
 }
 
@@ -263,45 +261,32 @@ pub async fn forward(
     forwarded: HeaderMap,
     exposed_mapping: Option<&'static str>,
 ) -> Response {
-    let consumed_mapping = call.mapping.take();
+    let shapes = [call.mapping.take(), exposed_mapping];
     let core = core.with_headers(forwarded);
-    let resp = match core.send_raw(&call).await {
+    let mut resp = match core.send_raw(&call).await {
         Ok(r) => r,
         Err(e) => return error_response(e),
     };
     let status = resp.status();
-    let headers = resp.headers().clone();
-    let mappings: Vec<&str> = [consumed_mapping, exposed_mapping]
-        .into_iter()
-        .flatten()
-        .collect();
-    if mappings.is_empty() || !status.is_success() || !is_json(&headers) {
+    let mapped =
+        shapes.iter().any(Option::is_some) && status.is_success() && is_json(resp.headers());
+    if !mapped {
         // Small answers of known length are read whole, so the caller gets
         // headers and body in one write; others stream through as they come.
-        let small = resp.content_length().is_some_and(|n| n <= SMALL_BODY);
-        if small {
-            return match resp.bytes().await {
-                Ok(bytes) => passthrough(status, &headers, Body::from(bytes)),
-                Err(e) => error_response(Error::Transport {
-                    operation: call.operation,
-                    host: core.host().to_owned(),
-                    source: e.without_url(),
-                }),
+        if resp.content_length().is_some_and(|n| n <= SMALL_BODY) {
+            return match core.read(call.operation, resp).await {
+                Ok((status, headers, body)) => passthrough(status, headers, Body::from(body)),
+                Err(e) => error_response(e),
             };
         }
-        return passthrough(status, &headers, Body::from_stream(resp.bytes_stream()));
+        let headers = std::mem::take(resp.headers_mut());
+        return passthrough(status, headers, Body::from_stream(resp.bytes_stream()));
     }
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            return error_response(Error::Transport {
-                operation: call.operation,
-                host: core.host().to_owned(),
-                source: e.without_url(),
-            });
-        }
+    let (status, mut headers, body) = match core.read(call.operation, resp).await {
+        Ok(answer) => answer,
+        Err(e) => return error_response(e),
     };
-    let mut value: Value = match serde_json::from_slice(&bytes) {
+    let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
             return problem(
@@ -310,19 +295,16 @@ pub async fn forward(
             );
         }
     };
-    for m in mappings {
-        value = match mapping::shape(m, value) {
-            Ok(v) => v,
-            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
-        };
-    }
-    let mut headers = headers;
+    let value = match mapping::shape_all(shapes, value) {
+        Ok(v) => v,
+        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    passthrough(status, &headers, Body::from(value.to_string()))
+    passthrough(status, headers, Body::from(value.to_string()))
 }
 
 /// A value on its way from an exposed input to a consumed argument.

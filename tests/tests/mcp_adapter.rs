@@ -410,3 +410,92 @@ async fn foreign_host_headers_are_refused() {
         .unwrap();
     assert!(ok.status().is_success(), "{}", ok.status());
 }
+
+/// Every tool of the spec, read from the YAML itself, is listed with its
+/// description, its hints as annotations, and `body`/`email`/`connectorId`
+/// arguments as the `with` entries and consumed paths imply.
+#[tokio::test]
+async fn every_tool_matches_the_yaml() {
+    let yaml = include_str!("../../capabilities/logto-experience.yaml");
+    let doc = logto_macros_core::yaml::parse(yaml)
+        .unwrap()
+        .unwrap()
+        .to_json();
+    let spec_tools = doc["capability"]["exposes"][1]["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(spec_tools.len(), 36);
+
+    let server = MockServer::start().await;
+    let client = connect(&adapter(&server.uri(), Duration::from_secs(5)).await).await;
+    let tools = client.list_tools(None).await.unwrap().tools;
+    assert_eq!(tools.len(), spec_tools.len());
+    for spec in &spec_tools {
+        let name = spec["name"].as_str().unwrap();
+        let tool = find(&tools, name);
+        assert_eq!(
+            tool.description.as_deref(),
+            spec["description"].as_str(),
+            "{name}"
+        );
+        let a = tool.annotations.as_ref().unwrap();
+        let hint = |k: &str| spec["hints"].get(k).and_then(Value::as_bool);
+        assert_eq!(
+            (
+                a.read_only_hint,
+                a.destructive_hint,
+                a.idempotent_hint,
+                a.open_world_hint
+            ),
+            (
+                hint("readOnly"),
+                hint("destructive"),
+                hint("idempotent"),
+                hint("openWorld")
+            ),
+            "{name}"
+        );
+        let mut expected: Vec<String> = spec
+            .get("with")
+            .and_then(Value::as_object)
+            .map(|w| w.keys().cloned().collect())
+            .unwrap_or_default();
+        let consumed = spec["call"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("logto-experience.");
+        let path = doc["capability"]["consumes"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["operations"][0]["name"] == consumed)
+            .map(|r| r["path"].as_str().unwrap().to_owned())
+            .unwrap();
+        if path.contains("{connectorId}") {
+            expected.push("connectorId".into());
+        }
+        expected.sort();
+        let mut listed: Vec<String> = tool.input_schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        listed.sort();
+        assert_eq!(listed, expected, "{name}: arguments");
+        let mut required: Vec<String> = tool
+            .input_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        required.sort();
+        assert_eq!(required, expected, "{name}: every argument is required");
+    }
+}

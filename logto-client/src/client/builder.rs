@@ -239,6 +239,7 @@ impl CoreBuilder {
                 spec,
                 http,
                 base,
+                base_path: base_url.path().trim_end_matches('/').to_owned(),
                 base_url,
                 host,
                 timeout,

@@ -45,6 +45,8 @@ struct Shared {
     /// `base` parsed once: each call only sets its path (no URL parsing or
     /// IDNA on the request path).
     base_url: reqwest::Url,
+    /// The base URL's path without its trailing `/`, which call paths follow.
+    base_path: String,
     host: String,
     timeout: Duration,
     auth_headers: HeaderMap,
@@ -219,8 +221,7 @@ impl Core {
             .http
             .request(call.method.clone(), {
                 let mut url = s.base_url.clone();
-                let prefix = url.path().trim_end_matches('/').to_owned();
-                url.set_path(&format!("{prefix}{path}"));
+                url.set_path(&format!("{}{path}", s.base_path));
                 url
             })
             .timeout(s.timeout);
@@ -292,11 +293,7 @@ impl Core {
                     connect = e.is_connect(),
                     "upstream call failed"
                 );
-                Err(Error::Transport {
-                    operation: call.operation,
-                    host: self.shared.host.clone(),
-                    source: e.without_url(),
-                })
+                Err(self.transport_error(call.operation, e))
             }
         }
     }
@@ -352,17 +349,36 @@ impl Core {
         }
     }
 
+    /// An error for a request or body read that failed, naming the upstream
+    /// host (the URL, which may carry an API key, is dropped).
+    pub fn transport_error(&self, operation: &'static str, e: reqwest::Error) -> Error {
+        Error::Transport {
+            operation,
+            host: self.shared.host.clone(),
+            source: e.without_url(),
+        }
+    }
+
+    /// Reads a whole answer: status, headers (moved out, not copied) and body.
+    pub async fn read(
+        &self,
+        operation: &'static str,
+        mut resp: reqwest::Response,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
+        let status = resp.status();
+        let headers = std::mem::take(resp.headers_mut());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(operation, e))?;
+        Ok((status, headers, body))
+    }
+
     /// Sends a call and decodes the answer: 2xx JSON through the mapping,
     /// empty → `null`, other content → a JSON string; non-2xx → [`Error::Response`].
     pub async fn send(&self, call: Call) -> Result<ResponseValue<Value>, Error> {
         let resp = self.send_raw(&call).await?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| Error::Transport {
-            operation: call.operation,
-            host: self.shared.host.clone(),
-            source: e.without_url(),
-        })?;
+        let (status, headers, body) = self.read(call.operation, resp).await?;
         if !status.is_success() {
             return Err(Error::Response {
                 operation: call.operation,
