@@ -27,11 +27,15 @@ pub mod dev;
 pub mod digest_auth;
 pub mod encode;
 pub mod error;
+pub mod formats;
 pub mod mapping;
 pub mod mcp;
+pub mod orchestrate;
 pub mod response;
 pub mod secret;
+pub mod serve;
 pub mod server;
+pub mod skill;
 
 pub use client::install_crypto_provider;
 pub use error::Error;

@@ -31,6 +31,15 @@ pub enum Shape {
         /// Field name and shape, in spec order.
         fields: Vec<(String, Shape)>,
     },
+    /// A consumed operation's named outputs: an array answer keeps its
+    /// elements, each with the named fields added (shaping the array root
+    /// would collapse it); any other answer is shaped by `other`.
+    Augment {
+        /// Field name and shape, applied to each element.
+        fields: Vec<(String, Shape)>,
+        /// The shape of a non-array answer.
+        other: Box<Shape>,
+    },
     /// An array whose elements (of the value at `base`) are each shaped.
     Array {
         /// Where the elements are (`None`: the whole answer).
@@ -100,6 +109,23 @@ impl Shape {
                 fields,
             });
         }
+        if let Some(a) = spec.get("augment") {
+            let fields = a
+                .get("fields")
+                .and_then(Value::as_object)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| Ok((k.clone(), Self::from_json(v)?)))
+                        .collect::<Result<Vec<_>, String>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let other = Self::from_json(a.get("other").unwrap_or(&Value::Null))?;
+            return Ok(Shape::Augment {
+                fields,
+                other: Box::new(other),
+            });
+        }
         if let Some(a) = spec.get("array") {
             let item = Self::from_json(a.get("item").unwrap_or(&Value::Null))?;
             return Ok(Shape::Array {
@@ -124,6 +150,24 @@ impl Shape {
                         .collect(),
                 )
             }
+            Shape::Augment { fields, other } => match value {
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|item| {
+                            let mut obj = match item {
+                                Value::Object(m) => m.clone(),
+                                _ => serde_json::Map::new(),
+                            };
+                            for (k, f) in fields {
+                                obj.insert(k.clone(), f.apply(item));
+                            }
+                            Value::Object(obj)
+                        })
+                        .collect(),
+                ),
+                one => other.apply(one),
+            },
             Shape::Array { base, item } => match &*select(base.as_ref(), value) {
                 Value::Array(items) => Value::Array(items.iter().map(|i| item.apply(i)).collect()),
                 Value::Null => Value::Array(Vec::new()),
@@ -189,6 +233,16 @@ pub fn coerce_text(text: String, ty: &str) -> Value {
     }
 }
 
+/// A value coerced to a declared JSON type: text parses as the type; a
+/// number or boolean becomes text for `string`; anything else is kept.
+pub fn coerce_value(value: Value, ty: &str) -> Value {
+    match (value, ty) {
+        (Value::String(s), _) => coerce_text(s, ty),
+        (v @ (Value::Number(_) | Value::Bool(_)), "string") => Value::String(v.to_string()),
+        (v, _) => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +276,17 @@ mod tests {
             "a bare JSONPath"
         );
         assert!(shape("{}", json!(1)).is_err());
+    }
+
+    #[test]
+    fn named_consumed_outputs_augment_array_elements() {
+        let spec = json!({"augment": {"fields": {"imo-number": {"path": "$.imo"}}, "other": {"path": "$.imo"}}});
+        let shape = Shape::compile(&spec.to_string());
+        assert_eq!(
+            shape.as_ref().map(|s| s.apply(&json!([{"imo": "1", "n": "A"}, {"imo": "2"}]))),
+            Ok(json!([{"imo": "1", "n": "A", "imo-number": "1"}, {"imo": "2", "imo-number": "2"}]))
+        );
+        assert_eq!(shape.map(|s| s.apply(&json!({"imo": "3"}))), Ok(json!("3")));
     }
 
     #[test]

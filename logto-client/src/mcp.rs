@@ -136,16 +136,20 @@ pub async fn call_tool(
             "the upstream answered {status} with no content"
         ))]);
     }
-    if !json {
+    if !json && call.raw_format.is_none() {
         return CallToolResult::success(vec![ContentBlock::text(
             String::from_utf8_lossy(&body).into_owned(),
         )]);
     }
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match call.raw_format {
+        Some(format) => crate::formats::to_json(format, &body),
+        None => serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}")),
+    };
+    let value: Value = match value {
         Ok(v) => v,
         Err(e) => {
             return CallToolResult::error(vec![ContentBlock::text(format!(
-                "the upstream {} answered invalid JSON: {e}",
+                "the upstream {} answered {e}",
                 core.host()
             ))]);
         }
@@ -194,6 +198,10 @@ pub struct McpHttpConfig {
     /// The bearer token clients must send; when unset, the spec's inbound
     /// `authentication` (if any) decides.
     pub bearer_token: Option<Secret>,
+    /// Values of bound variables (`VAR` or `namespace.VAR`), as given to a
+    /// client builder with `.bind(..)`: the spec's inbound token template
+    /// reads them before the environment.
+    pub binds: std::collections::BTreeMap<String, Secret>,
 }
 
 impl Default for McpHttpConfig {
@@ -201,16 +209,18 @@ impl Default for McpHttpConfig {
         Self {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             bearer_token: None,
+            binds: std::collections::BTreeMap::new(),
         }
     }
 }
 
 /// The inbound bearer token: `given`, or the spec's template with its bound
-/// variables read from the environment.
+/// variables read from `values`, then the environment.
 pub fn resolve_token(
     pieces: &'static [Piece],
     binds: &'static [BindSpec],
     given: Option<&Secret>,
+    values: &std::collections::BTreeMap<String, Secret>,
 ) -> Result<Secret, Error> {
     if let Some(t) = given {
         return Ok(t.clone());
@@ -228,13 +238,22 @@ pub fn resolve_token(
                 let b = binds.get(*i).ok_or_else(|| Error::Config {
                     message: format!("bind #{i} is not declared"),
                 })?;
-                let value = std::env::var(b.source_key).map_err(|_| Error::Config {
-                    message: format!(
-                        "bound variable `{}` of the MCP adapter's authentication is not set: set the environment variable `{}` (used at {})",
-                        b.var, b.source_key, b.used_at
-                    ),
-                })?;
-                out.push_str(&value);
+                let given = b
+                    .namespace
+                    .and_then(|ns| values.get(&format!("{ns}.{}", b.var)))
+                    .or_else(|| values.get(b.var));
+                match given {
+                    Some(v) => out.push_str(v.expose()),
+                    None => {
+                        let value = std::env::var(b.source_key).map_err(|_| Error::Config {
+                            message: format!(
+                                "bound variable `{}` of the MCP adapter's authentication is not set: set the environment variable `{}` or give it in `McpHttpConfig::binds` (used at {})",
+                                b.var, b.source_key, b.used_at
+                            ),
+                        })?;
+                        out.push_str(&value);
+                    }
+                }
             }
         }
     }

@@ -164,6 +164,25 @@ impl Incoming {
     }
 }
 
+impl Incoming {
+    /// The field `name` of a JSON object body (a declared `in: body` input
+    /// other than `body`): 400 when the body is not JSON, or the field is
+    /// absent but required.
+    pub fn body_field(&self, name: &str, required: bool) -> Result<Option<Value>, Response> {
+        let field = match self.json_body(false)? {
+            Some(Value::Object(mut map)) => map.remove(name).filter(|v| !v.is_null()),
+            _ => None,
+        };
+        match field {
+            None if required => Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing required field `{name}` of the JSON request body"),
+            )),
+            other => Ok(other),
+        }
+    }
+}
+
 fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
@@ -268,8 +287,9 @@ pub async fn forward(
         Err(e) => return error_response(e),
     };
     let status = resp.status();
-    let mapped =
-        shapes.iter().any(Option::is_some) && status.is_success() && is_json(resp.headers());
+    let raw_format = call.raw_format.filter(|_| status.is_success());
+    let mapped = raw_format.is_some()
+        || (shapes.iter().any(Option::is_some) && status.is_success() && is_json(resp.headers()));
     if !mapped {
         // Small answers of known length are read whole, so the caller gets
         // headers and body in one write; others stream through as they come.
@@ -286,12 +306,16 @@ pub async fn forward(
         Ok(answer) => answer,
         Err(e) => return error_response(e),
     };
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match raw_format {
+        Some(format) => crate::formats::to_json(format, &body),
+        None => serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}")),
+    };
+    let value: Value = match value {
         Ok(v) => v,
         Err(e) => {
             return problem(
                 StatusCode::BAD_GATEWAY,
-                format!("the upstream's JSON is invalid: {e}"),
+                format!("the upstream's answer is not what the spec says: {e}"),
             );
         }
     };

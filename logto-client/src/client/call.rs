@@ -39,6 +39,9 @@ pub struct Call {
     pub body: CallBody,
     /// Output shape (see [`crate::mapping::shape`]); `None` passes the JSON through.
     pub mapping: Option<&'static str>,
+    /// The consumed operation's `outputRawFormat` when it is not JSON
+    /// (`xml`, `csv`, `yaml`...): answers are converted to JSON first.
+    pub raw_format: Option<&'static str>,
 }
 
 impl Call {
@@ -53,6 +56,7 @@ impl Call {
             cookies: Vec::new(),
             body: CallBody::None,
             mapping: None,
+            raw_format: None,
         }
     }
 
@@ -102,6 +106,11 @@ impl Call {
         }
         self.cookies.push(format!("{name}={value}"));
         Ok(())
+    }
+
+    /// Sets a body of text with its content type.
+    pub fn text(&mut self, content_type: &'static str, text: String) {
+        self.body = CallBody::Bytes(content_type, Bytes::from(text));
     }
 
     /// Sets a JSON body.

@@ -110,6 +110,51 @@ impl Core {
         }
     }
 
+    /// The value of the bound variable `name` (`VAR` or `namespace.VAR`), if
+    /// it is declared and set.
+    pub fn bind_named(&self, name: &str) -> Option<String> {
+        let s = &self.shared;
+        s.spec.binds.iter().enumerate().find_map(|(i, b)| {
+            let qualified = b.namespace.is_some_and(|ns| {
+                name.strip_prefix(ns)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .is_some_and(|v| v == b.var)
+            });
+            (b.var == name || qualified)
+                .then(|| s.binds.get(i).and_then(Option::as_ref))
+                .flatten()
+                .map(|v| v.expose().to_owned())
+        })
+    }
+
+    /// Fills a text body template (`body: |` in the spec): `{{name}}` takes
+    /// the input's text (strings as they are, other JSON as JSON), or a bound
+    /// variable's value; an input that was not given renders as JSON `null`.
+    pub fn render_text(&self, template: &str, vars: &[(&str, Value)]) -> Result<String, Error> {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(rest.get(..start).unwrap_or_default());
+            let after = rest.get(start + 2..).unwrap_or_default();
+            let Some(end) = after.find("}}") else {
+                out.push_str(rest.get(start..).unwrap_or_default());
+                return Ok(out);
+            };
+            let name = after.get(..end).unwrap_or_default().trim();
+            match vars.iter().find(|(n, _)| *n == name) {
+                Some((_, Value::String(t))) => out.push_str(t),
+                Some((_, v)) => out.push_str(&v.to_string()),
+                None => match self.bind_named(name) {
+                    Some(v) => out.push_str(&v),
+                    None => out.push_str("null"),
+                },
+            }
+            rest = after.get(end + 2..).unwrap_or_default();
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
     /// Renders a template of the spec (bound and base URI variables).
     pub fn render(&self, pieces: &'static [Piece]) -> Result<String, Error> {
         self.render_with(pieces, &[])
@@ -387,7 +432,16 @@ impl Core {
                 body,
             });
         }
-        let value = decode(call.operation, status, &headers, body)?;
+        let value = match call.raw_format {
+            Some(format) if !body.is_empty() => crate::formats::to_json(format, &body)
+                .map_err(|message| Error::InvalidResponse {
+                    operation: call.operation,
+                    status,
+                    message,
+                    body: body.clone(),
+                })?,
+            _ => decode(call.operation, status, &headers, body)?,
+        };
         let value = match call.mapping {
             None => value,
             Some(path) => {

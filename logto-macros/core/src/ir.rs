@@ -19,6 +19,8 @@ pub struct Capability {
     pub rest: Vec<RestAdapter>,
     /// MCP adapters.
     pub mcp: Vec<McpAdapter>,
+    /// Skill adapters.
+    pub skills: Vec<SkillAdapter>,
     /// Every file read (the capability and its imports), for rebuild tracking.
     pub files: Vec<String>,
     /// Constructs the spec uses that code generation does not support yet
@@ -248,6 +250,14 @@ pub enum BodyPlan {
     Whole(String),
     /// Several `in: body` inputs merged into one JSON object.
     Merged(Vec<String>),
+    /// A `body:` written as text (`body: |`), its `{{name}}`s filled with
+    /// the inputs' text (arrays and objects as JSON), sent as that text.
+    Text {
+        /// The content type sent.
+        content_type: String,
+        /// The template.
+        template: String,
+    },
     /// A `body:` template (`json` only for now), with `{{name}}` inputs.
     Template {
         /// The content type sent.
@@ -281,8 +291,61 @@ pub struct ConsumedOp {
     pub fixed: Vec<FixedParam>,
     /// The output mapping (JSONPath); `None` or `$.` passes JSON through.
     pub output_mapping: Option<String>,
+    /// `outputRawFormat` when it is not JSON: answers are converted first.
+    pub raw_format: Option<String>,
     /// Where the operation is written.
     pub pos: Pos,
+}
+
+/// Orchestrated `steps` (SEMANTICS.md decision 17): run in order, each
+/// seeing the exposed inputs and the earlier steps' outputs by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orchestration {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// `mappings`: output (dots nest) ← `$.<step>.<path>`. Empty: the last
+    /// step's output is the answer.
+    pub mappings: Vec<(String, String)>,
+    /// Declared types of the orchestrated outputs, for coercion.
+    pub output_types: Vec<(String, JsonType)>,
+}
+
+/// One orchestration step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Calls a consumed operation; its answer is the step's output.
+    Call {
+        /// Step name (the context key of its output).
+        name: String,
+        /// The operation.
+        call: CallRef,
+        /// `with` entries: consumed input name and value.
+        with: Vec<(String, StepWith)>,
+    },
+    /// Finds entries of an earlier step's output.
+    Lookup {
+        /// Step name.
+        name: String,
+        /// The step whose output is searched.
+        index: String,
+        /// The field compared.
+        key: String,
+        /// `$.<step>.<path>` or a template: the value(s) looked up.
+        value: String,
+        /// The fields a match keeps.
+        outputs: Vec<String>,
+    },
+}
+
+/// A step's `with` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepWith {
+    /// `P.name`: the context value `name`.
+    Ref(String),
+    /// A `{{...}}` template over the context and bound variables.
+    Template(String),
+    /// A literal.
+    Literal(serde_json::Value),
 }
 
 /// Where an exposed operation's value for a consumed input comes from.
@@ -410,6 +473,8 @@ pub struct RestOp {
     pub output_mapping: Option<String>,
     /// The mock answer, when there is no `call` and the outputs give values.
     pub mock: Option<Mock>,
+    /// Orchestrated steps, instead of `call`.
+    pub steps: Option<Orchestration>,
     /// Headers copied from the caller (`forward.trustedHeaders`).
     pub trusted_headers: Vec<String>,
     /// A construct the spec uses that is not generated yet (decision 18).
@@ -464,10 +529,30 @@ pub struct McpTool {
     pub output_mapping: Option<String>,
     /// The mock answer, when there is no `call` and the outputs give values.
     pub mock: Option<Mock>,
+    /// Orchestrated steps, instead of `call`.
+    pub steps: Option<Orchestration>,
     /// A construct the spec uses that is not generated yet (decision 18).
     pub unsupported: Option<String>,
     /// Where it is written.
     pub pos: Pos,
     /// Its YAML path.
     pub yaml_path: String,
+}
+
+/// A skill adapter (`exposes: type: skill`): a read-only catalog of skills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillAdapter {
+    /// Namespace.
+    pub namespace: String,
+    /// Rust module name.
+    pub module: String,
+    /// Port.
+    pub port: Option<u16>,
+    /// Address.
+    pub address: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// What the runtime serves: `[{"name", "summary", "detail", "location"}]`
+    /// (`summary` for `GET /skills`, `detail` for `GET /skills/{name}`).
+    pub catalog: serde_json::Value,
 }

@@ -438,6 +438,27 @@ fn operation(
                 call.json(#rt::__private::serde_json::Value::Object(body));
             });
         }
+        BodyPlan::Text {
+            content_type,
+            template,
+        } => {
+            let vars = op.inputs.iter().filter(|i| i.location == Location::Body).map(|i| {
+                let name = &i.name;
+                let v = ident(&i.rust_name);
+                let value = quote! { value };
+                let json = to_json(rt, i, &value);
+                if i.required {
+                    quote! { { let value = #v; vars.push((#name, #json)); } }
+                } else {
+                    quote! { if let ::core::option::Option::Some(value) = #v { vars.push((#name, #json)); } }
+                }
+            });
+            steps.push(quote! {
+                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
+                #(#vars)*
+                call.text(#content_type, core.render_text(#template, &vars)?);
+            });
+        }
         BodyPlan::Template { content_type, data } => {
             if content_type != "application/json" {
                 unsupported(
@@ -467,10 +488,13 @@ fn operation(
             }
         }
     }
-    let mapping = match &op.output_mapping {
+    let mut mapping = match &op.output_mapping {
         Some(m) => quote! { call.mapping = ::core::option::Option::Some(#m); },
         None => quote! {},
     };
+    if let Some(f) = &op.raw_format {
+        mapping.extend(quote! { call.raw_format = ::core::option::Option::Some(#f); });
+    }
 
     let summary = op
         .description

@@ -12,6 +12,19 @@ use crate::diagnostics::Sink;
 use crate::ir::{self, Source};
 use crate::names::ident;
 
+/// The consumed APIs an MCP adapter calls (by `call` or in steps).
+pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::McpAdapter) -> Vec<usize> {
+    upstream_apis(
+        cap,
+        a.tools.iter().flat_map(|t| {
+            t.call
+                .into_iter()
+                .chain(super::steps::calls(t.steps.as_ref()))
+                .map(Some)
+        }),
+    )
+}
+
 /// The input JSON Schema of a tool (SEMANTICS.md decision 5).
 pub fn input_schema(tool: &ir::McpTool) -> Value {
     let mut properties = Map::new();
@@ -67,7 +80,7 @@ pub fn generate(
 ) -> TokenStream {
     let rt = &settings.runtime;
     let rmcp = quote! { #rt::__private::rmcp };
-    let used = upstream_apis(cap, a.tools.iter().map(|t| t.call));
+    let used = used_apis(cap, a);
     let upstreams = upstreams_struct(rt, cap, &used);
     let mut specs = Vec::new();
     let mut routes = Vec::new();
@@ -93,6 +106,10 @@ pub fn generate(
         });
         // What the tool does, for its description and docs.
         let (does, default_description) = match (target, &t.mock) {
+            _ if t.steps.is_some() => (
+                "orchestrated steps".to_owned(),
+                format!("The orchestrated tool `{name}`."),
+            ),
             (Some((api, op)), _) => (
                 format!("`{}.{}`", api.namespace, op.name),
                 format!("Calls `{}.{}`.", api.namespace, op.name),
@@ -137,6 +154,24 @@ pub fn generate(
                 },
             ))
         });
+        if let Some(orch) = &t.steps {
+            let block = super::steps::block(rt, cap, orch, &|module| {
+                quote! { server.upstreams.#module.core().clone() }
+            });
+            fns.push(tool_fn(
+                rt,
+                &fn_ident,
+                name,
+                quote! {
+                    let params = args;
+                    match (#block).await {
+                        ::core::result::Result::Ok(v) => ::core::result::Result::Ok(#rt::mcp::value_result(v).into()),
+                        ::core::result::Result::Err(e) => e.into_tool_result(),
+                    }
+                },
+            ));
+            continue;
+        }
         let Some((api, target)) = target else {
             // A mock tool: its answer is built from the arguments.
             let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
@@ -233,7 +268,7 @@ pub fn generate(
     let token = match &a.bearer_token {
         Some(t) => {
             let pieces = super::client::pieces(rt, t);
-            quote! { ::core::option::Option::Some(#rt::mcp::resolve_token(#pieces, &BINDS, config.bearer_token.as_ref())?) }
+            quote! { ::core::option::Option::Some(#rt::mcp::resolve_token(#pieces, &BINDS, config.bearer_token.as_ref(), &config.binds)?) }
         }
         None => quote! { config.bearer_token.clone() },
     };

@@ -5,6 +5,8 @@ pub mod client;
 pub mod mcp;
 pub mod openapi;
 pub mod rest;
+pub mod serve;
+pub mod steps;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -66,6 +68,17 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
         );
         modules.push(module(&a.module, &doc, body));
     }
+    for a in &cap.skills {
+        let body = serve::skill_items(a, settings);
+        let doc = module_doc(
+            "skill adapter",
+            &a.namespace,
+            a.description.as_deref(),
+            settings,
+        );
+        modules.push(module(&a.module, &doc, body));
+    }
+    modules.push(serve::module(cap, settings));
     for (pos, path, what) in &cap.unsupported {
         sink.error(
             *pos,

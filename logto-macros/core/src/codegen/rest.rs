@@ -22,6 +22,19 @@ pub(crate) fn upstream_apis(
     used
 }
 
+/// The consumed APIs a REST adapter calls (by `call` or in steps).
+pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::RestAdapter) -> Vec<usize> {
+    upstream_apis(
+        cap,
+        a.operations.iter().flat_map(|o| {
+            o.call
+                .into_iter()
+                .chain(super::steps::calls(o.steps.as_ref()))
+                .map(Some)
+        }),
+    )
+}
+
 /// The `Upstreams` struct: one generated client per consumed API used.
 pub(crate) fn upstreams_struct(
     rt: &syn::Path,
@@ -117,7 +130,7 @@ pub fn generate(
     sink: &mut Sink,
 ) -> TokenStream {
     let rt = &settings.runtime;
-    let used = upstream_apis(cap, a.operations.iter().map(|o| o.call));
+    let used = used_apis(cap, a);
     let upstreams = upstreams_struct(rt, cap, &used);
     let mut inputs_structs = Vec::new();
     let mut methods = Vec::new();
@@ -172,7 +185,8 @@ pub fn generate(
                 }
                 Location::Query | Location::Template => quote! { incoming.query_param(#name, #required)? },
                 Location::Header | Location::Cookie => quote! { incoming.header(#name, #required)? },
-                Location::Body => quote! { incoming.json_body(#required)? },
+                Location::Body if i.name == "body" => quote! { incoming.json_body(#required)? },
+                Location::Body => quote! { incoming.body_field(#name, #required)? },
             };
             let read = if i.required && i.location != Location::Path {
                 quote! { match #read { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return ::core::result::Result::Err(#rt::__private::problem(#rt::__private::http::StatusCode::BAD_REQUEST, ::std::format!("missing required input `{}`", #name))) } }
@@ -235,6 +249,45 @@ pub fn generate(
                 -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
         };
         match target {
+            None if op.steps.is_some() => {
+                let orch = op.steps.as_ref().map(|o| {
+                    super::steps::block(rt, cap, o, &|module| {
+                        quote! { self.upstreams().#module.core().with_headers(forwarded.clone()) }
+                    })
+                });
+                let inserts = op.inputs.iter().map(|i| {
+                    let f = ident(&i.rust_name);
+                    let name = &i.name;
+                    if i.required || i.location == Location::Path {
+                        quote! { params.insert(::std::string::String::from(#name), #rt::__private::serde_json::Value::from(input.#f)); }
+                    } else {
+                        quote! {
+                            if let ::core::option::Option::Some(v) = input.#f {
+                                params.insert(::std::string::String::from(#name), #rt::__private::serde_json::Value::from(v));
+                            }
+                        }
+                    }
+                });
+                let doc = format!(
+                    "{summary}\n\nServes `{} {}` by running the spec's orchestrated steps in order \
+                     (each step sees the inputs and the earlier steps' outputs) and answering with \
+                     their mapped outputs.",
+                    op.method, op.route
+                );
+                methods.push(quote! {
+                    #[doc = #doc]
+                    #sig {
+                        async move {
+                            let mut params = #rt::__private::serde_json::Map::new();
+                            #(#inserts)*
+                            match (#orch).await {
+                                ::core::result::Result::Ok(v) => #rt::__private::axum::response::IntoResponse::into_response(#rt::__private::axum::Json(v)),
+                                ::core::result::Result::Err(e) => e.into_response(),
+                            }
+                        }
+                    }
+                });
+            }
             None if op.mock.is_some() => {
                 let text = |name: &str| {
                     let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
@@ -337,23 +390,45 @@ pub fn generate(
          operation its `call` names (\"proxy, then customise\"): implement [`Handlers::upstreams`] and override \
          only what you need.\n\n{unimplemented_note}."
     );
-    let forwarder = if must_implement.is_empty() {
-        quote! {
-            /// Forwards every operation as the spec says.
-            #[derive(Debug, Clone)]
-            pub struct Forwarder {
-                /// The upstream clients.
-                pub upstreams: Upstreams,
-            }
-
-            impl Handlers for Forwarder {
-                fn upstreams(&self) -> &Upstreams {
-                    &self.upstreams
+    let not_implemented = a
+        .operations
+        .iter()
+        .filter(|o| must_implement.contains(&o.fn_name))
+        .map(|o| {
+            let m = ident(&o.fn_name);
+            let input_ty = format_ident!("{}Input", camel(&o.name));
+            let message = format!(
+                "operation `{}` has no `call` in the spec: implement `Handlers::{}`",
+                o.name, o.fn_name
+            );
+            quote! {
+                #[allow(unused_variables)]
+                fn #m(&self, input: #input_ty, forwarded: #rt::__private::http::HeaderMap)
+                    -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
+                {
+                    async move { #rt::__private::problem(#rt::__private::http::StatusCode::NOT_IMPLEMENTED, #message) }
                 }
             }
-        }
+        });
+    let forwarder_doc = if must_implement.is_empty() {
+        "Forwards every operation as the spec says."
     } else {
-        quote! {}
+        "Forwards every operation as the spec says; those without `call` answer 501 Not Implemented."
+    };
+    let forwarder = quote! {
+        #[doc = #forwarder_doc]
+        #[derive(Debug, Clone)]
+        pub struct Forwarder {
+            /// The upstream clients.
+            pub upstreams: Upstreams,
+        }
+
+        impl Handlers for Forwarder {
+            fn upstreams(&self) -> &Upstreams {
+                &self.upstreams
+            }
+            #(#not_implemented)*
+        }
     };
     let names = a.operations.iter().map(|o| &o.name);
     let port = super::port_const(a.port);

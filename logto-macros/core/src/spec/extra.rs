@@ -4,7 +4,10 @@
 //! broken references are reported with their line.
 
 use super::reader::{Obj, Spanned};
-use super::{Output, Param, Step, read_exposed_outputs, read_params, read_steps, read_with};
+use super::{
+    Mapping, Output, Param, Step, read_exposed_outputs, read_mappings, read_params, read_steps,
+    read_with,
+};
 use crate::diagnostics::Sink;
 use crate::yaml::{Node, Pos};
 
@@ -41,8 +44,16 @@ pub struct Function {
     pub output_parameters: Vec<Output>,
     /// Orchestration steps.
     pub steps: Vec<Step>,
+    /// How the orchestrated answer is built from the steps' outputs.
+    pub mappings: Vec<Mapping>,
+    /// `semantics.safe`: no side effects (derives `readOnly` and `destructive` hints).
+    pub safe: Option<bool>,
+    /// `semantics.idempotent` (copied to the `idempotent` hint).
+    pub idempotent: Option<bool>,
     /// Where it starts.
     pub pos: Pos,
+    /// Its YAML path.
+    pub path: String,
 }
 
 /// An MCP resource (`exposes[].resources[]` of an MCP adapter).
@@ -80,6 +91,12 @@ pub struct Prompt {
 pub struct SkillAdapter {
     /// Namespace.
     pub namespace: Option<Spanned<String>>,
+    /// Port.
+    pub port: Option<Spanned<u16>>,
+    /// Address.
+    pub address: Option<Spanned<String>>,
+    /// Description.
+    pub description: Option<Spanned<String>>,
     /// The skills.
     pub skills: Vec<Skill>,
     /// Where it starts.
@@ -93,6 +110,14 @@ pub struct SkillAdapter {
 pub struct Skill {
     /// Name.
     pub name: Option<Spanned<String>>,
+    /// The skill as written (its metadata fields are served as they are).
+    pub raw: serde_json::Value,
+    /// `location`: the directory of its files (`file:///...`).
+    pub location: Option<Spanned<String>>,
+    /// Where it starts.
+    pub pos: Pos,
+    /// Its YAML path.
+    pub path: String,
     /// Tools: name and `from: {sourceNamespace, action}`.
     pub tools: Vec<SkillTool>,
 }
@@ -106,6 +131,14 @@ pub struct SkillTool {
     pub source_namespace: Option<Spanned<String>>,
     /// The tool or operation in it.
     pub action: Option<Spanned<String>>,
+    /// Description.
+    pub description: Option<Spanned<String>>,
+    /// An instruction file (in the skill's `location`) instead of `from`.
+    pub instruction: Option<Spanned<String>>,
+    /// Where it starts.
+    pub pos: Pos,
+    /// Its YAML path.
+    pub path: String,
 }
 
 /// `exposes: type: control` (health, info, scripting management).
@@ -142,6 +175,7 @@ const FUNCTION_KEYS: &[&str] = &[
     "with",
     "outputMediaType",
 ];
+const SEMANTICS_KEYS: &[&str] = &["safe", "idempotent", "cacheable"];
 const MCP_RESOURCE_KEYS: &[&str] = &[
     "name",
     "uri",
@@ -178,6 +212,9 @@ const SKILL_KEYS: &[&str] = &[
     "license",
     "compatibility",
     "file",
+    "metadata",
+    "user-invocable",
+    "disable-model-invocation",
 ];
 const SKILL_TOOL_KEYS: &[&str] = &["name", "description", "from", "instruction"];
 const FROM_KEYS: &[&str] = &["sourceNamespace", "action"];
@@ -204,6 +241,9 @@ pub fn read_aggregates(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Aggregate> {
                 .into_iter()
                 .filter_map(|(fpath, fnode)| {
                     let f = Obj::open(sink, fnode, &fpath, "an aggregate function", FUNCTION_KEYS)?;
+                    let semantics = f.get("semantics").and_then(|n| {
+                        Obj::open(sink, n, &f.at("semantics"), "`semantics`", SEMANTICS_KEYS)
+                    });
                     Some(Function {
                         name: f.req_str(
                             sink,
@@ -217,7 +257,14 @@ pub fn read_aggregates(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Aggregate> {
                         input_parameters: read_params(sink, &f),
                         output_parameters: read_exposed_outputs(sink, &f),
                         steps: read_steps(sink, &f),
+                        mappings: read_mappings(sink, &f),
+                        safe: semantics.as_ref().and_then(|s| s.bool(sink, "safe")).map(|b| b.value),
+                        idempotent: semantics
+                            .as_ref()
+                            .and_then(|s| s.bool(sink, "idempotent"))
+                            .map(|b| b.value),
                         pos: f.pos(),
+                        path: fpath,
                     })
                 })
                 .collect();
@@ -321,17 +368,28 @@ pub fn read_skill_adapter(sink: &mut Sink, node: &Node, path: &str) -> Option<Sk
                         name: t.str(sink, "name"),
                         source_namespace,
                         action,
+                        description: t.str(sink, "description"),
+                        instruction: t.str(sink, "instruction"),
+                        pos: t.pos(),
+                        path: tpath,
                     })
                 })
                 .collect();
             Some(Skill {
                 name: s.str(sink, "name"),
+                raw: snode.to_json(),
+                location: s.str(sink, "location"),
+                pos: s.pos(),
+                path: spath,
                 tools,
             })
         })
         .collect();
     Some(SkillAdapter {
         namespace: e.str(sink, "namespace"),
+        port: e.port(sink, "port"),
+        address: e.str(sink, "address"),
+        description: e.str(sink, "description"),
         skills,
         pos: e.pos(),
         path: path.to_owned(),

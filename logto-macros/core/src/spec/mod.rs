@@ -318,8 +318,13 @@ pub struct RestOperation {
     pub output_parameters: Vec<Output>,
     /// Orchestration steps.
     pub steps: Vec<Step>,
+    /// How the orchestrated answer is built from the steps' outputs.
+    pub mappings: Vec<Mapping>,
     /// `ref: aggregate.function` instead of `call`.
     pub reference: Option<Spanned<String>>,
+    /// Set when the `ref` is resolved: the aggregate's namespace, which
+    /// `with` values may use as a prefix. Never read from YAML.
+    pub aggregate: Option<String>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -335,10 +340,30 @@ pub struct Step {
     pub kind: Option<Spanned<String>>,
     /// `namespace.operation` for call steps.
     pub call: Option<Spanned<String>>,
+    /// Values for the call's inputs (call steps).
+    pub with: Vec<(Spanned<String>, Node)>,
+    /// The earlier step whose output is searched (lookup steps).
+    pub index: Option<Spanned<String>>,
+    /// The field compared (lookup steps).
+    pub match_key: Option<Spanned<String>>,
+    /// What is looked up: `$.<step>.<path>` or a template (lookup steps).
+    pub lookup_value: Option<Spanned<String>>,
+    /// The fields a match keeps (lookup steps).
+    pub outputs: Vec<Spanned<String>>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
     pub path: String,
+}
+
+/// One entry of `mappings`: the orchestrated output `target` (dots nest)
+/// takes the value at `value` (`$.<step>.<path>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    /// `targetName`.
+    pub target: Spanned<String>,
+    /// `value`.
+    pub value: Spanned<String>,
 }
 
 /// `exposes: type: mcp`.
@@ -389,8 +414,13 @@ pub struct Tool {
     pub output_parameters: Vec<Output>,
     /// Steps.
     pub steps: Vec<Step>,
+    /// How the orchestrated answer is built from the steps' outputs.
+    pub mappings: Vec<Mapping>,
     /// `ref: aggregate.function` instead of `call`.
     pub reference: Option<Spanned<String>>,
+    /// Set when the `ref` is resolved: the aggregate's namespace, which
+    /// `with` values may use as a prefix. Never read from YAML.
+    pub aggregate: Option<String>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -411,4 +441,4 @@ pub struct Hints {
 }
 
 pub use read::read_document;
-use read::{read_exposed_outputs, read_params, read_steps, read_with};
+use read::{read_exposed_outputs, read_mappings, read_params, read_steps, read_with};

@@ -538,12 +538,48 @@ pub(super) fn read_steps(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Step> {
         .into_iter()
         .filter_map(|(path, node)| {
             let s = Obj::open(sink, node, &path, "a step", STEP_KEYS)?;
+            let outputs = s
+                .list(sink, "outputParameters")
+                .into_iter()
+                .filter_map(|(p, n)| match n.as_str() {
+                    Some(t) => Some(Spanned::new(t.to_owned(), n.pos, p)),
+                    None => {
+                        sink.error(
+                            n.pos,
+                            &p,
+                            format!("a lookup output must be a field name, found {}", n.kind()),
+                            "list the fields a match keeps, e.g. `- fullName`",
+                        );
+                        None
+                    }
+                })
+                .collect();
             Some(Step {
                 name: s.str(sink, "name"),
                 kind: s.str(sink, "type"),
                 call: s.str(sink, "call"),
+                with: read_with(sink, &s),
+                index: s.str(sink, "index"),
+                match_key: s.str(sink, "match"),
+                lookup_value: s.str(sink, "lookupValue"),
+                outputs,
                 pos: s.pos(),
                 path,
+            })
+        })
+        .collect()
+}
+
+const MAPPING_KEYS: &[&str] = &["targetName", "value"];
+
+pub(super) fn read_mappings(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Mapping> {
+    obj.list(sink, "mappings")
+        .into_iter()
+        .filter_map(|(path, node)| {
+            let m = Obj::open(sink, node, &path, "a mapping", MAPPING_KEYS)?;
+            Some(Mapping {
+                target: m.req_str(sink, "targetName", "a mapping", "add `targetName: <output>`")?,
+                value: m.req_str(sink, "value", "a mapping", "add `value: $.<step>.<field>`")?,
             })
         })
         .collect()
@@ -646,7 +682,9 @@ fn read_rest_resource(sink: &mut Sink, node: &Node, path: &str) -> Option<RestRe
                 input_parameters: read_params(sink, &o),
                 output_parameters: read_exposed_outputs(sink, &o),
                 steps: read_steps(sink, &o),
+                mappings: read_mappings(sink, &o),
                 reference: o.str(sink, "ref"),
+                aggregate: None,
                 pos: o.pos(),
                 path,
             })
@@ -700,6 +738,7 @@ fn read_tool(sink: &mut Sink, node: &Node, path: &str) -> Option<Tool> {
     Some(Tool {
         name,
         reference,
+        aggregate: None,
         label: t.str(sink, "label"),
         description: t.str(sink, "description"),
         hints,
@@ -708,6 +747,7 @@ fn read_tool(sink: &mut Sink, node: &Node, path: &str) -> Option<Tool> {
         with: read_with(sink, &t),
         output_parameters: read_exposed_outputs(sink, &t),
         steps: read_steps(sink, &t),
+        mappings: read_mappings(sink, &t),
         pos: t.pos(),
         path: path.to_owned(),
     })

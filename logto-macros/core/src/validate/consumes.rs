@@ -475,9 +475,41 @@ impl Cx {
             inputs,
             body,
             fixed,
-            output_mapping: mapping(sink, &op.output_parameters),
+            output_mapping: consumed_mapping(sink, &op.output_parameters),
+            raw_format: self.raw_format(sink, op.output_raw_format.as_ref()),
             pos: op.pos,
         })
+    }
+
+    /// `outputRawFormat`: `None` for JSON (and `text`, passed through as
+    /// it comes); the formats the runtime converts; the others are noted as
+    /// not generated yet.
+    fn raw_format(&mut self, sink: &mut Sink, f: Option<&Spanned<String>>) -> Option<String> {
+        let f = f?;
+        match f.value.as_str() {
+            "json" | "text" => None,
+            "xml" | "csv" | "tsv" | "psv" | "yaml" => Some(f.value.clone()),
+            other @ ("html" | "markdown" | "avro" | "protobuf") => {
+                self.later.push((
+                    f.pos,
+                    f.path.clone(),
+                    format!("`outputRawFormat: {other}` is not generated yet (json, xml, csv, tsv, psv and yaml are)"),
+                ));
+                None
+            }
+            other => {
+                let known = [
+                    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro", "protobuf",
+                ];
+                sink.error(
+                    f.pos,
+                    &f.path,
+                    format!("`outputRawFormat: {other}` is not a format"),
+                    help_with_suggestion(other, &known, "format"),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn body_template(
@@ -522,6 +554,30 @@ impl Cx {
             .data
             .as_ref()
             .map_or(serde_json::Value::Null, Node::to_json);
+        if let serde_json::Value::String(text) = &data {
+            // A body written as text (`body: |`): filled as text, sent as is.
+            let mut names = Vec::new();
+            collect_template_vars(&data, &mut names);
+            for v in names {
+                if self.find_bind(&v).is_some() || inputs.iter().any(|i| i.name == v) {
+                    continue;
+                }
+                inputs.push(ir::Input {
+                    rust_name: unique(taken, snake(&v)),
+                    name: v,
+                    location: Location::Body,
+                    ty: JsonType::String,
+                    required: false,
+                    description: None,
+                });
+            }
+            return ir::BodyPlan::Text {
+                // The reference engine sends a raw body as JSON.
+                content_type: if kind == "raw" { "application/json" } else { content_type }
+                    .to_owned(),
+                template: text.clone(),
+            };
+        }
         // Every `{{name}}` in the template that is not a bind is an input.
         let mut names = Vec::new();
         collect_template_vars(&data, &mut names);
@@ -543,4 +599,23 @@ impl Cx {
             data,
         }
     }
+}
+
+/// A consumed operation's output shape: as [`mapping`] says, except that
+/// named outputs add their fields to each element of an array answer
+/// instead of shaping the array itself (as the reference engine projects
+/// step outputs), which would collapse it.
+fn consumed_mapping(sink: &mut Sink, outputs: &[spec::Output]) -> Option<String> {
+    let other = mapping(sink, outputs)?;
+    let names: Option<Vec<&str>> = outputs
+        .iter()
+        .map(|o| o.name.as_ref().map(|n| n.value.as_str()))
+        .collect();
+    let other: serde_json::Value = serde_json::from_str(&other).ok()?;
+    let fields = match names.as_deref() {
+        Some([one]) => serde_json::json!({ *one: other }),
+        Some([_, _, ..]) => other.pointer("/object/fields")?.clone(),
+        _ => return Some(other.to_string()),
+    };
+    Some(serde_json::json!({"augment": {"fields": fields, "other": other}}).to_string())
 }

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use super::bindings::BindingScope;
+use super::steps::{StepScope, find_function, merge_operation, merge_tool};
 use super::template::path_vars;
 use super::{
-    Cx, check_route, json_type, location, mapping, method, mock, normalize_route, unique,
-    unsupported,
+    Cx, check_route, json_type, location, mapping, method, mock, normalize_route, script_step,
+    unique,
 };
 use crate::diagnostics::{Sink, help_with_suggestion};
 use crate::ir::{self, JsonType, Location};
@@ -64,6 +65,7 @@ impl Cx {
         sink: &mut Sink,
         a: &spec::RestAdapter,
         index: usize,
+        aggregates: &[spec::Aggregate],
     ) -> ir::RestAdapter {
         let namespace = a
             .namespace
@@ -79,6 +81,19 @@ impl Cx {
             for op in &res.operations {
                 let Some(m) = op.method.as_ref().and_then(|m| method(sink, m)) else {
                     continue;
+                };
+                // `ref`: the aggregate function's work, inherited (unknown
+                // references are reported by `check_references`).
+                let merged;
+                let op = match &op.reference {
+                    Some(r) => match find_function(aggregates, &r.value) {
+                        Some(f) => {
+                            merged = merge_operation(op, &f, &m);
+                            &merged
+                        }
+                        None => continue,
+                    },
+                    None => op,
                 };
                 let normalized = normalize_route(&route.value);
                 if let Some(first) = routes.get(&(m.clone(), normalized.clone())) {
@@ -139,13 +154,27 @@ impl Cx {
                         description: p.description.as_ref().map(|d| d.value.clone()),
                     });
                 }
-                for s in &op.steps {
-                    if let Some(c) = &s.call {
-                        self.call(sink, c);
-                    }
-                }
                 let call = op.call.as_ref().and_then(|c| self.call(sink, c));
-                let prefixes = [namespace.as_str(), "rest"];
+                let mut prefixes = vec![namespace.as_str(), "rest"];
+                prefixes.extend(op.aggregate.as_deref());
+                let orchestrated = !op.steps.is_empty();
+                let steps = if orchestrated && script_step(&op.steps).is_none() {
+                    self.orchestration(
+                        sink,
+                        &op.steps,
+                        &op.mappings,
+                        &op.output_parameters,
+                        StepScope {
+                            prefixes: &prefixes,
+                            inputs: &mut inputs,
+                            taken: &mut taken,
+                            declared,
+                            mcp: false,
+                        },
+                    )
+                } else {
+                    None
+                };
                 let bindings = match call {
                     Some(c) => self.bindings(
                         sink,
@@ -167,7 +196,12 @@ impl Cx {
                     ),
                     None => Vec::new(),
                 };
-                let op_mock = mock(sink, &op.output_parameters, &inputs, op.call.is_some());
+                let op_mock = mock(
+                    sink,
+                    &op.output_parameters,
+                    &inputs,
+                    op.call.is_some() || orchestrated,
+                );
                 operations.push(ir::RestOp {
                     name,
                     fn_name,
@@ -177,14 +211,19 @@ impl Cx {
                     inputs,
                     call,
                     bindings,
-                    output_mapping: mapping(sink, &op.output_parameters),
+                    output_mapping: if orchestrated {
+                        None
+                    } else {
+                        mapping(sink, &op.output_parameters)
+                    },
                     mock: op_mock,
+                    steps,
                     trusted_headers: res
                         .forward
                         .as_ref()
                         .map(|f| f.trusted_headers.iter().map(|h| h.value.clone()).collect())
                         .unwrap_or_default(),
-                    unsupported: unsupported(&op.steps, op.reference.as_ref())
+                    unsupported: script_step(&op.steps)
                     .or_else(|| {
                         res.input_parameters
                             .iter()
@@ -215,6 +254,7 @@ impl Cx {
         sink: &mut Sink,
         a: &spec::McpAdapter,
         index: usize,
+        aggregates: &[spec::Aggregate],
         later: &mut Vec<(Pos, String, String)>,
     ) -> ir::McpAdapter {
         let bearer_token = match &a.authentication {
@@ -255,6 +295,17 @@ impl Cx {
         let mut names: HashMap<String, Spanned<String>> = HashMap::new();
         let mut fns: HashMap<String, String> = HashMap::new();
         for t in &a.tools {
+            let merged;
+            let t = match &t.reference {
+                Some(r) => match find_function(aggregates, &r.value) {
+                    Some(f) => {
+                        merged = merge_tool(t, &f);
+                        &merged
+                    }
+                    None => continue,
+                },
+                None => t,
+            };
             let Some(name) = &t.name else { continue };
             if let Some(first) = names.get(&name.value) {
                 sink.error(
@@ -314,13 +365,28 @@ impl Cx {
                     description: p.description.as_ref().map(|d| d.value.clone()),
                 });
             }
-            for s in &t.steps {
-                if let Some(c) = &s.call {
-                    self.call(sink, c);
-                }
-            }
             let call = t.call.as_ref().and_then(|c| self.call(sink, c));
-            let prefixes = [namespace.as_str(), "tools"];
+            let mut prefixes = vec![namespace.as_str(), "tools"];
+            prefixes.extend(t.aggregate.as_deref());
+            let orchestrated = !t.steps.is_empty();
+            let declared = !t.input_parameters.is_empty();
+            let steps = if orchestrated && script_step(&t.steps).is_none() {
+                self.orchestration(
+                    sink,
+                    &t.steps,
+                    &t.mappings,
+                    &t.output_parameters,
+                    StepScope {
+                        prefixes: &prefixes,
+                        inputs: &mut inputs,
+                        taken: &mut taken,
+                        declared,
+                        mcp: true,
+                    },
+                )
+            } else {
+                None
+            };
             let bindings = match call {
                 Some(c) => self.bindings(
                     sink,
@@ -339,7 +405,12 @@ impl Cx {
                 ),
                 None => Vec::new(),
             };
-            let tool_mock = mock(sink, &t.output_parameters, &inputs, t.call.is_some());
+            let tool_mock = mock(
+                sink,
+                &t.output_parameters,
+                &inputs,
+                t.call.is_some() || orchestrated,
+            );
             tools.push(ir::McpTool {
                 name: name.value.clone(),
                 fn_name,
@@ -354,9 +425,14 @@ impl Cx {
                 inputs,
                 call,
                 bindings,
-                output_mapping: mapping(sink, &t.output_parameters),
+                output_mapping: if orchestrated {
+                    None
+                } else {
+                    mapping(sink, &t.output_parameters)
+                },
                 mock: tool_mock,
-                unsupported: unsupported(&t.steps, t.reference.as_ref()),
+                steps,
+                unsupported: script_step(&t.steps),
                 pos: t.pos,
                 yaml_path: t.path.clone(),
             });

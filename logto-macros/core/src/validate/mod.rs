@@ -4,6 +4,8 @@
 mod bindings;
 mod consumes;
 mod exposes;
+mod skill;
+mod steps;
 pub mod template;
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ pub fn resolve(
         binds: Vec::new(),
         apis: Vec::new(),
         files: vec![sink.file().to_owned()],
+        later: Vec::new(),
     };
     let cap = doc.capability.as_ref();
     let bind_specs = doc
@@ -132,22 +135,18 @@ pub fn resolve(
 
     let mut rest = Vec::new();
     let mut mcp = Vec::new();
-    let mut later = Vec::new();
+    let mut skills = Vec::new();
+    let mut later = std::mem::take(&mut cx.later);
     let aggregates = cap.map(|c| c.aggregates.as_slice()).unwrap_or_default();
     for a in aggregates {
-        later.push((
-            a.pos,
-            a.path.clone(),
-            "`aggregates` are not generated yet".to_owned(),
-        ));
+        // Functions are generated where a `ref` reaches them; one no tool or
+        // operation uses is still checked.
         for f in &a.functions {
             if let Some(c) = &f.call {
                 cx.call(sink, c);
             }
-            for s in &f.steps {
-                if let Some(c) = &s.call {
-                    cx.call(sink, c);
-                }
+            if let Some(s) = script_step(&f.steps) {
+                later.push((f.pos, f.path.clone(), s));
             }
         }
     }
@@ -182,7 +181,7 @@ pub fn resolve(
                         ));
                     }
                 }
-                rest.push(cx.rest(sink, a, i));
+                rest.push(cx.rest(sink, a, i, aggregates));
             }
             spec::Exposes::Mcp(a) => {
                 for r in &a.resources {
@@ -204,15 +203,9 @@ pub fn resolve(
                         "MCP `prompts` are not generated yet".to_owned(),
                     ));
                 }
-                mcp.push(cx.mcp(sink, a, i, &mut later));
+                mcp.push(cx.mcp(sink, a, i, aggregates, &mut later));
             }
-            spec::Exposes::Skill(a) => {
-                later.push((
-                    a.pos,
-                    a.path.clone(),
-                    "`exposes` of type `skill` is not generated yet".to_owned(),
-                ));
-            }
+            spec::Exposes::Skill(a) => skills.push(skill::adapter(sink, a, i, exposes)),
             spec::Exposes::Control(a) => {
                 later.push((
                     a.pos,
@@ -229,7 +222,7 @@ pub fn resolve(
             }
         }
     }
-    check_module_names(sink, &cx.apis, &rest, &mcp);
+    check_module_names(sink, &cx.apis, &rest, &mcp, &skills);
     ir::Capability {
         label: doc.label.as_ref().map(|l| l.value.clone()),
         description: doc.description.as_ref().map(|d| d.value.clone()),
@@ -237,6 +230,7 @@ pub fn resolve(
         apis: cx.apis,
         rest,
         mcp,
+        skills,
         files: cx.files,
         unsupported: later,
     }
@@ -249,6 +243,8 @@ struct Cx {
     binds: Vec<ir::BindVar>,
     apis: Vec<ir::Api>,
     files: Vec<String>,
+    /// Constructs read but not generated yet, found while resolving.
+    later: Vec<(Pos, String, String)>,
 }
 
 fn check_module_names(
@@ -256,8 +252,11 @@ fn check_module_names(
     apis: &[ir::Api],
     rest: &[ir::RestAdapter],
     mcp: &[ir::McpAdapter],
+    skills: &[ir::SkillAdapter],
 ) {
     let mut seen: HashMap<&str, &str> = HashMap::new();
+    // The module that serves the whole capability.
+    seen.insert("capability", "(the generated `capability` module)");
     let all = apis
         .iter()
         .map(|a| (a.module.as_str(), a.namespace.as_str()))
@@ -267,6 +266,11 @@ fn check_module_names(
         )
         .chain(
             mcp.iter()
+                .map(|a| (a.module.as_str(), a.namespace.as_str())),
+        )
+        .chain(
+            skills
+                .iter()
                 .map(|a| (a.module.as_str(), a.namespace.as_str())),
         );
     for (module, ns) in all {
@@ -446,28 +450,18 @@ fn collect_template_vars(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-/// What an exposed operation or tool uses that code generation cannot do yet.
-fn unsupported(steps: &[spec::Step], reference: Option<&Spanned<String>>) -> Option<String> {
-    if let Some(kind) = steps
+/// A `script` step, which code generation does not support (decision 17).
+fn script_step(steps: &[spec::Step]) -> Option<String> {
+    steps
         .iter()
         .find_map(|s| s.kind.as_ref())
         .filter(|k| k.value == "script")
-    {
-        return Some(format!(
-            "`script` steps (line {}) are not supported",
-            kind.pos.line
-        ));
-    }
-    if !steps.is_empty() {
-        return Some("orchestrated `steps` are not generated yet".into());
-    }
-    if let Some(r) = reference {
-        return Some(format!(
-            "`ref: {}` to an aggregate function is not generated yet",
-            r.value
-        ));
-    }
-    None
+        .map(|kind| {
+            format!(
+                "`script` steps (line {}) are not supported: the generated code runs no scripts",
+                kind.pos.line
+            )
+        })
 }
 
 /// The mock answer of an operation or tool without `call` whose outputs give

@@ -1,5 +1,5 @@
-//! `naftiko`: check capability files, print the Rust they generate, or
-//! (later) their OpenAPI document.
+//! `naftiko`: check capability files, print the Rust they generate or their
+//! OpenAPI document, or serve them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use logto_macros_core::codegen::openapi;
 use logto_macros_core::{Disk, analyze_file, codegen, expand_file, pretty};
+
+mod serve;
 
 /// Naftiko capability tools: the same checks and generator the
 /// `naftiko_capability!` macro runs.
@@ -19,8 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate capability files and print every diagnostic
-    /// (exit 1 if any file has errors).
+    /// Validate capability files as the macro does (code generation
+    /// included) and print every diagnostic (exit 1 if any file has errors).
     Check {
         /// The files to check.
         #[arg(required = true)]
@@ -37,6 +39,24 @@ enum Command {
         /// The capability file.
         file: PathBuf,
     },
+    /// Serve every exposed adapter of a capability: builds a small crate
+    /// around the macro (cached under this workspace's `target/naftiko-serve`,
+    /// so a second start is fast) and runs it until Ctrl-C/SIGTERM.
+    ///
+    /// Options after the file go to the server: --upstream NAMESPACE=URL,
+    /// --bind NAME=VALUE (never shown in logs or process lists),
+    /// --addr NAMESPACE=HOST:PORT, --allowed-host HOST, --timeout SECONDS,
+    /// --body-limit BYTES, --grace SECONDS.
+    Serve {
+        /// The capability file.
+        file: PathBuf,
+        /// Build the server with optimizations (slower first build).
+        #[arg(long)]
+        release: bool,
+        /// Server options (see above).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        options: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +65,11 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files),
         Command::Expand { file } => expand(&file),
         Command::Openapi { file } => openapi(&file),
+        Command::Serve {
+            file,
+            release,
+            options,
+        } => serve::serve(&file, release, options),
     }
 }
 
@@ -52,7 +77,13 @@ fn check(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0usize;
     for file in files {
         let shown = file.display().to_string();
-        if let Err(diagnostics) = analyze_file(file, &shown, &Disk) {
+        // Code generation runs too: "ok" means the macro accepts the file,
+        // constructs that are read but not generated yet included.
+        let settings = codegen::Settings {
+            source_name: shown.clone(),
+            ..codegen::Settings::default()
+        };
+        if let Err(diagnostics) = expand_file(file, &shown, &Disk, &settings) {
             bad += 1;
             eprint!("{diagnostics}");
         }

@@ -1,0 +1,204 @@
+//! The `capability` module of an expansion: one call that serves every
+//! exposed adapter (REST, MCP over HTTP or stdio, skill) at its spec address
+//! and port, with consumed base URLs and binds from a `ServeConfig`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::Settings;
+use crate::ir;
+use crate::names::ident;
+
+/// The body of a skill adapter's module.
+pub fn skill_items(a: &ir::SkillAdapter, settings: &Settings) -> TokenStream {
+    let rt = &settings.runtime;
+    let ns = &a.namespace;
+    let catalog = a.catalog.to_string();
+    let port = super::port_const(a.port);
+    let names = a
+        .catalog
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("name").and_then(|n| n.as_str()));
+    quote! {
+        /// The adapter's namespace as written in the spec.
+        pub const NAMESPACE: &str = #ns;
+        #port
+        /// The skills, in spec order.
+        pub const SKILLS: &[&str] = &[#(#names),*];
+        /// The catalog served (generated from the spec).
+        #[doc(hidden)]
+        pub const CATALOG: &str = #catalog;
+
+        /// The axum router: `GET /skills`, `/skills/{name}`, `/skills/{name}/download`,
+        /// `/skills/{name}/contents` and `/skills/{name}/contents/{file}`.
+        pub fn router() -> #rt::__private::axum::Router {
+            #rt::skill::router(CATALOG)
+        }
+    }
+}
+
+fn opt_str(v: Option<&str>) -> TokenStream {
+    match v {
+        Some(s) => quote! { ::core::option::Option::Some(#s) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+fn opt_port(v: Option<u16>) -> TokenStream {
+    match v {
+        Some(p) => quote! { ::core::option::Option::Some(#p) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+/// The `capability` module.
+pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
+    let rt = &settings.runtime;
+    let binds = super::client::bind_specs(rt, cap, settings);
+    let binds_len = binds.len();
+    // One client per consumed API and cookie policy: REST adapters forward
+    // each caller's cookies (no jar); MCP sessions keep a jar each.
+    let mut clients = Vec::new();
+    let mut rest_apis: Vec<usize> = Vec::new();
+    let mut mcp_apis: Vec<usize> = Vec::new();
+    for a in &cap.rest {
+        rest_apis.extend(super::rest::used_apis(cap, a));
+    }
+    for a in cap.mcp.iter() {
+        mcp_apis.extend(super::mcp::used_apis(cap, a));
+    }
+    for (apis, jar, prefix) in [(&mut rest_apis, false, "rest"), (&mut mcp_apis, true, "mcp")] {
+        apis.sort_unstable();
+        apis.dedup();
+        for i in apis.iter() {
+            let Some(api) = cap.apis.get(*i) else { continue };
+            let module = ident(&api.module);
+            let var = format_ident!("{prefix}_{}", api.module);
+            let ns = &api.namespace;
+            clients.push(quote! {
+                let #var = {
+                    let mut b = super::#module::Client::builder()
+                        .timeout(config.timeout)
+                        .cookie_store(#jar);
+                    if let ::core::option::Option::Some(url) = config.upstreams.get(#ns) {
+                        b = b.base_url(url.as_str());
+                    }
+                    for (name, value) in &binds {
+                        b = b.bind(name.as_str(), value.expose());
+                    }
+                    b.build()?
+                };
+            });
+        }
+    }
+    let upstreams = |adapter_module: &syn::Ident, used: Vec<usize>, prefix: &str| {
+        let fields = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
+            let f = ident(&api.module);
+            let var = format_ident!("{prefix}_{}", api.module);
+            quote! { #f: #var.clone() }
+        });
+        quote! { super::#adapter_module::Upstreams { #(#fields,)* } }
+    };
+    let mut adapters = Vec::new();
+    for a in &cap.rest {
+        let m = ident(&a.module);
+        let ups = upstreams(&m, super::rest::used_apis(cap, a), "rest");
+        let ns = &a.namespace;
+        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        adapters.push(quote! {
+            adapters.push(#rt::serve::Adapter {
+                namespace: #ns,
+                kind: "rest",
+                addr: config.addr(#ns, #addr, #port)?,
+                router: super::#m::router(super::#m::Forwarder { upstreams: #ups }, config.rest.clone()),
+                path: "",
+            });
+        });
+    }
+    let mut stdio = quote! { ::core::option::Option::None };
+    for a in &cap.mcp {
+        let m = ident(&a.module);
+        let ups = upstreams(&m, super::mcp::used_apis(cap, a), "mcp");
+        let ns = &a.namespace;
+        if a.stdio {
+            stdio = quote! {
+                ::core::option::Option::Some(::std::boxed::Box::pin(super::#m::serve_stdio(#ups)) as #rt::serve::Stdio)
+            };
+            continue;
+        }
+        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        adapters.push(quote! {
+            adapters.push(#rt::serve::Adapter {
+                namespace: #ns,
+                kind: "mcp",
+                addr: config.addr(#ns, #addr, #port)?,
+                router: super::#m::router(#ups, &config.mcp(&binds))?,
+                path: "/mcp",
+            });
+        });
+    }
+    for a in &cap.skills {
+        let m = ident(&a.module);
+        let ns = &a.namespace;
+        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        adapters.push(quote! {
+            adapters.push(#rt::serve::Adapter {
+                namespace: #ns,
+                kind: "skill",
+                addr: config.addr(#ns, #addr, #port)?,
+                router: super::#m::router(),
+                path: "",
+            });
+        });
+    }
+    let doc = format!(
+        "Serves the whole capability `{}` as the reference engine does: every exposed adapter at its \
+         spec address and port (each overridable), consumed base URLs and bound variables from a \
+         [`ServeConfig`]({}::serve::ServeConfig) or the environment.",
+        settings.source_name,
+        quote!(#rt).to_string().replace(' ', "")
+    );
+    quote! {
+        #[doc = #doc]
+        #[allow(clippy::all, unused_mut, unused_variables)]
+        pub mod capability {
+            /// The bound variables of the capability.
+            static BINDS: [#rt::__private::BindSpec; #binds_len] = [#(#binds),*];
+
+            /// The adapters served over HTTP, configured by `config` (an MCP
+            /// adapter with `transport: stdio` is served by [`serve`] on
+            /// stdin/stdout instead).
+            pub fn adapters(config: &#rt::serve::ServeConfig) -> ::core::result::Result<::std::vec::Vec<#rt::serve::Adapter>, #rt::Error> {
+                let binds = config.bind_values(&BINDS)?;
+                #(#clients)*
+                let mut adapters = ::std::vec::Vec::new();
+                #(#adapters)*
+                ::core::result::Result::Ok(adapters)
+            }
+
+            /// The MCP adapter with `transport: stdio`, if the spec has one:
+            /// it serves one session on stdin/stdout.
+            pub fn stdio(config: &#rt::serve::ServeConfig) -> ::core::result::Result<::core::option::Option<#rt::serve::Stdio>, #rt::Error> {
+                let binds = config.bind_values(&BINDS)?;
+                #(#clients)*
+                ::core::result::Result::Ok(#stdio)
+            }
+
+            /// Serves every adapter until Ctrl-C or SIGTERM; in-flight
+            /// requests then get `config.grace` to finish.
+            pub async fn serve(config: #rt::serve::ServeConfig) -> ::std::io::Result<()> {
+                let built = adapters(&config).map_err(::std::io::Error::other)?;
+                let stdio = stdio(&config).map_err(::std::io::Error::other)?;
+                #rt::serve::run(built, stdio, config.grace).await
+            }
+
+            /// The `main` of a binary serving this capability, configured by
+            /// its command-line options (see `ServeConfig::from_args`).
+            pub async fn main() -> ::std::process::ExitCode {
+                #rt::serve::main(adapters, stdio).await
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Orchestrated `steps` (SEMANTICS.md decision 17): one async block per
+//! exposed operation or tool that runs its steps in order over a per-request
+//! context, shared by the REST and MCP adapters.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::rest::convert;
+use crate::ir;
+use crate::names::ident;
+
+/// An async block evaluating to `Result<Value, orchestrate::StepError>`.
+/// `params` (a JSON object of the exposed inputs) must be in scope; `core`
+/// gives the expression of an API's `Core` from its module name.
+pub(crate) fn block(
+    rt: &syn::Path,
+    cap: &ir::Capability,
+    orch: &ir::Orchestration,
+    core: &dyn Fn(&syn::Ident) -> TokenStream,
+) -> TokenStream {
+    let o = quote! { #rt::orchestrate };
+    let json = quote! { #rt::__private::serde_json };
+    let mut stmts = Vec::new();
+    for step in &orch.steps {
+        match step {
+            ir::Step::Call { name, call, with } => {
+                let Some(api) = cap.apis.get(call.api) else {
+                    continue;
+                };
+                let Some(target) = api.operations.get(call.op) else {
+                    continue;
+                };
+                let module = ident(&api.module);
+                let core = core(&module);
+                let request = format_ident!("{}_request", super::client::method_name(target));
+                let withs = with.iter().map(|(k, v)| match v {
+                    ir::StepWith::Ref(n) => quote! { (#k, #o::With::Ref(#n)) },
+                    ir::StepWith::Template(t) => quote! { (#k, #o::With::Template(#t)) },
+                    ir::StepWith::Literal(v) => {
+                        let text = v.to_string();
+                        quote! { (#k, #o::With::Literal(#text)) }
+                    }
+                });
+                let mut lets = Vec::new();
+                let mut passes = Vec::new();
+                for (n, input) in target.inputs.iter().enumerate() {
+                    let out = format_ident!("arg{n}");
+                    let key = &input.name;
+                    let arg = quote! { #rt::__private::Arg::json(inputs.get(#key).cloned()) };
+                    let (stmt, pass) = convert(rt, input, &arg, &input.name, &out);
+                    lets.push(stmt);
+                    passes.push(pass);
+                }
+                stmts.push(quote! {
+                    {
+                        let core = #core;
+                        let inputs = #o::step_inputs(&context, &[#(#withs),*], &core)?;
+                        #(#lets)*
+                        let call = super::#module::Client::#request(&core, #(#passes),*)?;
+                        let output = #o::send(&core, call).await?;
+                        context.insert(::std::string::String::from(#name), output);
+                    }
+                });
+            }
+            ir::Step::Lookup {
+                name,
+                index,
+                key,
+                value,
+                outputs,
+            } => {
+                stmts.push(quote! {
+                    {
+                        let output = #o::lookup(&context, #index, #key, #value, &[#(#outputs),*]);
+                        context.insert(::std::string::String::from(#name), output);
+                    }
+                });
+            }
+        }
+    }
+    let answer = if orch.mappings.is_empty() {
+        let last = orch
+            .steps
+            .last()
+            .map(|s| match s {
+                ir::Step::Call { name, .. } | ir::Step::Lookup { name, .. } => name.as_str(),
+            })
+            .unwrap_or_default();
+        quote! { context.remove(#last).unwrap_or_default() }
+    } else {
+        let pairs = orch.mappings.iter().map(|(t, v)| quote! { (#t, #v) });
+        let types = orch.output_types.iter().map(|(n, t)| {
+            let t = t.as_str();
+            quote! { (#n, #t) }
+        });
+        quote! { #o::coerce_fields(#o::mappings(&context, &[#(#pairs),*]), &[#(#types),*]) }
+    };
+    quote! {
+        async move {
+            let mut context: #json::Map<::std::string::String, #json::Value> = params;
+            #(#stmts)*
+            ::core::result::Result::Ok::<#json::Value, #o::StepError>(#answer)
+        }
+    }
+}
+
+/// The APIs an orchestration calls.
+pub(crate) fn calls(orch: Option<&ir::Orchestration>) -> impl Iterator<Item = ir::CallRef> + '_ {
+    orch.into_iter().flat_map(|o| {
+        o.steps.iter().filter_map(|s| match s {
+            ir::Step::Call { call, .. } => Some(*call),
+            ir::Step::Lookup { .. } => None,
+        })
+    })
+}
