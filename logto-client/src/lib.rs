@@ -28,6 +28,7 @@ pub mod digest_auth;
 pub mod encode;
 pub mod error;
 pub mod formats;
+pub mod inbound;
 pub mod mapping;
 pub mod mcp;
 pub mod orchestrate;
@@ -57,8 +58,8 @@ pub mod __private {
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::server::{
-        Arg, Incoming, RestConfig, error_response, forward, forwarded_headers, method_not_allowed,
-        not_found, problem,
+        Arg, Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
+        method_not_allowed, not_found, problem,
     };
     pub use axum;
     pub use bytes;

@@ -168,6 +168,17 @@ pub async fn send(core: &Core, call: Call) -> Result<Value, StepError> {
 /// longest context key that starts the path; the rest is an RFC 9535
 /// JSONPath applied to its output (`$.get-ship.dimensions.length`).
 pub fn read_path(context: &Map<String, Value>, path: &str) -> Value {
+    if path.contains("{{") {
+        // A path with templates (`$.{{db}}.rows`) is filled first.
+        return match render(path, context, &|_| None) {
+            Ok(filled) if !filled.contains("{{") => read_path(context, &filled),
+            _ => Value::Null,
+        };
+    }
+    if !path.trim_start().starts_with('$') {
+        // Not a path: a literal value.
+        return Value::String(path.to_owned());
+    }
     let Some(inner) = path.trim().strip_prefix("$.") else {
         return Value::Null;
     };
@@ -259,7 +270,8 @@ fn as_text(v: &Value) -> String {
 }
 
 /// The answer built by `mappings`: each target (dots nest objects) gets the
-/// value its path reads (`null` when the path finds nothing).
+/// value its path reads (`null` when the path finds nothing; a value that
+/// is not a `$` path is taken literally).
 pub fn mappings(context: &Map<String, Value>, mappings: &[(&str, &str)]) -> Value {
     let mut out = Map::new();
     for (target, path) in mappings {

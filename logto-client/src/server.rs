@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::client::{Call, Core, is_json};
+use crate::client::{Call, CallBody, Core, is_json};
 use crate::error::Error;
 use crate::mapping;
 
@@ -26,12 +26,16 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub struct RestConfig {
     /// The largest request body accepted; larger ones get 413.
     pub body_limit: usize,
+    /// Values of bound variables (`VAR` or `namespace.VAR`) for the spec's
+    /// inbound `authentication`, read before the environment.
+    pub binds: std::collections::BTreeMap<String, crate::secret::Secret>,
 }
 
 impl Default for RestConfig {
     fn default() -> Self {
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
+            binds: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -179,6 +183,28 @@ impl Incoming {
                 format!("missing required field `{name}` of the JSON request body"),
             )),
             other => Ok(other),
+        }
+    }
+
+    /// Input `name` read from the JSON body at `path` (a declared input's
+    /// `value: $.user.id`): the value found, `None` when nothing is (400 when
+    /// required), 400 when the body is not JSON.
+    pub fn body_path(
+        &self,
+        name: &str,
+        path: &str,
+        required: bool,
+    ) -> Result<Option<Value>, Response> {
+        let body = self.json_body(false)?.unwrap_or(Value::Null);
+        let found = crate::mapping::apply(path, body)
+            .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        match found {
+            Value::Null if required => Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing required input `{name}` (at `{path}` in the JSON request body)"),
+            )),
+            Value::Null => Ok(None),
+            v => Ok(Some(v)),
         }
     }
 }
@@ -329,6 +355,57 @@ pub async fn forward(
         HeaderValue::from_static("application/json"),
     );
     passthrough(status, headers, Body::from(value.to_string()))
+}
+
+/// Proxies a request whole (`forward.targetNamespace`): same method, the
+/// path below `prefix` (raw, as the caller encoded it) appended to the API's
+/// base URL, the query, the body and its `Content-Type`, the caller's
+/// `Cookie` and `trusted` headers. The answer comes back as [`forward`]
+/// streams it (502/504 when the upstream fails, 413 above `limit`). Path
+/// segments `.` and `..` (also percent-encoded) are refused with 400: they
+/// would leave the base URL's path.
+pub async fn forward_path(
+    core: &Core,
+    operation: &'static str,
+    prefix: &str,
+    req: axum::extract::Request,
+    trusted: &[&str],
+    limit: usize,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let rest = parts.uri.path().strip_prefix(prefix).unwrap_or_default();
+    let dot = |seg: &str| {
+        let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+        decoded == "." || decoded == ".."
+    };
+    if rest.split('/').any(dot) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the forwarded path may not contain `.` or `..` segments",
+        );
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is larger than {limit} bytes"),
+            );
+        }
+    };
+    let mut call = Call::new(operation, parts.method.clone());
+    call.path = format!("/{rest}");
+    if let Some(q) = parts.uri.query() {
+        call.query = url_decode_pairs(q);
+    }
+    if !body.is_empty() {
+        if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+            call.headers.insert(header::CONTENT_TYPE, ct.clone());
+        }
+        call.body = CallBody::Raw(body);
+    }
+    let forwarded = forwarded_headers(&parts.headers, trusted);
+    forward(core, call, forwarded, None).await
 }
 
 /// A value on its way from an exposed input to a consumed argument.

@@ -406,3 +406,112 @@ async fn capability_adapters_take_upstreams_binds_and_addresses_from_config() {
     assert!(e.contains("FLEET_TOKEN"), "{e}");
     assert!(!e.contains(TOKEN));
 }
+
+#[tokio::test]
+async fn forward_proxies_the_whole_path_below_the_resource() {
+    let server = upstreams().await;
+    Mock::given(method("PATCH"))
+        .and(path("/ships/IMO-1/notes"))
+        .respond_with(ResponseTemplate::new(202).set_body_raw("noted", "text/plain"))
+        .mount(&server)
+        .await;
+    let base = rest(&server).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{base}/proxy/ships/IMO-1?fields=name&q=a%20b"))
+        .header("x-trace", "t-1")
+        .header("x-other", "dropped")
+        .header("authorization", "Bearer caller-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["vessel_name"], "Northern Star");
+    let patch = http
+        .patch(format!("{base}/proxy/ships/IMO-1/notes"))
+        .header("content-type", "text/plain")
+        .body("all hands")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 202, "any method, the upstream's status");
+    assert_eq!(patch.text().await.unwrap(), "noted");
+
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent[0].method.as_str(), "GET");
+    assert_eq!(sent[0].url.path(), "/ships/IMO-1");
+    assert_eq!(sent[0].url.query(), Some("fields=name&q=a+b"), "the query goes too");
+    assert_eq!(sent[0].headers["x-trace"], "t-1", "trusted headers go up");
+    assert!(!sent[0].headers.contains_key("x-other"));
+    assert_eq!(
+        sent[0].headers["authorization"],
+        format!("Bearer {TOKEN}"),
+        "the spec's authentication, never the caller's"
+    );
+    assert_eq!(sent[1].method.as_str(), "PATCH");
+    assert_eq!(sent[1].headers["content-type"], "text/plain");
+    assert_eq!(sent[1].body, b"all hands");
+
+    // Raw, since HTTP clients normalize dot segments away before sending.
+    for target in ["/proxy/ships/%2e%2e/%2e%2e/admin", "/proxy/ships/../../admin"] {
+        let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{target}: no way out of the base URL's path: {answer}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn forward_answers_502_when_the_upstream_is_down() {
+    let upstreams = fleet_api::Upstreams {
+        registry: registry(&format!("http://127.0.0.1:{}", common::closed_port()), false),
+        legacy: legacy::Client::new("http://127.0.0.1:9").unwrap(),
+    };
+    let base = common::serve(fleet_api::router(
+        fleet_api::Forwarder { upstreams },
+        RestConfig::default(),
+    ))
+    .await;
+    let r = reqwest::get(format!("{base}/proxy/ships")).await.unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.text().await.unwrap().contains("127.0.0.1"), "names the upstream");
+}
+
+#[tokio::test]
+async fn declared_values_extract_body_fields_or_fix_an_input() {
+    let server = upstreams().await;
+    Mock::given(method("POST"))
+        .and(path("/crew"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let base = rest(&server).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/crew"))
+        .header("origin", "caller")
+        .json(&json!({"user": {"id": "u1", "name": "Ann"}, "userId": "ignored"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent = server.received_requests().await.unwrap().pop().unwrap();
+    assert_eq!(
+        String::from_utf8(sent.body).unwrap(),
+        "{\"id\":\"u1\",\"name\":\"Ann\",\"origin\":\"fleet-api\"}\n",
+        "`$.user.id` read from the body; the fixed `value` wins over the caller's header"
+    );
+    let missing = http
+        .post(format!("{base}/crew"))
+        .json(&json!({"user": {"name": "Ann"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+    assert!(missing.text().await.unwrap().contains("$.user.id"));
+}

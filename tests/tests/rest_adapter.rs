@@ -460,7 +460,10 @@ async fn wrong_method_unknown_path_and_body_limit() {
         .await;
     let adapter = items_adapter(
         &server.uri(),
-        RestConfig { body_limit: 64 },
+        RestConfig {
+            body_limit: 64,
+            ..RestConfig::default()
+        },
         Duration::from_secs(5),
     )
     .await;

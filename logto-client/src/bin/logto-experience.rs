@@ -123,6 +123,7 @@ async fn main() -> ExitCode {
 
     let config = RestConfig {
         body_limit: args.body_limit,
+        ..RestConfig::default()
     };
     let app = rest::router(
         Forwarder {

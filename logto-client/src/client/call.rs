@@ -18,6 +18,9 @@ pub enum CallBody {
     Json(Value),
     /// Text or bytes with a content type.
     Bytes(&'static str, Bytes),
+    /// Bytes sent as they are (their `Content-Type`, if any, is in the
+    /// call's headers): a proxied caller's body.
+    Raw(Bytes),
 }
 
 /// One request, as generated code describes it.

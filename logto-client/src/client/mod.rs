@@ -310,6 +310,7 @@ impl Core {
             CallBody::None => req,
             CallBody::Json(v) => req.json(v),
             CallBody::Bytes(ct, b) => req.header(CONTENT_TYPE, *ct).body(b.clone()),
+            CallBody::Raw(b) => req.body(b.clone()),
         }
     }
 

@@ -446,6 +446,10 @@ pub struct RestAdapter {
     pub address: Option<String>,
     /// Description.
     pub description: Option<String>,
+    /// What callers must present (`authentication`): bearer, basic or API key.
+    pub auth: Option<Auth>,
+    /// Resources proxied whole to a consumed API (`forward.targetNamespace`).
+    pub forwards: Vec<ForwardRoute>,
     /// Operations, in spec order.
     pub operations: Vec<RestOp>,
 }
@@ -477,6 +481,10 @@ pub struct RestOp {
     pub steps: Option<Orchestration>,
     /// Headers copied from the caller (`forward.trustedHeaders`).
     pub trusted_headers: Vec<String>,
+    /// Declared inputs with a `value`: input name and value. `$...` on a
+    /// body input is a JSONPath into the JSON request body; any other value
+    /// is fixed (the request is not read for that input).
+    pub values: Vec<(String, String)>,
     /// A construct the spec uses that is not generated yet (decision 18).
     pub unsupported: Option<String>,
     /// Where it is written.
@@ -555,4 +563,21 @@ pub struct SkillAdapter {
     /// What the runtime serves: `[{"name", "summary", "detail", "location"}]`
     /// (`summary` for `GET /skills`, `detail` for `GET /skills/{name}`).
     pub catalog: serde_json::Value,
+}
+
+/// A resource proxied whole (`forward.targetNamespace`): every method, the
+/// path below `prefix`, the query and the body go to the API's base URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardRoute {
+    /// The route as written (`/notion/{{path}}`).
+    pub route: String,
+    /// The literal part before the `{path}` variable (`/notion/`), or the
+    /// whole route when it has none.
+    pub prefix: String,
+    /// Whether the route ends with the `{path}` variable.
+    pub wildcard: bool,
+    /// The consumed API, by index in [`Capability::apis`].
+    pub api: usize,
+    /// Caller headers copied upstream.
+    pub trusted_headers: Vec<String>,
 }

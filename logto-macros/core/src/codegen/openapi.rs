@@ -27,7 +27,7 @@ pub fn document(cap: &ir::Capability, a: &ir::RestAdapter) -> Value {
             })
             .collect();
         let mut operation = json!({
-            "operationId": op.name,
+            "operationId": op.fn_name,
             "parameters": parameters,
             "responses": {
                 "200": {"description": "The upstream's answer, passed through.", "content": {"application/json": {}}},

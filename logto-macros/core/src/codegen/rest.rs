@@ -24,14 +24,21 @@ pub(crate) fn upstream_apis(
 
 /// The consumed APIs a REST adapter calls (by `call` or in steps).
 pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::RestAdapter) -> Vec<usize> {
+    let forwards = a
+        .forwards
+        .iter()
+        .map(|f| Some(ir::CallRef { api: f.api, op: 0 }));
     upstream_apis(
         cap,
-        a.operations.iter().flat_map(|o| {
-            o.call
-                .into_iter()
-                .chain(super::steps::calls(o.steps.as_ref()))
-                .map(Some)
-        }),
+        a.operations
+            .iter()
+            .flat_map(|o| {
+                o.call
+                    .into_iter()
+                    .chain(super::steps::calls(o.steps.as_ref()))
+                    .map(Some)
+            })
+            .chain(forwards),
     )
 }
 
@@ -137,6 +144,7 @@ pub fn generate(
     let mut routes: Vec<(String, Vec<TokenStream>)> = Vec::new();
     let mut handlers = Vec::new();
     let mut must_implement = Vec::new();
+    let mut forward_routes = Vec::new();
 
     for op in &a.operations {
         if let Some(why) = &op.unsupported {
@@ -148,7 +156,7 @@ pub fn generate(
             );
             continue;
         }
-        let input_ty = format_ident!("{}Input", camel(&op.name));
+        let input_ty = format_ident!("{}Input", camel(&op.fn_name));
         let fields = op.inputs.iter().map(|i| {
             let f = ident(&i.rust_name);
             let ty = field_type(rt, i);
@@ -178,7 +186,21 @@ pub fn generate(
             let f = ident(&i.rust_name);
             let name = &i.name;
             let required = i.required;
-            let read = match i.location {
+            let value = op.values.iter().find(|(n, _)| *n == i.name).map(|(_, v)| v.as_str());
+            let read = match (i.location, value) {
+                (Location::Body, Some(path)) if path.trim_start().starts_with('$') => {
+                    quote! { incoming.body_path(#name, #path, #required)? }
+                }
+                (Location::Body, Some(fixed)) => {
+                    quote! { ::core::option::Option::Some(#rt::__private::serde_json::Value::String(::std::string::String::from(#fixed))) }
+                }
+                (Location::Path, Some(fixed)) if !fixed.trim_start().starts_with('$') => {
+                    quote! { ::std::string::String::from(#fixed) }
+                }
+                (_, Some(fixed)) if !fixed.trim_start().starts_with('$') => {
+                    quote! { ::core::option::Option::Some(::std::string::String::from(#fixed)) }
+                }
+                _ => match i.location {
                 Location::Path => {
                     let idx = route_params.iter().position(|p| p.name == i.name).unwrap_or_default();
                     quote! { incoming.path_param(#idx, #name)? }
@@ -187,6 +209,7 @@ pub fn generate(
                 Location::Header | Location::Cookie => quote! { incoming.header(#name, #required)? },
                 Location::Body if i.name == "body" => quote! { incoming.json_body(#required)? },
                 Location::Body => quote! { incoming.body_field(#name, #required)? },
+                },
             };
             let read = if i.required && i.location != Location::Path {
                 quote! { match #read { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return ::core::result::Result::Err(#rt::__private::problem(#rt::__private::http::StatusCode::BAD_REQUEST, ::std::format!("missing required input `{}`", #name))) } }
@@ -367,6 +390,31 @@ pub fn generate(
         }
     }
 
+    for (n, f) in a.forwards.iter().enumerate() {
+        let Some(api) = cap.apis.get(f.api) else { continue };
+        let field = ident(&api.module);
+        let handler = format_ident!("forward_{n}");
+        let prefix = &f.prefix;
+        let trusted = &f.trusted_headers;
+        let operation = format!("{}.forward", api.namespace);
+        handlers.push(quote! {
+            async fn #handler<H: Handlers>(
+                #rt::__private::axum::extract::State(state): #rt::__private::axum::extract::State<::std::sync::Arc<(H, #rt::__private::RestConfig)>>,
+                req: #rt::__private::axum::extract::Request,
+            ) -> #rt::__private::axum::response::Response {
+                #rt::__private::forward_path(state.0.upstreams().#field.core(), #operation, #prefix, req, &[#(#trusted),*], state.1.body_limit).await
+            }
+        });
+        let mut paths = vec![f.prefix.clone()];
+        if f.wildcard {
+            paths.push(format!("{}{{*path}}", f.prefix));
+        }
+        for p in paths {
+            forward_routes.push(quote! {
+                .route(#p, #rt::__private::axum::routing::any(#handler::<H>))
+            });
+        }
+    }
     let route_items = routes.iter().map(|(path, ons)| {
         let chain = ons.iter().skip(1).map(|on| quote! { .on #on });
         let first = ons.first();
@@ -396,7 +444,7 @@ pub fn generate(
         .filter(|o| must_implement.contains(&o.fn_name))
         .map(|o| {
             let m = ident(&o.fn_name);
-            let input_ty = format_ident!("{}Input", camel(&o.name));
+            let input_ty = format_ident!("{}Input", camel(&o.fn_name));
             let message = format!(
                 "operation `{}` has no `call` in the spec: implement `Handlers::{}`",
                 o.name, o.fn_name
@@ -432,6 +480,66 @@ pub fn generate(
     };
     let names = a.operations.iter().map(|o| &o.name);
     let port = super::port_const(a.port);
+    let build = quote! {
+        let state = ::std::sync::Arc::new((handlers, config));
+        let router = #rt::__private::axum::Router::new()
+            #(#route_items)*
+            #(#forward_routes)*
+            .route("/openapi.json", #rt::__private::axum::routing::get(|| async {
+                ([(#rt::__private::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+            }))
+            .fallback(#rt::__private::not_found)
+            .method_not_allowed_fallback(#rt::__private::method_not_allowed)
+            .with_state(state);
+    };
+    let router = match &a.auth {
+        None => quote! {
+            /// The axum router of this adapter, with `GET /openapi.json`, JSON
+            /// problem answers for unknown paths (404) and methods (405), and the
+            /// body limit of `config` (413).
+            pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> #rt::__private::axum::Router {
+                #build
+                router
+            }
+        },
+        Some(auth) => {
+            let binds = super::client::bind_specs(rt, cap, settings);
+            let binds_len = binds.len();
+            let secret = |t: &ir::Template| {
+                let pieces = super::client::pieces(rt, t);
+                quote! { #rt::mcp::resolve_token(#pieces, &BINDS, ::core::option::Option::None, &config.binds)? }
+            };
+            let inbound = match auth {
+                ir::Auth::Bearer { token } => {
+                    let t = secret(token);
+                    quote! { #rt::inbound::InboundAuth::Bearer(#t) }
+                }
+                ir::Auth::Basic { username, password } | ir::Auth::Digest { username, password } => {
+                    let (u, p) = (secret(username), secret(password));
+                    quote! { #rt::inbound::InboundAuth::Basic { username: #u, password: #p } }
+                }
+                ir::Auth::ApiKey { name, value, in_query } => {
+                    let v = secret(value);
+                    quote! { #rt::inbound::InboundAuth::ApiKey { name: #name, value: #v, in_query: #in_query } }
+                }
+            };
+            quote! {
+                /// The bound variables of the capability (for inbound authentication).
+                static BINDS: [#rt::__private::BindSpec; #binds_len] = [#(#binds),*];
+
+                /// The axum router of this adapter, with `GET /openapi.json`, JSON
+                /// problem answers for unknown paths (404) and methods (405), and the
+                /// body limit of `config` (413). Every route requires the spec's
+                /// `authentication` (401 otherwise), its secrets resolved from
+                /// `config.binds` or the environment: a missing one is an error naming it.
+                pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
+                    let auth = #inbound;
+                    #build
+                    ::core::result::Result::Ok(#rt::inbound::require(router, auth))
+                }
+            }
+        }
+    };
     quote! {
         /// The adapter's namespace as written in the spec.
         pub const NAMESPACE: &str = #ns;
@@ -454,20 +562,8 @@ pub fn generate(
 
         #forwarder
 
-        /// The axum router of this adapter, with `GET /openapi.json`, JSON
-        /// problem answers for unknown paths (404) and methods (405), and the
-        /// body limit of `config` (413).
-        pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> #rt::__private::axum::Router {
-            let state = ::std::sync::Arc::new((handlers, config));
-            #rt::__private::axum::Router::new()
-                #(#route_items)*
-                .route("/openapi.json", #rt::__private::axum::routing::get(|| async {
-                    ([(#rt::__private::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
-                }))
-                .fallback(#rt::__private::not_found)
-                .method_not_allowed_fallback(#rt::__private::method_not_allowed)
-                .with_state(state)
-        }
+        #router
+
 
         #(#handlers)*
     }

@@ -107,12 +107,14 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         let ups = upstreams(&m, super::rest::used_apis(cap, a), "rest");
         let ns = &a.namespace;
         let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        let call = quote! { super::#m::router(super::#m::Forwarder { upstreams: #ups }, rest_config.clone()) };
+        let router = if a.auth.is_some() { quote! { #call? } } else { call };
         adapters.push(quote! {
             adapters.push(#rt::serve::Adapter {
                 namespace: #ns,
                 kind: "rest",
                 addr: config.addr(#ns, #addr, #port)?,
-                router: super::#m::router(super::#m::Forwarder { upstreams: #ups }, config.rest.clone()),
+                router: #router,
                 path: "",
             });
         });
@@ -172,6 +174,8 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             /// stdin/stdout instead).
             pub fn adapters(config: &#rt::serve::ServeConfig) -> ::core::result::Result<::std::vec::Vec<#rt::serve::Adapter>, #rt::Error> {
                 let binds = config.bind_values(&BINDS)?;
+                let mut rest_config = config.rest.clone();
+                rest_config.binds = binds.clone();
                 #(#clients)*
                 let mut adapters = ::std::vec::Vec::new();
                 #(#adapters)*

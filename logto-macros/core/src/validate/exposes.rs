@@ -61,12 +61,27 @@ impl Cx {
     }
 
     pub(super) fn rest(
-        &self,
+        &mut self,
         sink: &mut Sink,
         a: &spec::RestAdapter,
         index: usize,
         aggregates: &[spec::Aggregate],
+        later: &mut Vec<(Pos, String, String)>,
     ) -> ir::RestAdapter {
+        let auth = match &a.authentication {
+            None => None,
+            Some(spec_auth) => match self.auth(sink, spec_auth) {
+                Some(ir::Auth::Digest { .. }) => {
+                    later.push((
+                        spec_auth.pos,
+                        spec_auth.path.clone(),
+                        "inbound `digest` authentication on a REST adapter is not generated yet (bearer, basic and apikey are)".to_owned(),
+                    ));
+                    None
+                }
+                other => other,
+            },
+        };
         let namespace = a
             .namespace
             .as_ref()
@@ -74,10 +89,19 @@ impl Cx {
         let mut operations = Vec::new();
         let mut routes: HashMap<(String, String), Spanned<String>> = HashMap::new();
         let mut fns: HashMap<String, String> = HashMap::new();
+        let mut forwards = Vec::new();
         for res in &a.resources {
             let Some(route) = &res.path else { continue };
             let route_vars: Vec<&str> = path_vars(&route.value);
             check_route(sink, route);
+            if let Some(f) = &res.forward
+                && let Some(target) = &f.target_namespace
+            {
+                if let Some(fw) = self.forward_route(sink, route, target, f, !res.operations.is_empty()) {
+                    forwards.push(fw);
+                }
+                continue;
+            }
             for op in &res.operations {
                 let Some(m) = op.method.as_ref().and_then(|m| method(sink, m)) else {
                     continue;
@@ -116,15 +140,7 @@ impl Cx {
                     || format!("{} {}", m.to_lowercase(), route.value),
                     |n| n.value.clone(),
                 );
-                let fn_name = snake(&name);
-                if let Some(other) = fns.insert(fn_name.clone(), name.clone()) {
-                    sink.error(
-                        op.pos,
-                        &op.path,
-                        format!("exposed operations `{other}` and `{name}` both become the Rust method `{fn_name}`"),
-                        "rename one of them",
-                    );
-                }
+                let fn_name = rest_fn_name(&mut fns, &name, &m, &route.value);
                 let mut inputs: Vec<ir::ExposedInput> = Vec::new();
                 let mut taken = Vec::new();
                 for v in &route_vars {
@@ -223,17 +239,13 @@ impl Cx {
                         .as_ref()
                         .map(|f| f.trusted_headers.iter().map(|h| h.value.clone()).collect())
                         .unwrap_or_default(),
-                    unsupported: script_step(&op.steps)
-                    .or_else(|| {
-                        res.input_parameters
-                            .iter()
-                            .chain(&op.input_parameters)
-                            .find(|p| p.value.is_some())
-                            .map(|p| {
-                                let name = p.name.as_ref().map_or("?", |n| n.value.as_str());
-                                format!("exposed input `{name}` with a `value` extraction is not generated yet")
-                            })
-                    }),
+                    unsupported: script_step(&op.steps),
+                    values: res
+                        .input_parameters
+                        .iter()
+                        .chain(&op.input_parameters)
+                        .filter_map(|p| Some((p.name.as_ref()?.value.clone(), p.value.as_ref()?.value.clone())))
+                        .collect(),
                     pos: op.pos,
                     yaml_path: op.path.clone(),
                 });
@@ -245,8 +257,63 @@ impl Cx {
             port: a.port.as_ref().map(|p| p.value),
             address: a.address.as_ref().map(|p| p.value.clone()),
             description: a.description.as_ref().map(|d| d.value.clone()),
+            auth,
+            forwards,
             operations,
         }
+    }
+
+    /// A resource proxied whole to `target` (`forward.targetNamespace`).
+    fn forward_route(
+        &self,
+        sink: &mut Sink,
+        route: &Spanned<String>,
+        target: &Spanned<String>,
+        f: &spec::Forward,
+        has_operations: bool,
+    ) -> Option<ir::ForwardRoute> {
+        let namespaces: Vec<&str> = self.apis.iter().map(|a| a.namespace.as_str()).collect();
+        let Some(api) = self.apis.iter().position(|a| a.namespace == target.value) else {
+            sink.error(
+                target.pos,
+                &target.path,
+                format!("`targetNamespace: {}` is not a consumed namespace", target.value),
+                help_with_suggestion(&target.value, &namespaces, "namespace"),
+            );
+            return None;
+        };
+        if has_operations {
+            sink.error(
+                route.pos,
+                &route.path,
+                format!("resource `{}` both forwards to `{}` and declares operations", route.value, target.value),
+                "a resource proxied whole answers every method: move the operations to another path",
+            );
+            return None;
+        }
+        let parts = super::template::split(&route.value, true, false);
+        let (prefix, wildcard) = match parts.as_slice() {
+            [super::template::Part::Text(t)] => ((*t).to_owned(), false),
+            [super::template::Part::Text(t), super::template::Part::Var("path")] if t.ends_with('/') => {
+                ((*t).to_owned(), true)
+            }
+            _ => {
+                sink.error(
+                    route.pos,
+                    &route.path,
+                    format!("forwarded route `{}` must be a fixed path, optionally ending in `/{{{{path}}}}`", route.value),
+                    "write `/proxy/{{path}}`: `path` takes the rest of the request path, slashes included",
+                );
+                return None;
+            }
+        };
+        Some(ir::ForwardRoute {
+            route: route.value.clone(),
+            prefix,
+            wildcard,
+            api,
+            trusted_headers: f.trusted_headers.iter().map(|h| h.value.clone()).collect(),
+        })
     }
 
     pub(super) fn mcp(
@@ -448,4 +515,29 @@ impl Cx {
             tools,
         }
     }
+}
+
+/// The Rust method of an exposed operation: its name in snake_case; when
+/// an earlier operation of the adapter has it already, with the route
+/// appended (`post_2_files_copy`), or the method when the route is the same
+/// (`get_forecast_post`), then a number. Deterministic: spec order decides.
+/// `fns` maps each name taken to the route that took it.
+fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, route: &str) -> String {
+    let base = snake(name);
+    let candidate = match fns.get(&base) {
+        None => base.clone(),
+        Some(first_route) if first_route == route => format!("{base}_{}", method.to_lowercase()),
+        Some(_) => {
+            let words = snake(&route.replace(['{', '}'], ""));
+            format!("{base}_{}", words.trim_matches('_'))
+        }
+    };
+    let mut chosen = candidate.clone();
+    let mut n = 2;
+    while fns.contains_key(&chosen) {
+        chosen = format!("{candidate}_{n}");
+        n += 1;
+    }
+    fns.insert(chosen.clone(), route.to_owned());
+    chosen
 }

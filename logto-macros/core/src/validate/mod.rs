@@ -160,28 +160,7 @@ pub fn resolve(
     {
         match e {
             spec::Exposes::Rest(a) => {
-                if let Some(auth) = &a.authentication {
-                    later.push((
-                        auth.pos,
-                        auth.path.clone(),
-                        "inbound `authentication` on a REST adapter is not generated yet"
-                            .to_owned(),
-                    ));
-                }
-                for res in &a.resources {
-                    if let Some(t) = res
-                        .forward
-                        .as_ref()
-                        .and_then(|f| f.target_namespace.as_ref())
-                    {
-                        later.push((
-                            t.pos,
-                            t.path.clone(),
-                            "`forward.targetNamespace` (proxying a whole path) is not generated yet".to_owned(),
-                        ));
-                    }
-                }
-                rest.push(cx.rest(sink, a, i, aggregates));
+                rest.push(cx.rest(sink, a, i, aggregates, &mut later));
             }
             spec::Exposes::Mcp(a) => {
                 for r in &a.resources {

@@ -283,6 +283,10 @@ impl Cx {
 
 /// A `$.<step>.<path>` value must start with a step's name.
 fn step_path(sink: &mut Sink, value: &Spanned<String>, steps: &[String]) -> bool {
+    if value.value.contains("{{") || !value.value.trim_start().starts_with('$') {
+        // Filled per request (`$.{{name}}`), or a literal: nothing to check.
+        return true;
+    }
     let inner = value.value.trim().strip_prefix("$.").unwrap_or_default();
     let found = steps.iter().any(|s| {
         inner == s

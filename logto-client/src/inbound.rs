@@ -1,0 +1,124 @@
+//! Inbound `authentication` of a REST adapter: bearer, API key (header or
+//! query) or basic. A request without the right credential gets `401` with a
+//! JSON problem body and a `WWW-Authenticate` header; credentials are
+//! compared in constant time and never logged.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use http::StatusCode;
+use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use subtle::ConstantTimeEq;
+
+use crate::secret::Secret;
+use crate::server::problem;
+
+/// What callers must present.
+#[derive(Debug, Clone)]
+pub enum InboundAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// `Authorization: Basic base64(user:password)`.
+    Basic {
+        /// User.
+        username: Secret,
+        /// Password.
+        password: Secret,
+    },
+    /// An API key in a header or a query parameter.
+    ApiKey {
+        /// The header or query parameter.
+        name: &'static str,
+        /// The key.
+        value: Secret,
+        /// `true` for a query parameter.
+        in_query: bool,
+    },
+}
+
+fn same(given: &[u8], expected: &[u8]) -> bool {
+    given.ct_eq(expected).into()
+}
+
+impl InboundAuth {
+    /// Whether `req` carries the credential.
+    fn accepts(&self, req: &Request) -> bool {
+        let authorization = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        match self {
+            InboundAuth::Bearer(token) => authorization
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .is_some_and(|(_, t)| same(t.trim().as_bytes(), token.expose().as_bytes())),
+            InboundAuth::Basic { username, password } => authorization
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+                .and_then(|(_, b64)| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .ok()
+                })
+                .is_some_and(|decoded| {
+                    let expected = format!("{}:{}", username.expose(), password.expose());
+                    same(&decoded, expected.as_bytes())
+                }),
+            InboundAuth::ApiKey {
+                name,
+                value,
+                in_query: false,
+            } => req
+                .headers()
+                .get(*name)
+                .is_some_and(|v| same(v.as_bytes(), value.expose().as_bytes())),
+            InboundAuth::ApiKey {
+                name,
+                value,
+                in_query: true,
+            } => req.uri().query().is_some_and(|q| {
+                q.split('&').any(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    let v = percent_encoding::percent_decode_str(v).collect::<Vec<u8>>();
+                    k == *name && same(&v, value.expose().as_bytes())
+                })
+            }),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge.
+    fn challenge(&self) -> String {
+        match self {
+            InboundAuth::Bearer(_) => "Bearer".into(),
+            InboundAuth::Basic { .. } => "Basic realm=\"naftiko\"".into(),
+            InboundAuth::ApiKey { name, in_query, .. } => format!(
+                "ApiKey {}=\"{name}\"",
+                if *in_query { "query" } else { "header" }
+            ),
+        }
+    }
+}
+
+async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -> Response {
+    if auth.accepts(&req) {
+        return next.run(req).await;
+    }
+    let mut resp = problem(
+        StatusCode::UNAUTHORIZED,
+        "missing or invalid credentials: this adapter requires authentication",
+    );
+    if let Ok(v) = HeaderValue::from_str(&auth.challenge()) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// `router` with every route behind `auth`.
+pub fn require(router: Router, auth: InboundAuth) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(Arc::new(auth), check))
+}
