@@ -31,6 +31,7 @@ pub mod formats;
 pub mod inbound;
 pub mod mapping;
 pub mod mcp;
+pub mod mcp_catalog;
 pub mod orchestrate;
 pub mod response;
 pub mod secret;

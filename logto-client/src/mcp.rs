@@ -179,10 +179,26 @@ pub fn failure(e: &Error) -> CallToolResult {
 /// The server description: tools enabled, the adapter's description as
 /// instructions.
 pub fn server_info(namespace: &str, instructions: Option<&str>) -> ServerConfig {
-    let mut info =
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
-            rmcp::model::Implementation::new(namespace, env!("CARGO_PKG_VERSION")),
-        );
+    server_info_with(namespace, instructions, false, false)
+}
+
+/// [`server_info`] for an adapter that also has resources and/or prompts.
+pub fn server_info_with(
+    namespace: &str,
+    instructions: Option<&str>,
+    resources: bool,
+    prompts: bool,
+) -> ServerConfig {
+    let b = ServerCapabilities::builder();
+    let capabilities = match (resources, prompts) {
+        (false, false) => b.enable_tools().build(),
+        (true, false) => b.enable_resources().enable_tools().build(),
+        (false, true) => b.enable_prompts().enable_tools().build(),
+        (true, true) => b.enable_prompts().enable_resources().enable_tools().build(),
+    };
+    let mut info = ServerConfig::new(capabilities).with_server_info(
+        rmcp::model::Implementation::new(namespace, env!("CARGO_PKG_VERSION")),
+    );
     if let Some(text) = instructions {
         info = info.with_instructions(text);
     }

@@ -49,6 +49,15 @@ impl StepError {
         }
     }
 
+    /// The MCP error of a resource read: invalid params for inputs,
+    /// internal error naming the upstream failure otherwise.
+    pub fn into_error_data(self) -> rmcp::ErrorData {
+        match self {
+            StepError::Input(message) => rmcp::ErrorData::invalid_params(message, None),
+            StepError::Upstream(e) => rmcp::ErrorData::internal_error(e.to_string(), None),
+        }
+    }
+
     /// The MCP answer: invalid params for inputs, a tool error otherwise.
     pub fn into_tool_result(
         self,

@@ -512,6 +512,54 @@ pub struct McpAdapter {
     pub bearer_token: Option<Template>,
     /// Tools.
     pub tools: Vec<McpTool>,
+    /// Resources (static URIs and URI templates).
+    pub resources: Vec<McpResource>,
+    /// Prompts.
+    pub prompts: Vec<McpPrompt>,
+}
+
+/// An MCP resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpResource {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// The URI, or a URI template whose `{x}` each match one segment.
+    pub uri: String,
+    /// What serves it.
+    pub source: ResourceSource,
+}
+
+/// What serves an MCP resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceSource {
+    /// A `call` (a one-step orchestration) or `steps`, with the URI
+    /// template's variables as inputs.
+    Steps(Orchestration),
+    /// A file (`location: file:///...`).
+    File(String),
+}
+
+/// An MCP prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpPrompt {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Arguments: name, description, required.
+    pub arguments: Vec<(String, Option<String>, bool)>,
+    /// Messages: role (`user`/`assistant`) and content with `{{argument}}`s.
+    pub messages: Vec<(String, String)>,
+    /// Or a file holding one user message (`location: file:///...`).
+    pub file: Option<String>,
 }
 
 /// An MCP tool.

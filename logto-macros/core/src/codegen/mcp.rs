@@ -14,15 +14,144 @@ use crate::names::ident;
 
 /// The consumed APIs an MCP adapter calls (by `call` or in steps).
 pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::McpAdapter) -> Vec<usize> {
+    let resources = a.resources.iter().flat_map(|r| match &r.source {
+        ir::ResourceSource::Steps(o) => super::steps::calls(Some(o)).map(Some).collect(),
+        ir::ResourceSource::File(_) => Vec::new(),
+    });
     upstream_apis(
         cap,
-        a.tools.iter().flat_map(|t| {
-            t.call
-                .into_iter()
-                .chain(super::steps::calls(t.steps.as_ref()))
-                .map(Some)
-        }),
+        a.tools
+            .iter()
+            .flat_map(|t| {
+                t.call
+                    .into_iter()
+                    .chain(super::steps::calls(t.steps.as_ref()))
+                    .map(Some)
+            })
+            .chain(resources),
     )
+}
+
+fn opt_str(v: Option<&str>) -> TokenStream {
+    match v {
+        Some(s) => quote! { ::core::option::Option::Some(#s) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+/// The `ServerHandler` methods and tables of an adapter's resources and
+/// prompts (none when it has neither).
+fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenStream, TokenStream) {
+    let rmcp = quote! { #rt::__private::rmcp };
+    let c = quote! { #rt::mcp_catalog };
+    let mut tables = Vec::new();
+    let mut methods = Vec::new();
+    if !a.resources.is_empty() {
+        let specs = a.resources.iter().map(|r| {
+            let (name, uri) = (&r.name, &r.uri);
+            let (title, description, mime) = (
+                opt_str(r.title.as_deref()),
+                opt_str(r.description.as_deref()),
+                opt_str(r.mime_type.as_deref()),
+            );
+            quote! { #c::ResourceSpec { name: #name, title: #title, description: #description, mime_type: #mime, uri: #uri } }
+        });
+        let arms = a.resources.iter().enumerate().map(|(i, r)| {
+            let mime = opt_str(r.mime_type.as_deref());
+            match &r.source {
+                ir::ResourceSource::File(location) => quote! {
+                    #i => #c::file_contents(&request.uri, #mime, #location).map(::core::convert::Into::into),
+                },
+                ir::ResourceSource::Steps(orch) => {
+                    let block = super::steps::block(rt, cap, orch, &|module| {
+                        quote! { self.upstreams.#module.core().clone() }
+                    });
+                    quote! {
+                        #i => match (#block).await {
+                            ::core::result::Result::Ok(v) => ::core::result::Result::Ok(#c::contents(&request.uri, #mime, v).into()),
+                            ::core::result::Result::Err(e) => ::core::result::Result::Err(e.into_error_data()),
+                        },
+                    }
+                }
+            }
+        });
+        let len = a.resources.len();
+        tables.push(quote! {
+            /// The resources, in spec order.
+            static RESOURCES: [#c::ResourceSpec; #len] = [#(#specs),*];
+        });
+        methods.push(quote! {
+            async fn list_resources(
+                &self,
+                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::ListResourcesResult, #rmcp::ErrorData> {
+                ::core::result::Result::Ok(#c::list_resources(&RESOURCES))
+            }
+
+            async fn list_resource_templates(
+                &self,
+                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::ListResourceTemplatesResult, #rmcp::ErrorData> {
+                ::core::result::Result::Ok(#c::list_templates(&RESOURCES))
+            }
+
+            async fn read_resource(
+                &self,
+                request: #rmcp::model::ReadResourceRequestParams,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::ReadResourceResponse, #rmcp::ErrorData> {
+                #[allow(unused_variables)]
+                let (index, params) = #c::find_resource(&RESOURCES, &request.uri)?;
+                match index {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(#rmcp::ErrorData::invalid_params("unknown resource", ::core::option::Option::None)),
+                }
+            }
+        });
+    }
+    if !a.prompts.is_empty() {
+        let specs = a.prompts.iter().map(|p| {
+            let name = &p.name;
+            let (title, description, file) = (
+                opt_str(p.title.as_deref()),
+                opt_str(p.description.as_deref()),
+                opt_str(p.file.as_deref()),
+            );
+            let args = p.arguments.iter().map(|(n, d, r)| {
+                let d = opt_str(d.as_deref());
+                quote! { (#n, #d, #r) }
+            });
+            let messages = p.messages.iter().map(|(r, m)| quote! { (#r, #m) });
+            quote! {
+                #c::PromptSpec { name: #name, title: #title, description: #description, arguments: &[#(#args),*], messages: &[#(#messages),*], file: #file }
+            }
+        });
+        let len = a.prompts.len();
+        tables.push(quote! {
+            /// The prompts, in spec order.
+            static PROMPTS: [#c::PromptSpec; #len] = [#(#specs),*];
+        });
+        methods.push(quote! {
+            async fn list_prompts(
+                &self,
+                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::ListPromptsResult, #rmcp::ErrorData> {
+                ::core::result::Result::Ok(#c::list_prompts(&PROMPTS))
+            }
+
+            async fn get_prompt(
+                &self,
+                request: #rmcp::model::GetPromptRequestParams,
+                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+            ) -> ::core::result::Result<#rmcp::model::GetPromptResponse, #rmcp::ErrorData> {
+                #c::get_prompt(&PROMPTS, &request.name, request.arguments.as_ref()).map(::core::convert::Into::into)
+            }
+        });
+    }
+    (quote! { #(#tables)* }, quote! { #(#methods)* })
 }
 
 /// The input JSON Schema of a tool (SEMANTICS.md decision 5).
@@ -255,6 +384,9 @@ pub fn generate(
         let f = ident(&api.module);
         quote! { #f: self.upstreams.#f.fresh_session()? }
     });
+    let (catalog_tables, catalog_methods) = catalog(rt, cap, a);
+    let has_resources = !a.resources.is_empty();
+    let has_prompts = !a.prompts.is_empty();
     let ns = &a.namespace;
     let names = a.tools.iter().map(|t| &t.name);
     let port = super::port_const(a.port);
@@ -293,6 +425,7 @@ pub fn generate(
 
         #upstreams
         #(#specs)*
+        #catalog_tables
 
         /// One MCP session of this adapter: its tools and its own upstream
         /// clients, so each session has its own cookie jars.
@@ -330,8 +463,10 @@ pub fn generate(
 
         impl #rmcp::ServerHandler for Server {
             fn get_info(&self) -> #rmcp::model::ServerConfig {
-                #rt::__private::server_info(NAMESPACE, INSTRUCTIONS)
+                #rt::mcp::server_info_with(NAMESPACE, INSTRUCTIONS, #has_resources, #has_prompts)
             }
+
+            #catalog_methods
 
             async fn list_tools(
                 &self,

@@ -61,10 +61,24 @@ pub struct Function {
 pub struct McpResource {
     /// Name.
     pub name: Option<Spanned<String>>,
-    /// URI.
+    /// Title.
+    pub label: Option<Spanned<String>>,
+    /// Description.
+    pub description: Option<Spanned<String>>,
+    /// MIME type of its contents.
+    pub mime_type: Option<Spanned<String>>,
+    /// URI, or URI template (`data://users/{id}`).
     pub uri: Option<Spanned<String>>,
     /// The consumed operation that serves it.
     pub call: Option<Spanned<String>>,
+    /// Values for the call's inputs.
+    pub with: Vec<(Spanned<String>, Node)>,
+    /// Or orchestrated steps.
+    pub steps: Vec<Step>,
+    /// Their mappings.
+    pub mappings: Vec<Mapping>,
+    /// Or a file (`file:///...`).
+    pub location: Option<Spanned<String>>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -76,10 +90,16 @@ pub struct McpResource {
 pub struct Prompt {
     /// Name.
     pub name: Option<Spanned<String>>,
-    /// Arguments: name and whether required.
-    pub arguments: Vec<(Spanned<String>, bool)>,
+    /// Title.
+    pub label: Option<Spanned<String>>,
+    /// Description.
+    pub description: Option<Spanned<String>>,
+    /// Arguments: name, description and whether required (default true).
+    pub arguments: Vec<(Spanned<String>, Option<Spanned<String>>, bool)>,
     /// Template messages: role and content.
     pub template: Vec<(Spanned<String>, Spanned<String>)>,
+    /// Or a file holding the prompt (`file:///...`).
+    pub location: Option<Spanned<String>>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -183,12 +203,22 @@ const MCP_RESOURCE_KEYS: &[&str] = &[
     "mimeType",
     "call",
     "with",
+    "steps",
+    "mappings",
+    "location",
     "label",
     "display",
     "binary",
 ];
-const PROMPT_KEYS: &[&str] = &["name", "label", "description", "arguments", "template"];
-const PROMPT_ARGUMENT_KEYS: &[&str] = &["name", "description", "required"];
+const PROMPT_KEYS: &[&str] = &[
+    "name",
+    "label",
+    "description",
+    "arguments",
+    "template",
+    "location",
+];
+const PROMPT_ARGUMENT_KEYS: &[&str] = &["name", "label", "description", "required"];
 const MESSAGE_KEYS: &[&str] = &["role", "content"];
 const SKILL_ADAPTER_KEYS: &[&str] = &[
     "type",
@@ -288,8 +318,15 @@ pub fn read_mcp_extras(sink: &mut Sink, e: &Obj<'_>) -> (Vec<McpResource>, Vec<P
             let r = Obj::open(sink, node, &path, "an MCP resource", MCP_RESOURCE_KEYS)?;
             Some(McpResource {
                 name: r.req_str(sink, "name", "an MCP resource", "add `name: <resource>`"),
-                uri: r.str(sink, "uri"),
+                label: r.str(sink, "label"),
+                description: r.str(sink, "description"),
+                mime_type: r.str(sink, "mimeType"),
+                uri: r.req_str(sink, "uri", "an MCP resource", "add `uri: data://<resource>`"),
                 call: r.str(sink, "call"),
+                with: read_with(sink, &r),
+                steps: read_steps(sink, &r),
+                mappings: read_mappings(sink, &r),
+                location: r.str(sink, "location"),
                 pos: r.pos(),
                 path,
             })
@@ -313,7 +350,9 @@ pub fn read_mcp_extras(sink: &mut Sink, e: &Obj<'_>) -> (Vec<McpResource>, Vec<P
                     )?;
                     let name =
                         a.req_str(sink, "name", "a prompt argument", "add `name: <argument>`")?;
-                    Some((name, a.bool(sink, "required").is_some_and(|r| r.value)))
+                    let description = a.str(sink, "description");
+                    // Required unless it says otherwise (the schema's default).
+                    Some((name, description, a.bool(sink, "required").is_none_or(|r| r.value)))
                 })
                 .collect();
             let template = p
@@ -334,8 +373,11 @@ pub fn read_mcp_extras(sink: &mut Sink, e: &Obj<'_>) -> (Vec<McpResource>, Vec<P
                 .collect();
             Some(Prompt {
                 name: p.req_str(sink, "name", "an MCP prompt", "add `name: <prompt>`"),
+                label: p.str(sink, "label"),
+                description: p.str(sink, "description"),
                 arguments,
                 template,
+                location: p.str(sink, "location"),
                 pos: p.pos(),
                 path,
             })

@@ -504,7 +504,15 @@ impl Cx {
                 yaml_path: t.path.clone(),
             });
         }
+        let resources = a
+            .resources
+            .iter()
+            .filter_map(|r| self.mcp_resource(sink, r, &namespace))
+            .collect();
+        let prompts = a.prompts.iter().filter_map(|p| mcp_prompt(sink, p)).collect();
         ir::McpAdapter {
+            resources,
+            prompts,
             module: snake(&namespace),
             namespace,
             port: a.port.as_ref().map(|p| p.value),
@@ -540,4 +548,135 @@ fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, rou
     }
     fns.insert(chosen.clone(), route.to_owned());
     chosen
+}
+
+impl Cx {
+    /// An MCP resource: its `call` (a one-step orchestration), `steps` or
+    /// `location` file; the URI template's variables are its inputs.
+    fn mcp_resource(
+        &self,
+        sink: &mut Sink,
+        r: &spec::McpResource,
+        namespace: &str,
+    ) -> Option<ir::McpResource> {
+        let name = r.name.as_ref()?;
+        let uri = r.uri.as_ref()?;
+        let vars = path_vars(&uri.value);
+        if vars.iter().any(|v| v.is_empty() || v.contains(['/', '{', '}'])) {
+            sink.error(
+                uri.pos,
+                &uri.path,
+                format!("URI template `{}` has a malformed `{{}}` variable", uri.value),
+                "write variables as `{name}`, each standing for one path segment",
+            );
+            return None;
+        }
+        let source = match (&r.call, r.steps.is_empty(), &r.location) {
+            (None, true, Some(loc)) => ir::ResourceSource::File(loc.value.clone()),
+            (Some(_), true, None) | (None, false, None) => {
+                let steps = match &r.call {
+                    Some(c) => vec![spec::Step {
+                        name: Some(Spanned::new("resource".to_owned(), c.pos, c.path.clone())),
+                        kind: None,
+                        call: Some(c.clone()),
+                        with: r.with.clone(),
+                        index: None,
+                        match_key: None,
+                        lookup_value: None,
+                        outputs: Vec::new(),
+                        pos: c.pos,
+                        path: c.path.clone(),
+                    }],
+                    None => r.steps.clone(),
+                };
+                if let Some(why) = script_step(&steps) {
+                    sink.error(r.pos, &r.path, format!("MCP resource `{}`: {why}", name.value), "use `call` or `call`/`lookup` steps");
+                    return None;
+                }
+                let mut inputs: Vec<ir::ExposedInput> = vars
+                    .iter()
+                    .map(|v| ir::ExposedInput {
+                        name: (*v).to_owned(),
+                        rust_name: snake(v),
+                        location: Location::Path,
+                        ty: JsonType::String,
+                        required: true,
+                        description: None,
+                    })
+                    .collect();
+                let mut taken = Vec::new();
+                let prefixes = [namespace, "tools"];
+                ir::ResourceSource::Steps(self.orchestration(
+                    sink,
+                    &steps,
+                    &r.mappings,
+                    &[],
+                    StepScope {
+                        prefixes: &prefixes,
+                        inputs: &mut inputs,
+                        taken: &mut taken,
+                        declared: true,
+                        mcp: true,
+                    },
+                )?)
+            }
+            _ => {
+                sink.error(
+                    r.pos,
+                    &r.path,
+                    format!("MCP resource `{}` needs exactly one of `call`, `steps` and `location`", name.value),
+                    "serve it with `call: namespace.operation`, orchestrated `steps`, or a `location: file:///...`",
+                );
+                return None;
+            }
+        };
+        Some(ir::McpResource {
+            name: name.value.clone(),
+            title: r.label.as_ref().map(|l| l.value.clone()),
+            description: r.description.as_ref().map(|d| d.value.clone()),
+            mime_type: r.mime_type.as_ref().map(|m| m.value.clone()),
+            uri: uri.value.clone(),
+            source,
+        })
+    }
+}
+
+/// An MCP prompt: its messages (or file), arguments and their `{{use}}`s.
+fn mcp_prompt(sink: &mut Sink, p: &spec::Prompt) -> Option<ir::McpPrompt> {
+    let name = p.name.as_ref()?;
+    for (role, _) in &p.template {
+        if !matches!(role.value.as_str(), "user" | "assistant") {
+            sink.error(
+                role.pos,
+                &role.path,
+                format!("prompt role `{}` is not `user` or `assistant`", role.value),
+                help_with_suggestion(&role.value, &["user", "assistant"], "role"),
+            );
+        }
+    }
+    if p.template.is_empty() == p.location.is_none() {
+        sink.error(
+            p.pos,
+            &p.path,
+            format!("prompt `{}` needs exactly one of `template` and `location`", name.value),
+            "write its messages under `template:`, or point `location: file:///...` at a file",
+        );
+        return None;
+    }
+    Some(ir::McpPrompt {
+        name: name.value.clone(),
+        title: p.label.as_ref().map(|l| l.value.clone()),
+        description: p.description.as_ref().map(|d| d.value.clone()),
+        arguments: p
+            .arguments
+            .iter()
+            .map(|(n, d, required)| (n.value.clone(), d.as_ref().map(|d| d.value.clone()), *required))
+            .collect(),
+        messages: p
+            .template
+            .iter()
+            .map(|(r, c)| (r.value.clone(), c.value.clone()))
+            .collect(),
+        file: p.location.as_ref().map(|l| l.value.clone()),
+    })
 }

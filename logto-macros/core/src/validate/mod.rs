@@ -163,25 +163,6 @@ pub fn resolve(
                 rest.push(cx.rest(sink, a, i, aggregates, &mut later));
             }
             spec::Exposes::Mcp(a) => {
-                for r in &a.resources {
-                    if let Some(c) = &r.call {
-                        cx.call(sink, c);
-                    }
-                }
-                if let Some(r) = a.resources.first() {
-                    later.push((
-                        r.pos,
-                        r.path.clone(),
-                        "MCP `resources` are not generated yet".to_owned(),
-                    ));
-                }
-                if let Some(p) = a.prompts.first() {
-                    later.push((
-                        p.pos,
-                        p.path.clone(),
-                        "MCP `prompts` are not generated yet".to_owned(),
-                    ));
-                }
                 mcp.push(cx.mcp(sink, a, i, aggregates, &mut later));
             }
             spec::Exposes::Skill(a) => skills.push(skill::adapter(sink, a, i, exposes)),
