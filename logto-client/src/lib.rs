@@ -23,6 +23,7 @@
 extern crate self as logto_client;
 
 pub mod client;
+pub mod control;
 pub mod dev;
 pub mod digest_auth;
 pub mod encode;

@@ -374,6 +374,7 @@ async fn capability_adapters_take_upstreams_binds_and_addresses_from_config() {
             ("fleet-api", "rest", "127.0.0.1:0".to_owned()),
             ("fleet-tools", "mcp", "127.0.0.1:3001".to_owned()),
             ("fleet-skills", "skill", "127.0.0.1:3003".to_owned()),
+            ("control", "control", "127.0.0.1:9199".to_owned()),
         ],
         "`--addr` wins; otherwise the spec's port on loopback"
     );
@@ -400,6 +401,35 @@ async fn capability_adapters_take_upstreams_binds_and_addresses_from_config() {
         200,
         "`--bind` reaches the MCP adapter's inbound token"
     );
+
+    // The control adapter reports on the others.
+    let _skills = routers.next().unwrap();
+    let control = common::serve(routers.next().unwrap()).await;
+    let get = |p: &str| reqwest::get(format!("{control}{p}"));
+    assert_eq!(
+        get("/health/live").await.unwrap().json::<Value>().await.unwrap(),
+        json!({"status": "UP"})
+    );
+    let ready: Value = get("/health/ready").await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "UP");
+    assert_eq!(ready["adapters"][0], json!({"type": "rest", "namespace": "fleet-api", "port": 0, "state": "started"}));
+    let status: Value = get("/status").await.unwrap().json().await.unwrap();
+    assert_eq!(status["capability"], json!({"label": "Fleet", "specVersion": "1.0.0-alpha3"}));
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"naftiko_requests_total{adapter="fleet-api",method="GET",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"naftiko_requests_total{adapter="fleet-tools",method="POST",status="401"} 1"#), "{metrics}");
+    assert!(metrics.contains("naftiko_request_duration_seconds_bucket"), "{metrics}");
+    let traces: Value = get("/traces").await.unwrap().json().await.unwrap();
+    assert_eq!(traces["count"], 2, "the ring buffer keeps `buffer-size` requests: {traces}");
+    let id = traces["traces"][0]["traceId"].as_str().unwrap().to_owned();
+    let one: Value = get(&format!("/traces/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(one["adapter"], "fleet-tools");
+    let scripting = get("/scripting").await.unwrap();
+    assert_eq!(scripting.status(), 501);
+    assert!(scripting.text().await.unwrap().contains("script management"));
 
     let missing = ServeConfig::default();
     let e = capability::adapters(&missing).unwrap_err().to_string();

@@ -21,6 +21,10 @@ pub struct Capability {
     pub mcp: Vec<McpAdapter>,
     /// Skill adapters.
     pub skills: Vec<SkillAdapter>,
+    /// The control adapter, if any.
+    pub control: Option<ControlAdapter>,
+    /// The `naftiko` version the spec declares.
+    pub version: String,
     /// Every file read (the capability and its imports), for rebuild tracking.
     pub files: Vec<String>,
     /// Constructs the spec uses that code generation does not support yet
@@ -628,4 +632,32 @@ pub struct ForwardRoute {
     pub api: usize,
     /// Caller headers copied upstream.
     pub trusted_headers: Vec<String>,
+}
+
+/// The control adapter (`exposes: type: control`): health, status,
+/// metrics and recent requests of the other adapters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlAdapter {
+    /// Namespace (`control` when the spec gives none).
+    pub namespace: String,
+    /// Port.
+    pub port: Option<u16>,
+    /// Address.
+    pub address: Option<String>,
+    /// `management.health`.
+    pub health: bool,
+    /// `management.info`.
+    pub info: bool,
+    /// Metrics served at `/metrics`.
+    pub metrics: bool,
+    /// Recent requests served at `/traces`.
+    pub traces: bool,
+    /// How many requests `/traces` keeps.
+    pub buffer: usize,
+    /// Routes of features a compiled server cannot offer, with what they are.
+    pub unsupported: Vec<(String, String)>,
+    /// Settings read but without effect here, printed when it starts.
+    pub notes: Vec<String>,
+    /// What callers must present.
+    pub auth: Option<Auth>,
 }

@@ -155,6 +155,72 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             });
         });
     }
+    let control = match &cap.control {
+        None => quote! {},
+        Some(c) => {
+            let ns = &c.namespace;
+            let (addr, port) = (opt_str(c.address.as_deref()), opt_port(c.port));
+            let (health, info, metrics, traces, buffer) = (c.health, c.info, c.metrics, c.traces, c.buffer);
+            let unsupported = c.unsupported.iter().map(|(r, w)| quote! { (#r, #w) });
+            let notes = &c.notes;
+            let label = opt_str(cap.label.as_deref());
+            let version = &cap.version;
+            let secret = |t: &ir::Template| {
+                let pieces = super::client::pieces(rt, t);
+                quote! { #rt::mcp::resolve_token(#pieces, &BINDS, ::core::option::Option::None, &binds)? }
+            };
+            let guard = match &c.auth {
+                None => quote! {},
+                Some(ir::Auth::Bearer { token }) => {
+                    let t = secret(token);
+                    quote! { let router = #rt::inbound::require(router, #rt::inbound::InboundAuth::Bearer(#t)); }
+                }
+                Some(ir::Auth::Basic { username, password } | ir::Auth::Digest { username, password }) => {
+                    let (u, p) = (secret(username), secret(password));
+                    quote! { let router = #rt::inbound::require(router, #rt::inbound::InboundAuth::Basic { username: #u, password: #p }); }
+                }
+                Some(ir::Auth::ApiKey { name, value, in_query }) => {
+                    let v = secret(value);
+                    quote! { let router = #rt::inbound::require(router, #rt::inbound::InboundAuth::ApiKey { name: #name, value: #v, in_query: #in_query }); }
+                }
+            };
+            let _ = buffer;
+            quote! {
+                for note in [#(#notes),*] {
+                    ::std::eprintln!("control adapter `{}`: {note}", #ns);
+                }
+                let mut infos: ::std::vec::Vec<#rt::control::AdapterInfo> = adapters
+                    .iter()
+                    .map(|a| #rt::control::AdapterInfo { kind: a.kind, namespace: a.namespace, port: a.addr.port() })
+                    .collect();
+                for a in &mut adapters {
+                    let router = ::core::mem::take(&mut a.router);
+                    a.router = #rt::control::observe(router, observer.clone(), a.namespace);
+                }
+                let addr = config.addr(#ns, #addr, #port)?;
+                infos.push(#rt::control::AdapterInfo { kind: "control", namespace: #ns, port: addr.port() });
+                let spec = #rt::control::ControlSpec {
+                    health: #health,
+                    info: #info,
+                    metrics: #metrics,
+                    traces: #traces,
+                    unsupported: &[#(#unsupported),*],
+                    label: #label,
+                    spec_version: #version,
+                };
+                let router = #rt::control::router(spec, observer, infos);
+                #guard
+                adapters.push(#rt::serve::Adapter { namespace: #ns, kind: "control", addr, router, path: "" });
+            }
+        }
+    };
+    let observer = match &cap.control {
+        Some(c) => {
+            let buffer = c.buffer;
+            quote! { let observer = #rt::control::Observer::new(#buffer); }
+        }
+        None => quote! {},
+    };
     let doc = format!(
         "Serves the whole capability `{}` as the reference engine does: every exposed adapter at its \
          spec address and port (each overridable), consumed base URLs and bound variables from a \
@@ -179,6 +245,8 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                 #(#clients)*
                 let mut adapters = ::std::vec::Vec::new();
                 #(#adapters)*
+                #observer
+                #control
                 ::core::result::Result::Ok(adapters)
             }
 

@@ -168,6 +168,14 @@ pub struct ControlAdapter {
     pub namespace: Option<Spanned<String>>,
     /// Port.
     pub port: Option<Spanned<u16>>,
+    /// Address.
+    pub address: Option<Spanned<String>>,
+    /// `management` as written.
+    pub management: Option<serde_json::Value>,
+    /// `observability` as written.
+    pub observability: Option<serde_json::Value>,
+    /// Inbound authentication.
+    pub authentication: Option<super::Authentication>,
     /// Where it starts.
     pub pos: Pos,
     /// Its YAML path.
@@ -444,6 +452,12 @@ pub fn read_control_adapter(sink: &mut Sink, node: &Node, path: &str) -> Option<
     Some(ControlAdapter {
         namespace: e.str(sink, "namespace"),
         port: e.port(sink, "port"),
+        address: e.str(sink, "address"),
+        management: e.get("management").map(Node::to_json),
+        observability: e.get("observability").map(Node::to_json),
+        authentication: e
+            .get("authentication")
+            .and_then(|n| super::read::read_auth(sink, n, &e.at("authentication"))),
         pos: e.pos(),
         path: path.to_owned(),
     })

@@ -349,7 +349,7 @@ fn read_consumes(sink: &mut Sink, node: &Node, path: &str) -> Option<Consumes> {
     }))
 }
 
-fn read_auth(sink: &mut Sink, node: &Node, path: &str) -> Option<Authentication> {
+pub(super) fn read_auth(sink: &mut Sink, node: &Node, path: &str) -> Option<Authentication> {
     let a = Obj::open(sink, node, path, "`authentication`", AUTH_KEYS)?;
     Some(Authentication {
         kind: a.req_str(

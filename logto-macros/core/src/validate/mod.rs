@@ -4,6 +4,7 @@
 mod bindings;
 mod consumes;
 mod exposes;
+mod control;
 mod skill;
 mod steps;
 pub mod template;
@@ -136,6 +137,7 @@ pub fn resolve(
     let mut rest = Vec::new();
     let mut mcp = Vec::new();
     let mut skills = Vec::new();
+    let mut control = None;
     let mut later = std::mem::take(&mut cx.later);
     let aggregates = cap.map(|c| c.aggregates.as_slice()).unwrap_or_default();
     for a in aggregates {
@@ -167,11 +169,16 @@ pub fn resolve(
             }
             spec::Exposes::Skill(a) => skills.push(skill::adapter(sink, a, i, exposes)),
             spec::Exposes::Control(a) => {
-                later.push((
-                    a.pos,
-                    a.path.clone(),
-                    "`exposes` of type `control` is not generated yet".to_owned(),
-                ));
+                if control.is_some() {
+                    sink.error(
+                        a.pos,
+                        &a.path,
+                        "a capability has at most one control adapter",
+                        "keep one `type: control` entry",
+                    );
+                } else {
+                    control = cx.control(sink, a, &mut later);
+                }
             }
             spec::Exposes::Other { kind } => {
                 later.push((
@@ -191,6 +198,11 @@ pub fn resolve(
         rest,
         mcp,
         skills,
+        control,
+        version: doc
+            .version
+            .as_ref()
+            .map_or_else(String::new, |v| v.value.clone()),
         files: cx.files,
         unsupported: later,
     }
