@@ -21,9 +21,28 @@ pub fn path_segment(value: &str) -> Result<String, &'static str> {
     }
 }
 
+/// `application/x-www-form-urlencoded`: everything but `*-._` and
+/// alphanumerics is encoded, spaces as `+`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b' ');
+
+/// Encodes one name or value of a form body.
+pub fn form_component(value: &str) -> String {
+    utf8_percent_encode(value, FORM).to_string().replace(' ', "+")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::path_segment;
+    use super::{form_component, path_segment};
+
+    #[test]
+    fn form_components_encode_as_html_forms_do() {
+        assert_eq!(form_component("a b&c=d+é"), "a+b%26c%3Dd%2B%C3%A9");
+    }
 
     #[test]
     fn values_stay_one_segment() {

@@ -155,6 +155,74 @@ impl Core {
         Ok(out)
     }
 
+    /// Fills a form body (`type: formUrlEncoded`): each field's template as
+    /// text, `application/x-www-form-urlencoded`. A field that is exactly one
+    /// `{{input}}` not given is left out.
+    pub fn render_form(&self, fields: &[(&str, &str)], vars: &[(&str, Value)]) -> Result<String, Error> {
+        let mut out = String::new();
+        for (name, template) in fields {
+            if single_missing(template, vars) {
+                continue;
+            }
+            let value = self.render_text(template, vars)?;
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(&crate::encode::form_component(name));
+            out.push('=');
+            out.push_str(&crate::encode::form_component(&value));
+        }
+        Ok(out)
+    }
+
+    /// Fills a `multipartForm` body: parts of name, value template, file
+    /// name and content type (RFC 7578), set on `call` with its boundary.
+    /// A part whose value is exactly one `{{input}}` not given is left out.
+    pub fn render_multipart(
+        &self,
+        call: &mut Call,
+        parts: &[(&str, &str, Option<&str>, Option<&str>)],
+        vars: &[(&str, Value)],
+    ) -> Result<(), Error> {
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(|e| Error::Config {
+            message: format!("no randomness for a multipart boundary: {e}"),
+        })?;
+        let boundary: String = std::iter::once("naftiko-".to_owned())
+            .chain(random.iter().map(|b| format!("{b:02x}")))
+            .collect();
+        // Quotes and line breaks in names are escaped as HTML forms do.
+        let quoted = |s: &str| s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A");
+        let mut body = Vec::new();
+        for (name, template, filename, content_type) in parts {
+            if single_missing(template, vars) {
+                continue;
+            }
+            let value = self.render_text(template, vars)?;
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quoted(name));
+            if let Some(f) = filename {
+                disposition.push_str(&format!("; filename=\"{}\"", quoted(f)));
+            }
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            if let Some(ct) = content_type {
+                body.extend_from_slice(format!("Content-Type: {}\r\n", quoted(ct)).as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(value.as_bytes());
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let ct = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+            .map_err(|_| Error::Config {
+                message: "invalid multipart boundary".into(),
+            })?;
+        call.headers.insert(CONTENT_TYPE, ct);
+        call.body = CallBody::Raw(Bytes::from(body));
+        Ok(())
+    }
+
     /// Renders a template of the spec (bound and base URI variables).
     pub fn render(&self, pieces: &'static [Piece]) -> Result<String, Error> {
         self.render_with(pieces, &[])
@@ -456,6 +524,15 @@ impl Core {
         };
         Ok(ResponseValue::new(value, status, headers))
     }
+}
+
+/// `true` when `template` is exactly one `{{name}}` that `vars` lacks.
+fn single_missing(template: &str, vars: &[(&str, Value)]) -> bool {
+    let t = template.trim();
+    t.strip_prefix("{{")
+        .and_then(|r| r.strip_suffix("}}"))
+        .filter(|name| !name.contains("{{"))
+        .is_some_and(|name| !vars.iter().any(|(n, _)| *n == name.trim()))
 }
 
 /// `true` for `application/json` and `application/*+json`.

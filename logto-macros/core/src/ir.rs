@@ -262,6 +262,12 @@ pub enum BodyPlan {
         /// The template.
         template: String,
     },
+    /// A form (`type: formUrlEncoded` or `form` with a map): each field's
+    /// template filled as text, sent `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+    /// `type: multipartForm`: parts of name, value template, file name and
+    /// content type, sent `multipart/form-data`.
+    Multipart(Vec<MultipartPart>),
     /// A `body:` template (`json` only for now), with `{{name}}` inputs.
     Template {
         /// The content type sent.
@@ -660,4 +666,17 @@ pub struct ControlAdapter {
     pub notes: Vec<String>,
     /// What callers must present.
     pub auth: Option<Auth>,
+}
+
+/// One part of a `multipartForm` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartPart {
+    /// The field name.
+    pub name: String,
+    /// The value, a template of the inputs.
+    pub value: String,
+    /// `filename`, making the part a file.
+    pub filename: Option<String>,
+    /// `contentType` of the part.
+    pub content_type: Option<String>,
 }

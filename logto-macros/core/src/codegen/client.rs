@@ -304,6 +304,25 @@ fn unsupported(sink: &mut Sink, settings: &Settings, ns: &str, what: &str) {
     });
 }
 
+/// Statements pushing each given `in: body` input onto `vars` as JSON.
+fn body_vars(rt: &syn::Path, op: &ir::ConsumedOp) -> Vec<TokenStream> {
+    op.inputs
+        .iter()
+        .filter(|i| i.location == Location::Body)
+        .map(|i| {
+            let name = &i.name;
+            let v = ident(&i.rust_name);
+            let value = quote! { value };
+            let json = to_json(rt, i, &value);
+            if i.required {
+                quote! { { let value = #v; vars.push((#name, #json)); } }
+            } else {
+                quote! { if let ::core::option::Option::Some(value) = #v { vars.push((#name, #json)); } }
+            }
+        })
+        .collect()
+}
+
 fn operation(
     rt: &syn::Path,
     api: &ir::Api,
@@ -442,21 +461,34 @@ fn operation(
             content_type,
             template,
         } => {
-            let vars = op.inputs.iter().filter(|i| i.location == Location::Body).map(|i| {
-                let name = &i.name;
-                let v = ident(&i.rust_name);
-                let value = quote! { value };
-                let json = to_json(rt, i, &value);
-                if i.required {
-                    quote! { { let value = #v; vars.push((#name, #json)); } }
-                } else {
-                    quote! { if let ::core::option::Option::Some(value) = #v { vars.push((#name, #json)); } }
-                }
-            });
+            let vars = body_vars(rt, op);
             steps.push(quote! {
                 let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
                 #(#vars)*
                 call.text(#content_type, core.render_text(#template, &vars)?);
+            });
+        }
+        BodyPlan::Form(fields) => {
+            let vars = body_vars(rt, op);
+            let fields = fields.iter().map(|(k, v)| quote! { (#k, #v) });
+            steps.push(quote! {
+                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
+                #(#vars)*
+                call.text("application/x-www-form-urlencoded", core.render_form(&[#(#fields),*], &vars)?);
+            });
+        }
+        BodyPlan::Multipart(parts) => {
+            let vars = body_vars(rt, op);
+            let parts = parts.iter().map(|p| {
+                let (name, value) = (&p.name, &p.value);
+                let filename = opt_str(p.filename.as_deref());
+                let ct = opt_str(p.content_type.as_deref());
+                quote! { (#name, #value, #filename, #ct) }
+            });
+            steps.push(quote! {
+                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
+                #(#vars)*
+                core.render_multipart(&mut call, &[#(#parts),*], &vars)?;
             });
         }
         BodyPlan::Template { content_type, data } => {

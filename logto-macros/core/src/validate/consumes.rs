@@ -524,7 +524,9 @@ impl Cx {
             "json" => "application/json",
             "text" => "text/plain",
             "xml" => "application/xml",
-            "formUrlEncoded" => "application/x-www-form-urlencoded",
+            "sparql" => "application/sparql-query",
+            // `form` is what real documents write for `formUrlEncoded`.
+            "formUrlEncoded" | "form" => "application/x-www-form-urlencoded",
             "multipartForm" => "multipart/form-data",
             "raw" => "application/octet-stream",
             other => {
@@ -539,6 +541,7 @@ impl Cx {
                                 "json",
                                 "text",
                                 "xml",
+                                "sparql",
                                 "formUrlEncoded",
                                 "multipartForm",
                                 "raw",
@@ -554,14 +557,10 @@ impl Cx {
             .data
             .as_ref()
             .map_or(serde_json::Value::Null, Node::to_json);
-        if let serde_json::Value::String(text) = &data {
-            // A body written as text (`body: |`): filled as text, sent as is.
-            let mut names = Vec::new();
-            collect_template_vars(&data, &mut names);
-            for v in names {
-                if self.find_bind(&v).is_some() || inputs.iter().any(|i| i.name == v) {
-                    continue;
-                }
+        // `{{tools.x}}` / `{{rest.x}}` in a consumed template name the input `x`.
+        let data = unprefix_template_vars(data);
+        let mut declare = |v: String, inputs: &mut Vec<ir::Input>| {
+            if self.find_bind(&v).is_none() && !inputs.iter().any(|i| i.name == v) {
                 inputs.push(ir::Input {
                     rust_name: unique(taken, snake(&v)),
                     name: v,
@@ -571,6 +570,69 @@ impl Cx {
                     description: None,
                 });
             }
+        };
+        let form_fields = match (kind, b.data.as_ref().map(|n| &n.value)) {
+            ("formUrlEncoded" | "form", Some(crate::yaml::Value::Map(entries))) => Some(entries),
+            _ => None,
+        };
+        match (kind, &data) {
+            ("formUrlEncoded" | "form", serde_json::Value::Object(_)) => {
+                // In the order written (a JSON object would sort the fields).
+                let fields: Vec<(String, String)> = form_fields
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        let key = k.as_str().map_or_else(|| k.to_json().to_string(), str::to_owned);
+                        let text = match unprefix_template_vars(v.to_json()) {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (key, text)
+                    })
+                    .collect();
+                for (_, value) in &fields {
+                    let mut names = Vec::new();
+                    collect_template_vars(&serde_json::Value::String(value.clone()), &mut names);
+                    names.into_iter().for_each(|v| declare(v, inputs));
+                }
+                return ir::BodyPlan::Form(fields);
+            }
+            ("multipartForm", serde_json::Value::Array(items)) => {
+                let mut names = Vec::new();
+                collect_template_vars(&data, &mut names);
+                names.into_iter().for_each(|v| declare(v, inputs));
+                let text = |v: Option<&serde_json::Value>| {
+                    v.map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                };
+                let mut parts = Vec::new();
+                for item in items {
+                    match (text(item.get("name")), text(item.get("value"))) {
+                        (Some(name), Some(value)) => parts.push(ir::MultipartPart {
+                            name,
+                            value,
+                            filename: text(item.get("filename")),
+                            content_type: text(item.get("contentType")),
+                        }),
+                        _ => sink.error(
+                            b.pos,
+                            &b.path,
+                            "a `multipartForm` part needs `name` and `value`",
+                            "write each part as `{name: field, value: '{{input}}'}`",
+                        ),
+                    }
+                }
+                return ir::BodyPlan::Multipart(parts);
+            }
+            _ => {}
+        }
+        if let serde_json::Value::String(text) = &data {
+            // A body written as text (`body: |`): filled as text, sent as is.
+            let mut names = Vec::new();
+            collect_template_vars(&data, &mut names);
+            names.into_iter().for_each(|v| declare(v, inputs));
             return ir::BodyPlan::Text {
                 // The reference engine sends a raw body as JSON.
                 content_type: if kind == "raw" { "application/json" } else { content_type }
@@ -593,6 +655,14 @@ impl Cx {
                 required: true,
                 description: None,
             });
+        }
+        if content_type != "application/json" {
+            // Structured data of a non-JSON type: sent as its JSON text with
+            // the type's content type (the reference engine's behaviour).
+            return ir::BodyPlan::Text {
+                content_type: content_type.to_owned(),
+                template: data.to_string(),
+            };
         }
         ir::BodyPlan::Template {
             content_type: content_type.to_owned(),
@@ -618,4 +688,37 @@ fn consumed_mapping(sink: &mut Sink, outputs: &[spec::Output]) -> Option<String>
         _ => return Some(other.to_string()),
     };
     Some(serde_json::json!({"augment": {"fields": fields, "other": other}}).to_string())
+}
+
+/// `{{tools.x}}` and `{{rest.x}}` inside a consumed template become `{{x}}`:
+/// real documents name the exposed input that way there too (decision 4).
+fn unprefix_template_vars(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            let mut out = String::with_capacity(s.len());
+            for part in split(&s, false, false) {
+                match part {
+                    Part::Text(t) => out.push_str(t),
+                    Part::Var(var) => {
+                        let name = ["tools.", "rest."]
+                            .iter()
+                            .find_map(|p| var.strip_prefix(p))
+                            .unwrap_or(var);
+                        out.push_str("{{");
+                        out.push_str(name);
+                        out.push_str("}}");
+                    }
+                }
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(unprefix_template_vars).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, unprefix_template_vars(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
