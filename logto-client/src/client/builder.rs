@@ -154,6 +154,7 @@ impl CoreBuilder {
 
         let mut auth_headers = HeaderMap::new();
         let mut digest = None;
+        let mut oauth2 = None;
         let mut auth_query = Vec::new();
         match spec.auth {
             None => {}
@@ -201,6 +202,26 @@ impl CoreBuilder {
                     Secret::new(render(password, &self.vars)?),
                 ));
             }
+            Some(AuthSpec::OAuth2 {
+                token_endpoint,
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+                audience,
+                resource,
+            }) => {
+                let opt = |p: Option<&'static [Piece]>| p.map(|p| render(p, &self.vars)).transpose();
+                oauth2 = Some(Arc::new(super::oauth2::OAuth2::new(
+                    opt(token_endpoint)?,
+                    opt(issuer)?,
+                    Secret::new(render(client_id, &self.vars)?),
+                    Secret::new(render(client_secret, &self.vars)?),
+                    scopes.map(str::to_owned),
+                    audience.map(str::to_owned),
+                    resource.map(str::to_owned),
+                )));
+            }
         }
         let mut fixed_headers = HeaderMap::new();
         let mut fixed_query = Vec::new();
@@ -232,6 +253,7 @@ impl CoreBuilder {
             shared: Arc::new(Shared {
                 own_http,
                 digest,
+                oauth2,
                 challenge: Arc::default(),
                 cookie_store: self.cookie_store.unwrap_or(true),
                 binds,

@@ -7,6 +7,7 @@
 
 mod builder;
 mod call;
+mod oauth2;
 mod spec;
 
 use builder::http_client;
@@ -34,6 +35,9 @@ struct Shared {
     own_http: bool,
     /// Digest credentials, when the API uses digest authentication.
     digest: Option<(Secret, Secret)>,
+    /// OAuth 2.0 client credentials and their token cache (shared by the
+    /// sessions made from one client).
+    oauth2: Option<Arc<oauth2::OAuth2>>,
     /// The last digest challenge, answered straight away by later calls.
     challenge: Arc<std::sync::Mutex<Option<digest_auth::Challenge>>>,
     cookie_store: bool,
@@ -393,6 +397,17 @@ impl Core {
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
+        if let Some(oauth2) = &self.shared.oauth2 {
+            let result = self
+                .execute_oauth2(oauth2, call)
+                .instrument(span.clone())
+                .await;
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            if let Ok(resp) = &result {
+                span.record("status", resp.status().as_u16());
+            }
+            return result;
+        }
         let result = self.execute(call).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match result {
@@ -409,6 +424,42 @@ impl Core {
                 );
                 Err(self.transport_error(call.operation, e))
             }
+        }
+    }
+
+    /// Sends the request with the OAuth 2.0 token; a `401` forgets the token
+    /// and the request is sent once more with a fresh one.
+    async fn execute_oauth2(
+        &self,
+        oauth2: &oauth2::OAuth2,
+        call: &Call,
+    ) -> Result<reqwest::Response, Error> {
+        let http = &self.shared.http;
+        let mut retried = false;
+        loop {
+            let token = oauth2.token(http, call.operation).await?;
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.value.expose()))
+                .map_err(|_| Error::InvalidResponse {
+                    operation: call.operation,
+                    status: StatusCode::BAD_GATEWAY,
+                    message: "the token endpoint issued a token a header cannot carry".into(),
+                    body: Bytes::new(),
+                })?;
+            value.set_sensitive(true);
+            let resp = self
+                .request(call)
+                .header(http::header::AUTHORIZATION, value)
+                .send()
+                .await
+                .map_err(|e| {
+                    tracing::warn!(timeout = e.is_timeout(), connect = e.is_connect(), "upstream call failed");
+                    self.transport_error(call.operation, e)
+                })?;
+            if resp.status() != StatusCode::UNAUTHORIZED || retried {
+                return Ok(resp);
+            }
+            oauth2.invalidate(token.generation).await;
+            retried = true;
         }
     }
 

@@ -59,6 +59,23 @@ pub enum AuthSpec {
         /// Password template.
         password: &'static [Piece],
     },
+    /// OAuth 2.0 client credentials: a bearer token from the token endpoint.
+    OAuth2 {
+        /// `tokenEndpoint`, if given.
+        token_endpoint: Option<&'static [Piece]>,
+        /// `authorizationServerUri`: its metadata names the token endpoint.
+        issuer: Option<&'static [Piece]>,
+        /// `clientId`.
+        client_id: &'static [Piece],
+        /// `clientSecret`.
+        client_secret: &'static [Piece],
+        /// `scopes`, space-separated.
+        scopes: Option<&'static str>,
+        /// `audience`.
+        audience: Option<&'static str>,
+        /// `resource` (RFC 8707).
+        resource: Option<&'static str>,
+    },
 }
 
 /// Where a fixed parameter goes.

@@ -131,6 +131,24 @@ pub enum Auth {
         /// Password.
         password: Template,
     },
+    /// OAuth 2.0: client credentials on consumed APIs (the client id and
+    /// secret are required there); token validation when inbound.
+    OAuth2 {
+        /// `tokenEndpoint`.
+        token_endpoint: Option<Template>,
+        /// `authorizationServerUri`.
+        issuer: Option<Template>,
+        /// `clientId`.
+        client_id: Option<Template>,
+        /// `clientSecret`.
+        client_secret: Option<Template>,
+        /// `scopes`, space-separated.
+        scopes: Option<String>,
+        /// `audience`.
+        audience: Option<String>,
+        /// `resource`.
+        resource: Option<String>,
+    },
 }
 
 /// A parameter with a fixed value, sent with every request of an API.

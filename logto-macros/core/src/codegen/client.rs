@@ -154,6 +154,38 @@ pub fn generate(
             let (u, p) = (pieces(rt, username), pieces(rt, password));
             quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::Digest { username: #u, password: #p }) }
         }
+        Some(ir::Auth::OAuth2 {
+            token_endpoint,
+            issuer,
+            client_id,
+            client_secret,
+            scopes,
+            audience,
+            resource,
+        }) => {
+            let opt_pieces = |t: &Option<ir::Template>| match t {
+                Some(t) => {
+                    let p = pieces(rt, t);
+                    quote! { ::core::option::Option::Some(#p) }
+                }
+                None => quote! { ::core::option::Option::None },
+            };
+            let (endpoint, issuer) = (opt_pieces(token_endpoint), opt_pieces(issuer));
+            let empty = ir::Template::default();
+            let id = pieces(rt, client_id.as_ref().unwrap_or(&empty));
+            let secret = pieces(rt, client_secret.as_ref().unwrap_or(&empty));
+            let (scopes, audience, resource) = (
+                opt_str(scopes.as_deref()),
+                opt_str(audience.as_deref()),
+                opt_str(resource.as_deref()),
+            );
+            quote! {
+                ::core::option::Option::Some(#rt::__private::AuthSpec::OAuth2 {
+                    token_endpoint: #endpoint, issuer: #issuer, client_id: #id, client_secret: #secret,
+                    scopes: #scopes, audience: #audience, resource: #resource,
+                })
+            }
+        }
     };
     let fixed = api.fixed_params.iter().filter_map(|f| {
         let place = match f.location {

@@ -128,6 +128,20 @@ pub struct Authentication {
     pub value: Option<Spanned<String>>,
     /// `header` or `query` for API keys.
     pub placement: Option<Spanned<String>>,
+    /// OAuth 2.0 `clientId`.
+    pub client_id: Option<Spanned<String>>,
+    /// OAuth 2.0 `clientSecret`.
+    pub client_secret: Option<Spanned<String>>,
+    /// OAuth 2.0 `tokenEndpoint` (or `tokenUrl`).
+    pub token_endpoint: Option<Spanned<String>>,
+    /// OAuth 2.0 `authorizationServerUri`.
+    pub authorization_server: Option<Spanned<String>>,
+    /// OAuth 2.0 `scopes`, space-separated.
+    pub scopes: Option<Spanned<String>>,
+    /// OAuth 2.0 `audience`.
+    pub audience: Option<Spanned<String>>,
+    /// OAuth 2.0 `resource`.
+    pub resource: Option<Spanned<String>>,
     /// Where the object starts.
     pub pos: Pos,
     /// Its YAML path.

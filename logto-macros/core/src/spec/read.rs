@@ -65,9 +65,11 @@ const AUTH_KEYS: &[&str] = &[
     "authorizationServerUri",
     "resource",
     "tokenUrl",
+    "tokenEndpoint",
     "clientId",
     "clientSecret",
     "scopes",
+    "audience",
     "scope",
 ];
 const RESOURCE_KEYS: &[&str] = &[
@@ -364,6 +366,27 @@ pub(super) fn read_auth(sink: &mut Sink, node: &Node, path: &str) -> Option<Auth
         key: a.str(sink, "key").or_else(|| a.str(sink, "name")),
         value: a.str(sink, "value"),
         placement: a.str(sink, "placement").or_else(|| a.str(sink, "in")),
+        client_id: a.str(sink, "clientId"),
+        client_secret: a.str(sink, "clientSecret"),
+        token_endpoint: a.str(sink, "tokenEndpoint").or_else(|| a.str(sink, "tokenUrl")),
+        authorization_server: a.str(sink, "authorizationServerUri"),
+        scopes: match a.get("scopes") {
+            Some(n) => match &n.value {
+                crate::yaml::Value::Seq(items) => Some(Spanned::new(
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    n.pos,
+                    a.at("scopes"),
+                )),
+                _ => a.str(sink, "scopes"),
+            },
+            None => None,
+        },
+        audience: a.str(sink, "audience"),
+        resource: a.str(sink, "resource"),
         pos: a.pos(),
         path: path.to_owned(),
     })

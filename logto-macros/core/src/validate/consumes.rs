@@ -153,7 +153,21 @@ impl Cx {
                 });
             }
         }
-        let auth = api.authentication.as_ref().and_then(|a| self.auth(sink, a));
+        let auth = api.authentication.as_ref().and_then(|a| {
+            let auth = self.auth(sink, a)?;
+            if let ir::Auth::OAuth2 { client_id, client_secret, .. } = &auth
+                && (client_id.is_none() || client_secret.is_none())
+            {
+                sink.error(
+                    a.pos,
+                    &a.path,
+                    "`oauth2` on a consumed API is the client credentials flow: it needs `clientId` and `clientSecret`",
+                    "add `clientId: '{{CLIENT_ID}}'` and `clientSecret: '{{CLIENT_SECRET}}'` with bound variables",
+                );
+                return None;
+            }
+            Some(auth)
+        });
         let mut fixed_params = Vec::new();
         for p in &api.input_parameters {
             if p.location
@@ -292,6 +306,27 @@ impl Cx {
                     in_query,
                 })
             }
+            "oauth2" => {
+                if a.token_endpoint.is_none() && a.authorization_server.is_none() {
+                    sink.error(
+                        a.pos,
+                        &a.path,
+                        "`oauth2` authentication needs `tokenEndpoint` or `authorizationServerUri`",
+                        "add `tokenEndpoint: https://auth.example.com/oauth/token`",
+                    );
+                    return None;
+                }
+                let mut t = |f: &Option<Spanned<String>>| f.as_ref().map(|v| self.template(sink, v, false, None));
+                Some(ir::Auth::OAuth2 {
+                    token_endpoint: t(&a.token_endpoint),
+                    issuer: t(&a.authorization_server),
+                    client_id: t(&a.client_id),
+                    client_secret: t(&a.client_secret),
+                    scopes: a.scopes.as_ref().map(|s| s.value.clone()),
+                    audience: a.audience.as_ref().map(|s| s.value.clone()),
+                    resource: a.resource.as_ref().map(|s| s.value.clone()),
+                })
+            }
             other => {
                 sink.error(
                     kind.pos,
@@ -299,7 +334,7 @@ impl Cx {
                     format!("authentication type `{other}` is not supported"),
                     help_with_suggestion(
                         other,
-                        &["bearer", "basic", "apikey", "digest"],
+                        &["bearer", "basic", "apikey", "digest", "oauth2"],
                         "authentication type",
                     ),
                 );

@@ -71,6 +71,14 @@ impl Cx {
         let auth = match &a.authentication {
             None => None,
             Some(spec_auth) => match self.auth(sink, spec_auth) {
+                Some(ir::Auth::OAuth2 { .. }) => {
+                    later.push((
+                        spec_auth.pos,
+                        spec_auth.path.clone(),
+                        "inbound `oauth2` (token validation) is not generated yet (bearer, basic and apikey are)".to_owned(),
+                    ));
+                    None
+                }
                 Some(ir::Auth::Digest { .. }) => {
                     later.push((
                         spec_auth.pos,
