@@ -39,6 +39,7 @@ pub mod secret;
 pub mod serve;
 pub mod server;
 pub mod skill;
+pub mod template;
 
 pub use client::install_crypto_provider;
 pub use error::Error;

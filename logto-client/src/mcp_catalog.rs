@@ -207,25 +207,15 @@ pub fn list_prompts(specs: &[PromptSpec]) -> ListPromptsResult {
 /// Fills `{{name}}` with the arguments in one pass: a value holding
 /// `{{...}}` is not filled again; unknown placeholders stay as written.
 pub fn fill(template: &str, args: &JsonObject) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(rest.get(..start).unwrap_or_default());
-        let after = rest.get(start + 2..).unwrap_or_default();
-        let Some(end) = after.find("}}") else {
-            out.push_str(rest.get(start..).unwrap_or_default());
-            return out;
-        };
-        let name = after.get(..end).unwrap_or_default().trim();
-        match args.get(name) {
-            Some(Value::String(s)) => out.push_str(s),
-            Some(other) => out.push_str(&other.to_string()),
-            None => out.push_str(rest.get(start..start + end + 4).unwrap_or_default()),
-        }
-        rest = after.get(end + 2..).unwrap_or_default();
-    }
-    out.push_str(rest);
-    out
+    let filled: Result<String, std::convert::Infallible> =
+        crate::template::fill(template, |name, written, out| {
+            match args.get(name) {
+                Some(v) => crate::template::text(v, out),
+                None => out.push_str(written),
+            }
+            Ok(())
+        });
+    filled.unwrap_or_default()
 }
 
 /// `prompts/get`: unknown prompts and missing required arguments are

@@ -119,29 +119,17 @@ pub fn render(
     context: &Map<String, Value>,
     bind: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, StepError> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(rest.get(..start).unwrap_or_default());
-        let after = rest.get(start + 2..).unwrap_or_default();
-        let Some(end) = after.find("}}") else {
-            out.push_str(rest.get(start..).unwrap_or_default());
-            return Ok(out);
-        };
-        let name = after.get(..end).unwrap_or_default().trim();
+    crate::template::fill(template, |name, _, out| {
         match dotted(context, name) {
-            Some(Value::String(s)) => out.push_str(s),
             Some(Value::Null) | None => match bind(name) {
                 Some(v) => out.push_str(&v),
                 None if dotted(context, name).is_some() => {}
                 None => return Err(StepError::Input(format!("missing input `{name}`"))),
             },
-            Some(other) => out.push_str(&other.to_string()),
+            Some(v) => crate::template::text(v, out),
         }
-        rest = after.get(end + 2..).unwrap_or_default();
-    }
-    out.push_str(rest);
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// `a.b.c` in the context: `a` is a key (it may contain `-`), then fields.

@@ -135,28 +135,16 @@ impl Core {
     /// the input's text (strings as they are, other JSON as JSON), or a bound
     /// variable's value; an input that was not given renders as JSON `null`.
     pub fn render_text(&self, template: &str, vars: &[(&str, Value)]) -> Result<String, Error> {
-        let mut out = String::with_capacity(template.len());
-        let mut rest = template;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(rest.get(..start).unwrap_or_default());
-            let after = rest.get(start + 2..).unwrap_or_default();
-            let Some(end) = after.find("}}") else {
-                out.push_str(rest.get(start..).unwrap_or_default());
-                return Ok(out);
-            };
-            let name = after.get(..end).unwrap_or_default().trim();
+        crate::template::fill(template, |name, _, out| {
             match vars.iter().find(|(n, _)| *n == name) {
-                Some((_, Value::String(t))) => out.push_str(t),
-                Some((_, v)) => out.push_str(&v.to_string()),
+                Some((_, v)) => crate::template::text(v, out),
                 None => match self.bind_named(name) {
                     Some(v) => out.push_str(&v),
                     None => out.push_str("null"),
                 },
             }
-            rest = after.get(end + 2..).unwrap_or_default();
-        }
-        out.push_str(rest);
-        Ok(out)
+            Ok(())
+        })
     }
 
     /// Fills a form body (`type: formUrlEncoded`): each field's template as

@@ -61,28 +61,10 @@ impl Cx {
                 ));
             }
         }
-        let auth = match &a.authentication {
-            None => None,
-            Some(spec_auth) => match self.auth(sink, spec_auth) {
-                Some(ir::Auth::OAuth2 { .. }) => {
-                    later.push((
-                        spec_auth.pos,
-                        spec_auth.path.clone(),
-                        "inbound `oauth2` (token validation) is not generated yet (bearer, basic and apikey are)".to_owned(),
-                    ));
-                    None
-                }
-                Some(ir::Auth::Digest { .. }) => {
-                    later.push((
-                        spec_auth.pos,
-                        spec_auth.path.clone(),
-                        "inbound `digest` authentication on a control adapter is not generated yet (bearer, basic and apikey are)".to_owned(),
-                    ));
-                    None
-                }
-                other => other,
-            },
-        };
+        let auth = a
+            .authentication
+            .as_ref()
+            .and_then(|spec_auth| self.inbound_auth(sink, spec_auth, "a control adapter", later));
         Some(ir::ControlAdapter {
             namespace: a
                 .namespace

@@ -68,28 +68,10 @@ impl Cx {
         aggregates: &[spec::Aggregate],
         later: &mut Vec<(Pos, String, String)>,
     ) -> ir::RestAdapter {
-        let auth = match &a.authentication {
-            None => None,
-            Some(spec_auth) => match self.auth(sink, spec_auth) {
-                Some(ir::Auth::OAuth2 { .. }) => {
-                    later.push((
-                        spec_auth.pos,
-                        spec_auth.path.clone(),
-                        "inbound `oauth2` (token validation) is not generated yet (bearer, basic and apikey are)".to_owned(),
-                    ));
-                    None
-                }
-                Some(ir::Auth::Digest { .. }) => {
-                    later.push((
-                        spec_auth.pos,
-                        spec_auth.path.clone(),
-                        "inbound `digest` authentication on a REST adapter is not generated yet (bearer, basic and apikey are)".to_owned(),
-                    ));
-                    None
-                }
-                other => other,
-            },
-        };
+        let auth = a
+            .authentication
+            .as_ref()
+            .and_then(|spec_auth| self.inbound_auth(sink, spec_auth, "a REST adapter", later));
         let namespace = a
             .namespace
             .as_ref()
@@ -559,6 +541,28 @@ fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, rou
 }
 
 impl Cx {
+    /// Inbound `authentication` of an adapter: bearer, basic or API key;
+    /// digest and oauth2 (token validation) are noted as not generated yet.
+    pub(super) fn inbound_auth(
+        &mut self,
+        sink: &mut Sink,
+        spec_auth: &spec::Authentication,
+        adapter: &str,
+        later: &mut Vec<(Pos, String, String)>,
+    ) -> Option<ir::Auth> {
+        let kind = match self.auth(sink, spec_auth)? {
+            ir::Auth::OAuth2 { .. } => "oauth2` (token validation)",
+            ir::Auth::Digest { .. } => "digest` authentication",
+            other => return Some(other),
+        };
+        later.push((
+            spec_auth.pos,
+            spec_auth.path.clone(),
+            format!("inbound `{kind} on {adapter} is not generated yet (bearer, basic and apikey are)"),
+        ));
+        None
+    }
+
     /// An MCP resource: its `call` (a one-step orchestration), `steps` or
     /// `location` file; the URI template's variables are its inputs.
     fn mcp_resource(
