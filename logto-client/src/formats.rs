@@ -6,16 +6,29 @@
 //!   (an element with attributes and text keeps its text under `""`);
 //! - `csv`, `tsv`, `psv`: an array of row objects keyed by the header row,
 //!   every value a string;
-//! - `yaml`: the document as JSON (plain scalars typed as YAML 1.2 core).
+//! - `yaml`: the document as JSON (plain scalars typed as YAML 1.2 core);
+//! - `html`: `{"tables": [[row objects]]}`, the header cells giving the keys,
+//!   the tables those `outputSchema` (a CSS selector) names, or all;
+//! - `markdown`: `{"frontMatter", "tables", "sections": [{heading, level,
+//!   content}]}`, sections kept when their heading starts with `outputSchema`.
 
 use serde_json::{Map, Value};
 
 /// The formats [`to_json`] converts.
-pub const FORMATS: [&str; 6] = ["json", "xml", "csv", "tsv", "psv", "yaml"];
+pub const FORMATS: [&str; 8] = ["json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown"];
 
 /// Converts an answer in `format` to JSON.
 pub fn to_json(format: &str, body: &[u8]) -> Result<Value, String> {
+    to_json_with(format, None, body)
+}
+
+/// Converts an answer in `format` to JSON; `schema` is the operation's
+/// `outputSchema` (HTML: a CSS selector of the tables to read; Markdown: the
+/// prefix of the headings whose sections are kept).
+pub fn to_json_with(format: &str, schema: Option<&str>, body: &[u8]) -> Result<Value, String> {
     match format {
+        "html" => html(&String::from_utf8_lossy(body), schema),
+        "markdown" => markdown(&String::from_utf8_lossy(body), schema),
         "json" => serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}")),
         "xml" => xml(body),
         "csv" => delimited(body, b','),
@@ -232,6 +245,188 @@ fn plain_scalar(s: &str) -> Value {
     Value::String(s.to_owned())
 }
 
+/// Header cells and rows of strings as row objects (missing cells `""`).
+fn table_rows(headers: &[String], rows: &[Vec<String>]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|row| {
+                Value::Object(
+                    headers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| (h.clone(), Value::String(row.get(i).cloned().unwrap_or_default())))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn html(text: &str, selector: Option<&str>) -> Result<Value, String> {
+    let dom = tl::parse(text, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+    let parser = dom.parser();
+    let tag_name = |h: &tl::NodeHandle| {
+        h.get(parser)
+            .and_then(|n| n.as_tag())
+            .map(|t| t.name().as_utf8_str().to_ascii_lowercase())
+    };
+    let cell_text = |h: &tl::NodeHandle| {
+        let raw = h.get(parser).map(|n| n.inner_text(parser).into_owned()).unwrap_or_default();
+        let decoded = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+        decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let within = |h: &tl::NodeHandle, sel: &str| -> Vec<tl::NodeHandle> {
+        h.get(parser)
+            .and_then(|n| n.as_tag())
+            .and_then(|t| t.query_selector(parser, sel))
+            .map(Iterator::collect)
+            .unwrap_or_default()
+    };
+    let tables: Vec<tl::NodeHandle> = match selector.map(str::trim).filter(|s| !s.is_empty()) {
+        None => dom.query_selector("table").map(Iterator::collect).unwrap_or_default(),
+        Some(sel) => {
+            let scoped: Vec<tl::NodeHandle> = dom
+                .query_selector(sel)
+                .ok_or_else(|| format!("`{sel}` is not a CSS selector this converter reads"))?
+                .collect();
+            scoped
+                .iter()
+                .flat_map(|h| {
+                    if tag_name(h).as_deref() == Some("table") {
+                        vec![*h]
+                    } else {
+                        within(h, "table")
+                    }
+                })
+                .collect()
+        }
+    };
+    let mut out = Vec::new();
+    for table in &tables {
+        let rows = within(table, "tr");
+        let headers: Vec<String> = rows
+            .iter()
+            .map(|r| within(r, "th"))
+            .find(|th| !th.is_empty())
+            .unwrap_or_default()
+            .iter()
+            .map(cell_text)
+            .collect();
+        if headers.iter().all(String::is_empty) {
+            continue;
+        }
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .filter(|r| within(r, "th").is_empty())
+            .map(|r| within(r, "td").iter().map(cell_text).collect::<Vec<_>>())
+            .filter(|cells| !cells.is_empty())
+            .collect();
+        out.push(table_rows(&headers, &body));
+    }
+    Ok(serde_json::json!({ "tables": out }))
+}
+
+fn markdown(text: &str, section_filter: Option<&str>) -> Result<Value, String> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let text = text.replace("\r\n", "\n");
+    let (front, body) = match text.strip_prefix("---\n").and_then(|r| r.split_once("\n---\n")) {
+        Some((yaml_block, body)) => {
+            let fm = match yaml(yaml_block.trim().as_bytes())? {
+                v @ Value::Object(_) => v,
+                _ => Value::Object(Map::new()),
+            };
+            (fm, body.to_owned())
+        }
+        None => (Value::Object(Map::new()), text.clone()),
+    };
+    let filter = section_filter.map(str::trim).filter(|f| !f.is_empty());
+    let mut tables = Vec::new();
+    let mut sections = Vec::new();
+    // The current section: heading, level and the texts of its blocks.
+    let mut section: Option<(String, u64, Vec<String>)> = None;
+    let close = |section: &mut Option<(String, u64, Vec<String>)>, sections: &mut Vec<Value>| {
+        if let Some((heading, level, blocks)) = section.take()
+            && filter.is_none_or(|f| heading.starts_with(f))
+        {
+            sections.push(serde_json::json!({
+                "heading": heading, "level": level, "content": blocks.join("\n").trim(),
+            }));
+        }
+    };
+    let mut depth = 0usize;
+    let mut buf = String::new();
+    let (mut in_heading, mut in_table, mut in_head) = (false, false, false);
+    let mut heading_level = 0u64;
+    let (mut headers, mut row, mut rows): (Vec<String>, Vec<String>, Vec<Vec<String>>) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for event in Parser::new_ext(&body, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(tag) => {
+                if depth == 0 {
+                    buf.clear();
+                }
+                depth += 1;
+                match tag {
+                    Tag::Heading { level, .. } if depth == 1 => {
+                        in_heading = true;
+                        heading_level = level as u64;
+                    }
+                    Tag::Table(_) if depth == 1 => {
+                        in_table = true;
+                        headers.clear();
+                        rows.clear();
+                    }
+                    Tag::TableHead => in_head = true,
+                    Tag::TableRow => row.clear(),
+                    Tag::TableCell => buf.clear(),
+                    _ => {}
+                }
+            }
+            Event::End(end) => {
+                depth = depth.saturating_sub(1);
+                match end {
+                    TagEnd::TableCell => {
+                        let cell = buf.trim().to_owned();
+                        if in_head {
+                            headers.push(cell);
+                        } else {
+                            row.push(cell);
+                        }
+                        buf.clear();
+                    }
+                    TagEnd::TableHead => in_head = false,
+                    TagEnd::TableRow => rows.push(std::mem::take(&mut row)),
+                    _ => {}
+                }
+                if depth == 0 {
+                    if in_heading {
+                        close(&mut section, &mut sections);
+                        section = Some((buf.trim().to_owned(), heading_level, Vec::new()));
+                        in_heading = false;
+                    } else if in_table {
+                        if !headers.iter().all(String::is_empty) {
+                            tables.push(table_rows(&headers, &rows));
+                        }
+                        in_table = false;
+                    } else if let Some((_, _, blocks)) = section.as_mut() {
+                        let t = buf.trim();
+                        if !t.is_empty() {
+                            blocks.push(t.to_owned());
+                        }
+                    }
+                    buf.clear();
+                }
+            }
+            Event::Text(t) | Event::Code(t) => buf.push_str(&t),
+            Event::SoftBreak => buf.push(' '),
+            Event::HardBreak => buf.push('\n'),
+            _ => {}
+        }
+    }
+    close(&mut section, &mut sections);
+    Ok(serde_json::json!({"frontMatter": front, "tables": tables, "sections": sections}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +458,44 @@ mod tests {
         );
         assert_eq!(to_json("tsv", b"a\tb\nx\ty\n"), Ok(json!([{"a": "x", "b": "y"}])));
         assert_eq!(to_json("psv", b"a|b\nx|y\n"), Ok(json!([{"a": "x", "b": "y"}])));
+    }
+
+    #[test]
+    fn html_tables_become_row_objects() {
+        let page = b"<html><body><p>x</p><table id=\"p\"><thead><tr><th>Name</th><th>Price</th></tr></thead>\
+                     <tbody><tr><td>Widget</td><td>$99</td></tr><tr><td>Gadget &amp; co</td></tr></tbody></table>\
+                     <div class=\"other\"><table><tr><th>A</th></tr><tr><td>1</td></tr></table></div></body></html>";
+        assert_eq!(
+            to_json("html", page),
+            Ok(json!({"tables": [
+                [{"Name": "Widget", "Price": "$99"}, {"Name": "Gadget & co", "Price": ""}],
+                [{"A": "1"}]
+            ]}))
+        );
+        assert_eq!(
+            to_json_with("html", Some("div.other"), page),
+            Ok(json!({"tables": [[{"A": "1"}]]}))
+        );
+    }
+
+    #[test]
+    fn markdown_gives_front_matter_tables_and_sections() {
+        let doc = b"---\ntitle: Fleet\nships: 2\n---\n# Ships\nTwo ships,\nboth `active`.\n\n| Name | Flag |\n|---|---|\n| Star | NO |\n\n## Crew\nAnn.\n";
+        assert_eq!(
+            to_json("markdown", doc),
+            Ok(json!({
+                "frontMatter": {"title": "Fleet", "ships": 2},
+                "tables": [[{"Name": "Star", "Flag": "NO"}]],
+                "sections": [
+                    {"heading": "Ships", "level": 1, "content": "Two ships, both active."},
+                    {"heading": "Crew", "level": 2, "content": "Ann."}
+                ]
+            }))
+        );
+        assert_eq!(
+            to_json_with("markdown", Some("Cr"), doc).map(|v| v.get("sections").cloned()),
+            Ok(Some(json!([{"heading": "Crew", "level": 2, "content": "Ann."}])))
+        );
     }
 
     #[test]

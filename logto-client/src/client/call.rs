@@ -45,6 +45,9 @@ pub struct Call {
     /// The consumed operation's `outputRawFormat` when it is not JSON
     /// (`xml`, `csv`, `yaml`...): answers are converted to JSON first.
     pub raw_format: Option<&'static str>,
+    /// The consumed operation's `outputSchema` (an HTML table selector, a
+    /// Markdown heading prefix).
+    pub raw_schema: Option<&'static str>,
 }
 
 impl Call {
@@ -60,6 +63,7 @@ impl Call {
             body: CallBody::None,
             mapping: None,
             raw_format: None,
+            raw_schema: None,
         }
     }
 

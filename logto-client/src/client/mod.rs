@@ -541,7 +541,7 @@ impl Core {
             });
         }
         let value = match call.raw_format {
-            Some(format) if !body.is_empty() => crate::formats::to_json(format, &body)
+            Some(format) if !body.is_empty() => crate::formats::to_json_with(format, call.raw_schema, &body)
                 .map_err(|message| Error::InvalidResponse {
                     operation: call.operation,
                     status,

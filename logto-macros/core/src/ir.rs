@@ -321,6 +321,9 @@ pub struct ConsumedOp {
     pub output_mapping: Option<String>,
     /// `outputRawFormat` when it is not JSON: answers are converted first.
     pub raw_format: Option<String>,
+    /// `outputSchema`: the HTML tables' CSS selector, the Markdown sections'
+    /// heading prefix.
+    pub output_schema: Option<String>,
     /// Where the operation is written.
     pub pos: Pos,
 }

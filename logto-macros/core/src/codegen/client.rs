@@ -558,6 +558,9 @@ fn operation(
     };
     if let Some(f) = &op.raw_format {
         mapping.extend(quote! { call.raw_format = ::core::option::Option::Some(#f); });
+        if let Some(schema) = &op.output_schema {
+            mapping.extend(quote! { call.raw_schema = ::core::option::Option::Some(#schema); });
+        }
     }
 
     let summary = op

@@ -178,6 +178,8 @@ pub struct Operation {
     pub body: Option<Body>,
     /// `json`, `xml`, ...
     pub output_raw_format: Option<Spanned<String>>,
+    /// `outputSchema`: an HTML table selector, a Markdown heading prefix.
+    pub output_schema: Option<Spanned<String>>,
     /// Outputs.
     pub output_parameters: Vec<Output>,
     /// Where the operation starts.

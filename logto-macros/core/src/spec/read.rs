@@ -451,6 +451,7 @@ fn read_operation(sink: &mut Sink, node: &Node, path: &str) -> Option<Operation>
         input_parameters: read_params(sink, &o),
         body,
         output_raw_format: o.str(sink, "outputRawFormat"),
+        output_schema: o.str(sink, "outputSchema"),
         output_parameters: read_outputs(sink, &o),
         pos: o.pos(),
         path_in_doc: path.to_owned(),

@@ -512,6 +512,7 @@ impl Cx {
             fixed,
             output_mapping: consumed_mapping(sink, &op.output_parameters),
             raw_format: self.raw_format(sink, op.output_raw_format.as_ref()),
+            output_schema: op.output_schema.as_ref().map(|s| s.value.clone()),
             pos: op.pos,
         })
     }
@@ -523,12 +524,12 @@ impl Cx {
         let f = f?;
         match f.value.as_str() {
             "json" | "text" => None,
-            "xml" | "csv" | "tsv" | "psv" | "yaml" => Some(f.value.clone()),
-            other @ ("html" | "markdown" | "avro" | "protobuf") => {
+            "xml" | "csv" | "tsv" | "psv" | "yaml" | "html" | "markdown" => Some(f.value.clone()),
+            other @ ("avro" | "protobuf") => {
                 self.later.push((
                     f.pos,
                     f.path.clone(),
-                    format!("`outputRawFormat: {other}` is not generated yet (json, xml, csv, tsv, psv and yaml are)"),
+                    format!("`outputRawFormat: {other}` (binary, decoded with a schema file) is not generated yet (json, xml, csv, tsv, psv, yaml, html and markdown are)"),
                 ));
                 None
             }

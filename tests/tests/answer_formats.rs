@@ -1,0 +1,88 @@
+//! Answers in CSV, YAML, HTML and Markdown (`formats.yaml`) are converted to
+//! JSON before the mappings, through the client and the REST adapter.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
+mod common;
+
+use logto_client::server::RestConfig;
+use serde_json::{Value, json};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+logto_client::naftiko_capability!("formats.yaml");
+
+async fn upstream() -> MockServer {
+    let server = MockServer::start().await;
+    for (p, body, ct) in [
+        ("/report.csv", "id,name\n1,Star\n2,\"Iron, Maiden\"\n", "text/csv"),
+        ("/config.yaml", "deploy:\n  region: eu-west\n  replicas: 3\n", "application/yaml"),
+        (
+            "/products.html",
+            "<table><tr><th>Skip</th></tr><tr><td>x</td></tr></table>\
+             <table class=\"products\"><tr><th>Name</th><th>Price</th></tr>\
+             <tr><td>Widget</td><td>$99</td></tr><tr><td>Gadget</td><td>$5</td></tr></table>",
+            "text/html",
+        ),
+        (
+            "/notes.md",
+            "---\nversion: 2\n---\n# Release 2\nShips faster.\n\n# Other\nNot this.\n",
+            "text/markdown",
+        ),
+    ] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, ct))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn the_client_converts_each_format() {
+    let server = upstream().await;
+    let c = formats::Client::new(&server.uri()).unwrap();
+    assert_eq!(
+        *c.csv_report().await.unwrap(),
+        json!([{"id": "1", "name": "Star"}, {"id": "2", "name": "Iron, Maiden"}])
+    );
+    assert_eq!(*c.yaml_config().await.unwrap(), json!("eu-west"), "mapped after conversion");
+    assert_eq!(
+        *c.html_products().await.unwrap(),
+        json!({"tables": [[{"Name": "Widget", "Price": "$99"}, {"Name": "Gadget", "Price": "$5"}]]}),
+        "only the tables `outputSchema` selects"
+    );
+    assert_eq!(
+        *c.markdown_notes().await.unwrap(),
+        json!({
+            "frontMatter": {"version": 2},
+            "tables": [],
+            "sections": [{"heading": "Release 2", "level": 1, "content": "Ships faster."}]
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_rest_adapter_maps_converted_answers() {
+    let server = upstream().await;
+    let base = common::serve(formats_api::router(
+        formats_api::Forwarder {
+            upstreams: formats_api::Upstreams {
+                formats: formats::Client::new(&server.uri()).unwrap(),
+            },
+        },
+        RestConfig::default(),
+    ))
+    .await;
+    let r = reqwest::get(format!("{base}/products")).await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!([{"name": "Widget"}, {"name": "Gadget"}])
+    );
+}
