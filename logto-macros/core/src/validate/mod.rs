@@ -426,8 +426,8 @@ fn collect_template_vars(v: &serde_json::Value, out: &mut Vec<String>) {
 fn script_step(steps: &[spec::Step]) -> Option<String> {
     steps
         .iter()
-        .find_map(|s| s.kind.as_ref())
-        .filter(|k| k.value == "script")
+        .filter_map(|s| s.kind.as_ref())
+        .find(|k| k.value == "script")
         .map(|kind| {
             format!(
                 "`script` steps (line {}) are not supported: the generated code runs no scripts",
