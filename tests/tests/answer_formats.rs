@@ -86,3 +86,41 @@ async fn the_rest_adapter_maps_converted_answers() {
         json!([{"name": "Widget"}, {"name": "Gadget"}])
     );
 }
+
+#[tokio::test]
+async fn operations_sharing_a_name_get_distinct_methods() {
+    let server = upstream().await;
+    let base = common::serve(formats_api::router(
+        formats_api::Forwarder {
+            upstreams: formats_api::Upstreams {
+                formats: formats::Client::new(&server.uri()).unwrap(),
+            },
+        },
+        RestConfig::default(),
+    ))
+    .await;
+    // Three operations named `products`: the first keeps the name, the one
+    // on another route gets the route, the one on the same route the method.
+    let _: fn(formats_api::ProductsInput) = |_| {};
+    let _: fn(formats_api::ProductsProductsCheapInput) = |_| {};
+    let _: fn(formats_api::ProductsPostInput) = |_| {};
+    let cheap = reqwest::get(format!("{base}/products/cheap")).await.unwrap();
+    assert_eq!(cheap.json::<Value>().await.unwrap()[0]["name"], "Star");
+    let post = reqwest::Client::new()
+        .post(format!("{base}/products"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.json::<Value>().await.unwrap(), json!("eu-west"));
+    let doc: Value = reqwest::get(format!("{base}/openapi.json")).await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = ["/products", "/products/cheap"]
+        .iter()
+        .flat_map(|p| doc["paths"][*p].as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ["products", "products_products_cheap", "products_post"].iter().all(|i| ids.contains(i)),
+        "{ids:?}"
+    );
+}

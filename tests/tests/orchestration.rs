@@ -494,6 +494,15 @@ async fn forward_proxies_the_whole_path_below_the_resource() {
         assert!(answer.starts_with("HTTP/1.1 400"), "{target}: no way out of the base URL's path: {answer}");
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+    let big = http
+        .post(format!("{base}/proxy/voyages"))
+        .body(vec![b'x'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413, "the body limit holds for forwarded requests");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]

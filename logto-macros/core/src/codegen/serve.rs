@@ -164,6 +164,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             let (health, info, metrics, traces, buffer) = (c.health, c.info, c.metrics, c.traces, c.buffer);
             let unsupported = c.unsupported.iter().map(|(r, w)| quote! { (#r, #w) });
             let notes = &c.notes;
+            let notes_len = notes.len();
             let label = opt_str(cap.label.as_deref());
             let version = &cap.version;
             let secret = |t: &ir::Template| {
@@ -189,7 +190,8 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             };
             let _ = buffer;
             quote! {
-                for note in [#(#notes),*] {
+                let notes: [&str; #notes_len] = [#(#notes),*];
+                for note in notes {
                     ::std::eprintln!("control adapter `{}`: {note}", #ns);
                 }
                 let mut infos: ::std::vec::Vec<#rt::control::AdapterInfo> = adapters
@@ -246,7 +248,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                 let mut rest_config = config.rest.clone();
                 rest_config.binds = binds.clone();
                 #(#clients)*
-                let mut adapters = ::std::vec::Vec::new();
+                let mut adapters: ::std::vec::Vec<#rt::serve::Adapter> = ::std::vec::Vec::new();
                 #(#adapters)*
                 #observer
                 #control
