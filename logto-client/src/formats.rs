@@ -10,12 +10,16 @@
 //! - `html`: `{"tables": [[row objects]]}`, the header cells giving the keys,
 //!   the tables those `outputSchema` (a CSS selector) names, or all;
 //! - `markdown`: `{"frontMatter", "tables", "sections": [{heading, level,
-//!   content}]}`, sections kept when their heading starts with `outputSchema`.
+//!   content}]}`, sections kept when their heading starts with `outputSchema`;
+//! - `avro` (feature `avro`): one datum decoded with the `outputSchema`
+//!   schema file, or an object container file's records.
 
 use serde_json::{Map, Value};
 
 /// The formats [`to_json`] converts.
-pub const FORMATS: [&str; 8] = ["json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown"];
+pub const FORMATS: [&str; 9] = [
+    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro",
+];
 
 /// Converts an answer in `format` to JSON.
 pub fn to_json(format: &str, body: &[u8]) -> Result<Value, String> {
@@ -27,6 +31,7 @@ pub fn to_json(format: &str, body: &[u8]) -> Result<Value, String> {
 /// prefix of the headings whose sections are kept).
 pub fn to_json_with(format: &str, schema: Option<&str>, body: &[u8]) -> Result<Value, String> {
     match format {
+        "avro" => avro(body, schema),
         "html" => html(&String::from_utf8_lossy(body), schema),
         "markdown" => markdown(&String::from_utf8_lossy(body), schema),
         "json" => serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}")),
@@ -243,6 +248,70 @@ fn plain_scalar(s: &str) -> Value {
         return Value::Number(n);
     }
     Value::String(s.to_owned())
+}
+
+/// Avro (`outputRawFormat: avro`): one datum decoded with the schema file
+/// `outputSchema` names (as the reference engine reads it, from the working
+/// directory; `file:///./x.avsc` too), or, without one, an Avro object
+/// container file with its embedded schema (an array of its records).
+#[cfg(feature = "avro")]
+fn avro(body: &[u8], schema: Option<&str>) -> Result<Value, String> {
+    use apache_avro::{Reader, Schema, reader::datum::GenericDatumReader};
+    let json = |v: apache_avro::types::Value| {
+        Value::try_from(v).map_err(|e| format!("Avro value without a JSON form: {e}"))
+    };
+    match schema.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(path) => {
+            let path = path.strip_prefix("file://").map_or(path, |p| p.strip_prefix("/./").unwrap_or(p));
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("the Avro schema `{path}` cannot be read: {e}"))?;
+            let schema = Schema::parse_str(&text).map_err(|e| format!("invalid Avro schema `{path}`: {e}"))?;
+            let reader = GenericDatumReader::builder(&schema)
+                .build()
+                .map_err(|e| format!("Avro: {e}"))?;
+            let value = reader
+                .read_value(&mut &body[..])
+                .map_err(|e| format!("invalid Avro data: {e}"))?;
+            json(value)
+        }
+        None => {
+            let reader = Reader::new(body).map_err(|e| {
+                format!("not an Avro object container file ({e}): give the schema file in `outputSchema`")
+            })?;
+            let mut records = Vec::new();
+            for value in reader {
+                records.push(json(value.map_err(|e| format!("invalid Avro data: {e}"))?)?);
+            }
+            Ok(Value::Array(records))
+        }
+    }
+}
+
+#[cfg(not(feature = "avro"))]
+fn avro(_: &[u8], _: Option<&str>) -> Result<Value, String> {
+    Err("this build of logto-client has no `avro` feature".into())
+}
+
+/// Checks at compile time that Avro answers can be decoded: generated code
+/// for an `outputRawFormat: avro` operation invokes it.
+#[cfg(feature = "avro")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __avro_supported {
+    () => {};
+}
+
+/// Checks at compile time that Avro answers can be decoded: generated code
+/// for an `outputRawFormat: avro` operation invokes it.
+#[cfg(not(feature = "avro"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __avro_supported {
+    () => {
+        ::core::compile_error!(
+            "this capability has an `outputRawFormat: avro` operation: enable the `avro` feature of logto-client"
+        );
+    };
 }
 
 /// Header cells and rows of strings as row objects (missing cells `""`).

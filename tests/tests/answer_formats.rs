@@ -124,3 +124,48 @@ async fn operations_sharing_a_name_get_distinct_methods() {
         "{ids:?}"
     );
 }
+
+#[tokio::test]
+#[allow(deprecated)] // `to_avro_datum`: the plainest way to write one datum
+async fn avro_datums_and_container_files_are_decoded() {
+    use apache_avro::types::Value as Avro;
+    let schema = apache_avro::Schema::parse_str(
+        &std::fs::read_to_string("capabilities/schemas/records.avsc").unwrap(),
+    )
+    .unwrap();
+    let rec = |id: &str, title: &str| {
+        Avro::Record(vec![
+            ("id".into(), Avro::String(id.into())),
+            ("title".into(), Avro::String(title.into())),
+        ])
+    };
+    let page = Avro::Record(vec![(
+        "records".into(),
+        Avro::Array(vec![rec("1", "Hull"), rec("2", "Sails")]),
+    )]);
+    let datum = apache_avro::to_avro_datum(&schema, page.clone()).unwrap();
+    let mut file = apache_avro::Writer::new(&schema, Vec::new()).unwrap();
+    file.append(page).unwrap();
+    let file = file.into_inner().unwrap();
+
+    let server = MockServer::start().await;
+    Mock::given(path("/records.avro"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(datum, "application/avro"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/archive.avro"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(file, "application/avro"))
+        .mount(&server)
+        .await;
+    let c = formats::Client::new(&server.uri()).unwrap();
+    assert_eq!(
+        *c.avro_records().await.unwrap(),
+        json!(["Hull", "Sails"]),
+        "decoded with the `outputSchema` file, then mapped"
+    );
+    assert_eq!(
+        *c.avro_archive().await.unwrap(),
+        json!([{"records": [{"id": "1", "title": "Hull"}, {"id": "2", "title": "Sails"}]}]),
+        "a container file carries its schema"
+    );
+}

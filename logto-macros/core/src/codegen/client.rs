@@ -557,6 +557,10 @@ fn operation(
         None => quote! {},
     };
     if let Some(f) = &op.raw_format {
+        if f == "avro" {
+            // A compile error naming the feature when the runtime lacks it.
+            mapping.extend(quote! { #rt::__avro_supported!(); });
+        }
         mapping.extend(quote! { call.raw_format = ::core::option::Option::Some(#f); });
         if let Some(schema) = &op.output_schema {
             mapping.extend(quote! { call.raw_schema = ::core::option::Option::Some(#schema); });

@@ -524,12 +524,14 @@ impl Cx {
         let f = f?;
         match f.value.as_str() {
             "json" | "text" => None,
-            "xml" | "csv" | "tsv" | "psv" | "yaml" | "html" | "markdown" => Some(f.value.clone()),
-            other @ ("avro" | "protobuf") => {
+            "xml" | "csv" | "tsv" | "psv" | "yaml" | "html" | "markdown" | "avro" => {
+                Some(f.value.clone())
+            }
+            other @ "protobuf" => {
                 self.later.push((
                     f.pos,
                     f.path.clone(),
-                    format!("`outputRawFormat: {other}` (binary, decoded with a schema file) is not generated yet (json, xml, csv, tsv, psv, yaml, html and markdown are)"),
+                    format!("`outputRawFormat: {other}` (binary, decoded with a .proto file) is not generated yet (json, xml, csv, tsv, psv, yaml, html, markdown and avro are)"),
                 ));
                 None
             }
