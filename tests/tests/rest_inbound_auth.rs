@@ -103,3 +103,23 @@ fn a_missing_secret_is_an_error_naming_the_bind() {
     .to_string();
     assert!(e.contains("API_TOKEN"), "{e}");
 }
+
+#[tokio::test]
+async fn mcp_adapters_take_api_keys_too() {
+    let mut config = logto_client::mcp::McpHttpConfig::default();
+    config.binds.insert("API_TOKEN".into(), Secret::new(TOKEN));
+    let base = common::serve(key_mcp::router(key_mcp::Upstreams {}, &config).unwrap()).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let post = |key: Option<&str>| {
+        let mut r = reqwest::Client::new()
+            .post(format!("{base}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&init);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.send()
+    };
+    refused(post(None).await.unwrap(), "ApiKey header=\"X-Api-Key\"").await;
+    assert_eq!(post(Some(TOKEN)).await.unwrap().status(), 200);
+}

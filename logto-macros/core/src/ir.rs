@@ -541,6 +541,8 @@ pub struct McpAdapter {
     pub description: Option<String>,
     /// The bearer token clients must send (`authentication: bearer`).
     pub bearer_token: Option<Template>,
+    /// Other inbound authentication (basic, API key) clients must present.
+    pub inbound: Option<Auth>,
     /// Tools.
     pub tools: Vec<McpTool>,
     /// Resources (static URIs and URI templates).

@@ -404,7 +404,15 @@ pub fn generate(
         }
         None => quote! { config.bearer_token.clone() },
     };
-    let auth_doc = if a.bearer_token.is_some() {
+    let guard = a
+        .inbound
+        .as_ref()
+        .and_then(|x| super::inbound_auth(rt, x, &quote! { &config.binds }))
+        .map(|auth| quote! { let router = #rt::inbound::require(router, #auth); });
+    let auth_doc = if a.inbound.is_some() {
+        "Clients must present the spec's `authentication` (401 otherwise), resolved from its binds \
+         (`config.binds`, then the environment); a missing bound variable is an error naming it."
+    } else if a.bearer_token.is_some() {
         "Clients must send `Authorization: Bearer <token>`: the spec's `authentication`, resolved from its binds \
          (or `config.bearer_token`); a missing bound variable is an error naming it."
     } else {
@@ -506,7 +514,9 @@ pub fn generate(
         #[doc = #auth_doc]
         pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
             let token = #token;
-            ::core::result::Result::Ok(#rt::mcp::http_router(http_service(upstreams, config), token))
+            let router = #rt::mcp::http_router(http_service(upstreams, config), token);
+            #guard
+            ::core::result::Result::Ok(router)
         }
 
         /// Serves one session over stdin/stdout until the client closes it.

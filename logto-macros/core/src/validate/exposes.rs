@@ -314,21 +314,13 @@ impl Cx {
         aggregates: &[spec::Aggregate],
         later: &mut Vec<(Pos, String, String)>,
     ) -> ir::McpAdapter {
-        let bearer_token = match &a.authentication {
-            None => None,
-            Some(auth) => match self.auth(sink, auth) {
-                Some(ir::Auth::Bearer { token }) => Some(token),
-                Some(_) => {
-                    later.push((
-                        auth.pos,
-                        auth.path.clone(),
-                        "only `bearer` inbound authentication is generated for MCP adapters"
-                            .to_owned(),
-                    ));
-                    None
-                }
-                None => None,
-            },
+        let (bearer_token, inbound) = match a
+            .authentication
+            .as_ref()
+            .and_then(|auth| self.inbound_auth(sink, auth, "an MCP adapter", later))
+        {
+            Some(ir::Auth::Bearer { token }) => (Some(token), None),
+            other => (None, other),
         };
         let namespace = a
             .namespace
@@ -510,6 +502,7 @@ impl Cx {
             stdio,
             description: a.description.as_ref().map(|d| d.value.clone()),
             bearer_token,
+            inbound,
             tools,
         }
     }
