@@ -1,29 +1,43 @@
 //! `naftiko serve FILE [OPTIONS]`: what a user of the reference engine does
-//! with one command, without writing Rust. The capability is expanded (a
-//! spec error stops here, shown as its diagnostics), written into a small
-//! crate under this workspace's `target/naftiko-serve/`, built there with a
-//! target folder of its own (kept, so later starts only rebuild what the
-//! spec changed), then run in place of this process.
+//! with one command, without writing Rust. The capability is checked first
+//! (a spec error stops here, shown as its diagnostics), then a small crate
+//! around `naftiko_capability!` is written under this workspace's
+//! `target/naftiko-serve/` and built there with a target folder of its own
+//! (kept, and the macro tracks the spec file, so later starts only rebuild
+//! what the spec changed), then run in place of this process.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-use logto_macros_core::{Disk, codegen, expand_file, pretty};
+use logto_macros_core::{Disk, codegen, expand_file};
 
-/// The `main` of the generated crate.
-const MAIN: &str = r#"//! Serves a Naftiko capability; written by `naftiko serve`.
+/// The `main` of the generated crate: the macro on the capability file
+/// (reached relatively: the macro refuses absolute paths), then serve.
+fn main_rs(relative: &str) -> String {
+    format!(
+        r#"//! Serves a Naftiko capability; written by `naftiko serve`.
 
-/// The code `naftiko_capability!` generates for the capability.
-#[allow(missing_docs, dead_code, unused)]
-mod spec {
-    include!("generated.rs");
-}
+#![allow(missing_docs)]
+
+logto_client::naftiko_capability!({relative:?});
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    spec::capability::main().await
+async fn main() -> std::process::ExitCode {{
+    capability::main().await
+}}
+"#
+    )
 }
-"#;
+
+/// `target` relative to the directory `from` (both absolute).
+fn relative(from: &Path, target: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = target.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = from.iter().skip(common).map(|_| "..".to_owned()).collect();
+    parts.extend(to.iter().skip(common).map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
 
 /// Writes `text` to `path` unless it already holds it (an unchanged file
 /// keeps its time stamp, so cargo rebuilds nothing).
@@ -92,21 +106,15 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    // 1. The code, or the spec's diagnostics.
+    // 1. The spec's diagnostics, if it has any: nothing is built then.
     let settings = codegen::Settings {
         source_name: shown.clone(),
         ..codegen::Settings::default()
     };
-    let code = match expand_file(file, &shown, &Disk, &settings) {
-        Ok((tokens, _)) => match pretty(&tokens) {
-            Ok(text) => text,
-            Err(e) => return fail(&format!("{shown}: {e}")),
-        },
-        Err(diagnostics) => {
-            eprint!("{diagnostics}");
-            return ExitCode::FAILURE;
-        }
-    };
+    if let Err(diagnostics) = expand_file(file, &shown, &Disk, &settings) {
+        eprint!("{diagnostics}");
+        return ExitCode::FAILURE;
+    }
     // 2. The crate, next to this workspace's build output.
     let project = match Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -149,8 +157,7 @@ debug = false
     );
     let written = (|| {
         write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
-        write_if_changed(&dir.join("src/main.rs"), MAIN)?;
-        write_if_changed(&dir.join("src/generated.rs"), &code)?;
+        write_if_changed(&dir.join("src/main.rs"), &main_rs(&relative(&dir, &abs)))?;
         // The workspace's versions, so the first build resolves nothing new.
         if !dir.join("Cargo.lock").exists()
             && let Ok(lock) = std::fs::read_to_string(project.join("Cargo.lock"))
@@ -196,9 +203,9 @@ debug = false
             .take(20)
             .collect();
         eprintln!(
-            "naftiko serve: the generated server did not build (a generator bug: please report it with {shown}):\n{}\n(the generated code is in {})",
+            "naftiko serve: the generated server did not build (a generator bug: please report it with {shown}):\n{}\n(`naftiko expand {shown}` prints the generated code; the crate is {})",
             errors.join("\n"),
-            dir.join("src/generated.rs").display()
+            dir.display()
         );
         return ExitCode::FAILURE;
     }
