@@ -142,6 +142,8 @@ pub struct Authentication {
     pub audience: Option<Spanned<String>>,
     /// OAuth 2.0 `resource`.
     pub resource: Option<Spanned<String>>,
+    /// OAuth 2.0 `tokenValidation` (`jwks` or `introspection`).
+    pub token_validation: Option<Spanned<String>>,
     /// Where the object starts.
     pub pos: Pos,
     /// Its YAML path.

@@ -71,6 +71,7 @@ const AUTH_KEYS: &[&str] = &[
     "scopes",
     "audience",
     "scope",
+    "tokenValidation",
 ];
 const RESOURCE_KEYS: &[&str] = &[
     "name",
@@ -387,6 +388,7 @@ pub(super) fn read_auth(sink: &mut Sink, node: &Node, path: &str) -> Option<Auth
         },
         audience: a.str(sink, "audience"),
         resource: a.str(sink, "resource"),
+        token_validation: a.str(sink, "tokenValidation"),
         pos: a.pos(),
         path: path.to_owned(),
     })

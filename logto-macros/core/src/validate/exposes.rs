@@ -534,8 +534,9 @@ fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, rou
 }
 
 impl Cx {
-    /// Inbound `authentication` of an adapter: bearer, basic or API key;
-    /// digest and oauth2 (token validation) are noted as not generated yet.
+    /// Inbound `authentication` of an adapter: bearer, basic, API key or
+    /// OAuth 2.0 tokens checked with the server's JWKS; digest and token
+    /// introspection are noted as not generated yet.
     pub(super) fn inbound_auth(
         &mut self,
         sink: &mut Sink,
@@ -543,15 +544,28 @@ impl Cx {
         adapter: &str,
         later: &mut Vec<(Pos, String, String)>,
     ) -> Option<ir::Auth> {
+        let introspection = spec_auth
+            .token_validation
+            .as_ref()
+            .is_some_and(|v| v.value == "introspection");
         let kind = match self.auth(sink, spec_auth)? {
-            ir::Auth::OAuth2 { .. } => "oauth2` (token validation)",
+            ir::Auth::OAuth2 { issuer: None, .. } => {
+                sink.error(
+                    spec_auth.pos,
+                    &spec_auth.path,
+                    "inbound `oauth2` needs `authorizationServerUri`: its keys validate the tokens",
+                    "add `authorizationServerUri: https://auth.example.com/realms/app`",
+                );
+                return None;
+            }
+            ir::Auth::OAuth2 { .. } if introspection => "oauth2` with `tokenValidation: introspection`",
             ir::Auth::Digest { .. } => "digest` authentication",
             other => return Some(other),
         };
         later.push((
             spec_auth.pos,
             spec_auth.path.clone(),
-            format!("inbound `{kind} on {adapter} is not generated yet (bearer, basic and apikey are)"),
+            format!("inbound `{kind} on {adapter} is not generated yet (bearer, basic, apikey and oauth2 with JWKS are)"),
         ));
         None
     }

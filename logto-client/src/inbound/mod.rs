@@ -1,7 +1,10 @@
-//! Inbound `authentication` of a REST adapter: bearer, API key (header or
-//! query) or basic. A request without the right credential gets `401` with a
-//! JSON problem body and a `WWW-Authenticate` header; credentials are
+//! Inbound `authentication` of an adapter: bearer, API key (header or
+//! query), basic, or OAuth 2.0 access tokens ([`jwt`]). A request without the
+//! right credential gets `401` (`403` for a token without a required scope)
+//! with a JSON problem body and a `WWW-Authenticate` header; secrets are
 //! compared in constant time and never logged.
+
+pub mod jwt;
 
 use std::sync::Arc;
 
@@ -29,6 +32,8 @@ pub enum InboundAuth {
         /// Password.
         password: Secret,
     },
+    /// An OAuth 2.0 access token (a JWT of the spec's authorization server).
+    OAuth2(Arc<jwt::JwtValidator>),
     /// An API key in a header or a query parameter.
     ApiKey {
         /// The header or query parameter.
@@ -45,7 +50,8 @@ fn same(given: &[u8], expected: &[u8]) -> bool {
 }
 
 impl InboundAuth {
-    /// Whether `req` carries the credential.
+    /// Whether `req` carries the credential (OAuth 2.0 tokens are checked
+    /// by [`InboundAuth::verify`]).
     fn accepts(&self, req: &Request) -> bool {
         let authorization = req
             .headers()
@@ -69,6 +75,7 @@ impl InboundAuth {
                     let expected = format!("{}:{}", username.expose(), password.expose());
                     same(&decoded, expected.as_bytes())
                 }),
+            InboundAuth::OAuth2(_) => false,
             InboundAuth::ApiKey {
                 name,
                 value,
@@ -96,6 +103,7 @@ impl InboundAuth {
         match self {
             InboundAuth::Bearer(_) => "Bearer".into(),
             InboundAuth::Basic { .. } => "Basic realm=\"naftiko\"".into(),
+            InboundAuth::OAuth2(_) => "Bearer error=\"invalid_token\"".into(),
             InboundAuth::ApiKey { name, in_query, .. } => format!(
                 "ApiKey {}=\"{name}\"",
                 if *in_query { "query" } else { "header" }
@@ -104,7 +112,46 @@ impl InboundAuth {
     }
 }
 
+/// The refusal of an OAuth 2.0 token: 401, or 403 for a missing scope.
+fn refuse_token(refusal: jwt::Refusal) -> Response {
+    let (status, challenge, detail) = match refusal {
+        jwt::Refusal::InvalidToken(why) => (
+            StatusCode::UNAUTHORIZED,
+            "Bearer error=\"invalid_token\"".to_owned(),
+            why,
+        ),
+        jwt::Refusal::InsufficientScope(scope) => (
+            StatusCode::FORBIDDEN,
+            format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            format!("the token lacks the scope `{scope}`"),
+        ),
+    };
+    let mut resp = problem(status, detail);
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
 async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -> Response {
+    if let InboundAuth::OAuth2(validator) = &*auth {
+        let token = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned());
+        return match token {
+            None => refuse_token(jwt::Refusal::InvalidToken(
+                "missing credentials: this adapter requires an OAuth 2.0 bearer token".into(),
+            )),
+            Some(t) => match validator.validate(&t).await {
+                Ok(_) => next.run(req).await,
+                Err(refusal) => refuse_token(refusal),
+            },
+        };
+    }
     if auth.accepts(&req) {
         return next.run(req).await;
     }
@@ -118,7 +165,30 @@ async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -
     resp
 }
 
-/// `router` with every route behind `auth`.
+/// `router` with every route behind `auth`. With OAuth 2.0, the protected
+/// resource metadata (RFC 9728) is served, unprotected, at
+/// `/.well-known/oauth-protected-resource`.
 pub fn require(router: Router, auth: InboundAuth) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(Arc::new(auth), check))
+    let metadata = match &auth {
+        InboundAuth::OAuth2(v) => Some(serde_json::json!({
+            "resource": v.audience,
+            "authorization_servers": [v.issuer],
+            "scopes_supported": v.scopes,
+            "bearer_methods_supported": ["header"],
+        })),
+        _ => None,
+    };
+    let guarded = router.layer(axum::middleware::from_fn_with_state(Arc::new(auth), check));
+    match metadata {
+        None => guarded,
+        Some(doc) => Router::new()
+            .route(
+                "/.well-known/oauth-protected-resource",
+                axum::routing::get(move || {
+                    let doc = doc.clone();
+                    async move { axum::Json(doc) }
+                }),
+            )
+            .merge(guarded),
+    }
 }
