@@ -58,7 +58,7 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 }
 
 /// `key=value` and `key="quoted, value"` pairs.
-fn params(mut s: &str) -> Vec<(String, String)> {
+pub(crate) fn params(mut s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     loop {
         s = s.trim_start_matches([' ', ',']);
@@ -80,7 +80,7 @@ fn params(mut s: &str) -> Vec<(String, String)> {
     out
 }
 
-fn hex_digest(sha256: bool, data: &str) -> String {
+pub(crate) fn hex_digest(sha256: bool, data: &str) -> String {
     let bytes: Vec<u8> = if sha256 {
         Sha256::digest(data.as_bytes()).to_vec()
     } else {

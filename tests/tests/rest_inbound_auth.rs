@@ -237,3 +237,40 @@ async fn oauth2_access_tokens_are_validated_with_the_servers_keys() {
         "RFC 9728 metadata, readable without a token"
     );
 }
+
+#[tokio::test]
+async fn digest_challenges_are_issued_and_answers_checked() {
+    let base = common::serve(
+        digest_api::router(digest_api::Forwarder { upstreams: digest_api::Upstreams {} }, config()).unwrap(),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let first = http.get(format!("{base}/ping?x=1")).send().await.unwrap();
+    assert_eq!(first.status(), 401);
+    let challenges: Vec<String> = first
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(challenges.len(), 2, "SHA-256 and MD5: {challenges:?}");
+    assert!(challenges[0].contains("algorithm=SHA-256") && challenges[1].contains("algorithm=MD5"));
+    let mut challenge = logto_client::digest_auth::parse_challenge(&challenges[0]).unwrap();
+    let answer = |c: &mut logto_client::digest_auth::Challenge, pw: &str| {
+        c.answer("ann", pw, "GET", "/ping?x=1")
+    };
+    let ok = http
+        .get(format!("{base}/ping?x=1"))
+        .header("authorization", answer(&mut challenge, TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let wrong = http
+        .get(format!("{base}/ping?x=1"))
+        .header("authorization", answer(&mut challenge, "nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+}

@@ -4,6 +4,7 @@
 //! with a JSON problem body and a `WWW-Authenticate` header; secrets are
 //! compared in constant time and never logged.
 
+pub mod digest;
 pub mod jwt;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub enum InboundAuth {
     },
     /// An OAuth 2.0 access token (a JWT of the spec's authorization server).
     OAuth2(Arc<jwt::JwtValidator>),
+    /// HTTP Digest (RFC 7616) credentials.
+    Digest(Arc<digest::DigestGuard>),
     /// An API key in a header or a query parameter.
     ApiKey {
         /// The header or query parameter.
@@ -76,6 +79,10 @@ impl InboundAuth {
                     same(&decoded, expected.as_bytes())
                 }),
             InboundAuth::OAuth2(_) => false,
+            InboundAuth::Digest(guard) => {
+                let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                guard.accepts(authorization, req.method().as_str(), target)
+            }
             InboundAuth::ApiKey {
                 name,
                 value,
@@ -104,6 +111,7 @@ impl InboundAuth {
             InboundAuth::Bearer(_) => "Bearer".into(),
             InboundAuth::Basic { .. } => "Basic realm=\"naftiko\"".into(),
             InboundAuth::OAuth2(_) => "Bearer error=\"invalid_token\"".into(),
+            InboundAuth::Digest(_) => String::new(),
             InboundAuth::ApiKey { name, in_query, .. } => format!(
                 "ApiKey {}=\"{name}\"",
                 if *in_query { "query" } else { "header" }
@@ -154,6 +162,18 @@ async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -
     }
     if auth.accepts(&req) {
         return next.run(req).await;
+    }
+    if let InboundAuth::Digest(guard) = &*auth {
+        let mut resp = problem(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid credentials: this adapter requires HTTP Digest authentication",
+        );
+        for c in guard.challenges() {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                resp.headers_mut().append(WWW_AUTHENTICATE, v);
+            }
+        }
+        return resp;
     }
     let mut resp = problem(
         StatusCode::UNAUTHORIZED,

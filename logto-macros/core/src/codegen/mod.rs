@@ -172,9 +172,17 @@ pub(crate) fn inbound_auth(
             let t = secret(token);
             quote! { #rt::inbound::InboundAuth::Bearer(#t) }
         }
-        ir::Auth::Basic { username, password } | ir::Auth::Digest { username, password } => {
+        ir::Auth::Basic { username, password } => {
             let (u, p) = (secret(username), secret(password));
             quote! { #rt::inbound::InboundAuth::Basic { username: #u, password: #p } }
+        }
+        ir::Auth::Digest { username, password } => {
+            let (u, p) = (secret(username), secret(password));
+            quote! {
+                #rt::inbound::InboundAuth::Digest(::std::sync::Arc::new(
+                    #rt::inbound::digest::DigestGuard::new(#u, #p),
+                ))
+            }
         }
         ir::Auth::ApiKey {
             name,

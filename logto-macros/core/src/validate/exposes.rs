@@ -534,9 +534,9 @@ fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, rou
 }
 
 impl Cx {
-    /// Inbound `authentication` of an adapter: bearer, basic, API key or
-    /// OAuth 2.0 tokens checked with the server's JWKS; digest and token
-    /// introspection are noted as not generated yet.
+    /// Inbound `authentication` of an adapter: bearer, basic, digest, API
+    /// key or OAuth 2.0 tokens checked with the server's JWKS; token
+    /// introspection is noted as not generated yet.
     pub(super) fn inbound_auth(
         &mut self,
         sink: &mut Sink,
@@ -559,13 +559,12 @@ impl Cx {
                 return None;
             }
             ir::Auth::OAuth2 { .. } if introspection => "oauth2` with `tokenValidation: introspection`",
-            ir::Auth::Digest { .. } => "digest` authentication",
             other => return Some(other),
         };
         later.push((
             spec_auth.pos,
             spec_auth.path.clone(),
-            format!("inbound `{kind} on {adapter} is not generated yet (bearer, basic, apikey and oauth2 with JWKS are)"),
+            format!("inbound `{kind} on {adapter} is not generated yet (bearer, basic, digest, apikey and oauth2 with JWKS are)"),
         ));
         None
     }
