@@ -12,13 +12,15 @@
 //! - `markdown`: `{"frontMatter", "tables", "sections": [{heading, level,
 //!   content}]}`, sections kept when their heading starts with `outputSchema`;
 //! - `avro` (feature `avro`): one datum decoded with the `outputSchema`
-//!   schema file, or an object container file's records.
+//!   schema file, or an object container file's records;
+//! - `protobuf` (feature `protobuf`): one message decoded with the
+//!   `outputSchema` `.proto` file.
 
 use serde_json::{Map, Value};
 
 /// The formats [`to_json`] converts.
-pub const FORMATS: [&str; 9] = [
-    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro",
+pub const FORMATS: [&str; 10] = [
+    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro", "protobuf",
 ];
 
 /// Converts an answer in `format` to JSON.
@@ -32,6 +34,7 @@ pub fn to_json(format: &str, body: &[u8]) -> Result<Value, String> {
 pub fn to_json_with(format: &str, schema: Option<&str>, body: &[u8]) -> Result<Value, String> {
     match format {
         "avro" => avro(body, schema),
+        "protobuf" => protobuf(body, schema),
         "html" => html(&String::from_utf8_lossy(body), schema),
         "markdown" => markdown(&String::from_utf8_lossy(body), schema),
         "json" => serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}")),
@@ -310,6 +313,78 @@ macro_rules! __avro_supported {
     () => {
         ::core::compile_error!(
             "this capability has an `outputRawFormat: avro` operation: enable the `avro` feature of logto-client"
+        );
+    };
+}
+
+/// Protocol Buffers (`outputRawFormat: protobuf`): one message decoded
+/// with the `.proto` file `outputSchema` names (from the working directory,
+/// its imports beside it), as its first message type, or the one named after
+/// `#` (`schemas/ship.proto#fleet.Ship`); fields keep their `.proto` names.
+/// Compiled schemas are kept for the process.
+#[cfg(feature = "protobuf")]
+fn protobuf(body: &[u8], schema: Option<&str>) -> Result<Value, String> {
+    use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static COMPILED: LazyLock<Mutex<HashMap<String, MessageDescriptor>>> =
+        LazyLock::new(Mutex::default);
+    let spec = schema
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or("a protobuf answer needs `outputSchema`: the path of its .proto file")?;
+    let cached = COMPILED.lock().ok().and_then(|c| c.get(spec).cloned());
+    let message = match cached {
+        Some(m) => m,
+        None => {
+            let (file, name) = spec.split_once('#').map_or((spec, None), |(f, n)| (f, Some(n)));
+            let file = file.strip_prefix("file://").map_or(file, |p| p.strip_prefix("/./").unwrap_or(p));
+            let path = std::path::Path::new(file);
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let set = protox::compile([path], [dir]).map_err(|e| format!("the .proto `{file}` does not compile: {e}"))?;
+            let pool = DescriptorPool::from_file_descriptor_set(set).map_err(|e| format!("the .proto `{file}`: {e}"))?;
+            let found = match name {
+                Some(n) => pool.get_message_by_name(n),
+                None => path
+                    .file_name()
+                    .and_then(|f| pool.get_file_by_name(&f.to_string_lossy()))
+                    .and_then(|f| f.messages().next())
+                    .or_else(|| pool.all_messages().next()),
+            };
+            let m = found.ok_or_else(|| format!("the .proto `{file}` has no message `{}`", name.unwrap_or("")))?;
+            if let Ok(mut c) = COMPILED.lock() {
+                c.insert(spec.to_owned(), m.clone());
+            }
+            m
+        }
+    };
+    let msg = DynamicMessage::decode(message, body).map_err(|e| format!("invalid protobuf data: {e}"))?;
+    let options = SerializeOptions::new().use_proto_field_name(true);
+    msg.serialize_with_options(serde_json::value::Serializer, &options)
+        .map_err(|e| format!("protobuf message without a JSON form: {e}"))
+}
+
+#[cfg(not(feature = "protobuf"))]
+fn protobuf(_: &[u8], _: Option<&str>) -> Result<Value, String> {
+    Err("this build of logto-client has no `protobuf` feature".into())
+}
+
+/// Checks at compile time that protobuf answers can be decoded.
+#[cfg(feature = "protobuf")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __protobuf_supported {
+    () => {};
+}
+
+/// Checks at compile time that protobuf answers can be decoded.
+#[cfg(not(feature = "protobuf"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __protobuf_supported {
+    () => {
+        ::core::compile_error!(
+            "this capability has an `outputRawFormat: protobuf` operation: enable the `protobuf` feature of logto-client"
         );
     };
 }

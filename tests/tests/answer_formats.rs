@@ -169,3 +169,25 @@ async fn avro_datums_and_container_files_are_decoded() {
         "a container file carries its schema"
     );
 }
+
+#[tokio::test]
+async fn protobuf_messages_are_decoded_with_their_proto_file() {
+    // fleet.Ship{imo: "IMO-1", tonnage: 150, crew_ids: ["C1", "C3"]}, encoded by hand.
+    let mut body = vec![0x0a, 5];
+    body.extend(b"IMO-1");
+    body.extend([0x10, 0x96, 0x01, 0x1a, 2]);
+    body.extend(b"C1");
+    body.extend([0x1a, 2]);
+    body.extend(b"C3");
+    let server = MockServer::start().await;
+    Mock::given(path("/ship.pb"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/x-protobuf"))
+        .mount(&server)
+        .await;
+    let c = formats::Client::new(&server.uri()).unwrap();
+    assert_eq!(
+        *c.protobuf_ship().await.unwrap(),
+        json!({"imo": "IMO-1", "tonnage": 150, "crew_ids": ["C1", "C3"]}),
+        "the file's first message, fields under their .proto names"
+    );
+}

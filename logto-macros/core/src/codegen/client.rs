@@ -557,9 +557,12 @@ fn operation(
         None => quote! {},
     };
     if let Some(f) = &op.raw_format {
+        // A compile error naming the feature when the runtime lacks it.
         if f == "avro" {
-            // A compile error naming the feature when the runtime lacks it.
             mapping.extend(quote! { #rt::__avro_supported!(); });
+        }
+        if f == "protobuf" {
+            mapping.extend(quote! { #rt::__protobuf_supported!(); });
         }
         mapping.extend(quote! { call.raw_format = ::core::option::Option::Some(#f); });
         if let Some(schema) = &op.output_schema {

@@ -336,12 +336,18 @@ fn read_consumes(sink: &mut Sink, node: &Node, path: &str) -> Option<Consumes> {
             "add `namespace: <name>`; exposed operations reach it as `call: <name>.<operation>`",
         ),
         kind: c.str(sink, "type"),
-        base_uri: c.req_str(
-            sink,
-            "baseUri",
-            "a consumes entry",
-            "add `baseUri: https://api.example.com`",
-        ),
+        // Other consume types are reported as not supported, without the
+        // fields only HTTP needs.
+        base_uri: if c.get("type").and_then(|t| t.as_str()).is_none_or(|t| t == "http") {
+            c.req_str(
+                sink,
+                "baseUri",
+                "a consumes entry",
+                "add `baseUri: https://api.example.com`",
+            )
+        } else {
+            c.str(sink, "baseUri")
+        },
         description: c.str(sink, "description"),
         authentication,
         input_parameters: read_params(sink, &c),

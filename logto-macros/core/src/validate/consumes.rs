@@ -524,16 +524,8 @@ impl Cx {
         let f = f?;
         match f.value.as_str() {
             "json" | "text" => None,
-            "xml" | "csv" | "tsv" | "psv" | "yaml" | "html" | "markdown" | "avro" => {
+            "xml" | "csv" | "tsv" | "psv" | "yaml" | "html" | "markdown" | "avro" | "protobuf" => {
                 Some(f.value.clone())
-            }
-            other @ "protobuf" => {
-                self.later.push((
-                    f.pos,
-                    f.path.clone(),
-                    format!("`outputRawFormat: {other}` (binary, decoded with a .proto file) is not generated yet (json, xml, csv, tsv, psv, yaml, html, markdown and avro are)"),
-                ));
-                None
             }
             other => {
                 let known = [

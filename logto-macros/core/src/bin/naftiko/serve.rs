@@ -111,10 +111,21 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
         source_name: shown.clone(),
         ..codegen::Settings::default()
     };
-    if let Err(diagnostics) = expand_file(file, &shown, &Disk, &settings) {
-        eprint!("{diagnostics}");
-        return ExitCode::FAILURE;
-    }
+    let analysis = match expand_file(file, &shown, &Disk, &settings) {
+        Ok((_, analysis)) => analysis,
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Optional runtime features the spec needs.
+    let protobuf = analysis
+        .capability
+        .apis
+        .iter()
+        .flat_map(|a| &a.operations)
+        .any(|o| o.raw_format.as_deref() == Some("protobuf"));
+    let features = if protobuf { r#", features = ["protobuf"]"# } else { "" };
     // 2. The crate, next to this workspace's build output.
     let project = match Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -141,7 +152,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-logto-client = {{ path = {runtime:?} }}
+logto-client = {{ path = {runtime:?}{features} }}
 tokio = {{ version = "1", features = ["rt-multi-thread", "macros"] }}
 
 # Not a member of any workspace around it.
