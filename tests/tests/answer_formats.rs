@@ -43,6 +43,21 @@ async fn upstream() -> MockServer {
     server
 }
 
+/// The REST adapter in front of [`upstream`]; keep the server alive.
+async fn adapter() -> (MockServer, String) {
+    let server = upstream().await;
+    let base = common::serve(formats_api::router(
+        formats_api::Forwarder {
+            upstreams: formats_api::Upstreams {
+                formats: formats::Client::new(&server.uri()).unwrap(),
+            },
+        },
+        RestConfig::default(),
+    ))
+    .await;
+    (server, base)
+}
+
 #[tokio::test]
 async fn the_client_converts_each_format() {
     let server = upstream().await;
@@ -69,16 +84,7 @@ async fn the_client_converts_each_format() {
 
 #[tokio::test]
 async fn the_rest_adapter_maps_converted_answers() {
-    let server = upstream().await;
-    let base = common::serve(formats_api::router(
-        formats_api::Forwarder {
-            upstreams: formats_api::Upstreams {
-                formats: formats::Client::new(&server.uri()).unwrap(),
-            },
-        },
-        RestConfig::default(),
-    ))
-    .await;
+    let (_server, base) = adapter().await;
     let r = reqwest::get(format!("{base}/products")).await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/json");
     assert_eq!(
@@ -89,16 +95,7 @@ async fn the_rest_adapter_maps_converted_answers() {
 
 #[tokio::test]
 async fn operations_sharing_a_name_get_distinct_methods() {
-    let server = upstream().await;
-    let base = common::serve(formats_api::router(
-        formats_api::Forwarder {
-            upstreams: formats_api::Upstreams {
-                formats: formats::Client::new(&server.uri()).unwrap(),
-            },
-        },
-        RestConfig::default(),
-    ))
-    .await;
+    let (_server, base) = adapter().await;
     // Three operations named `products`: the first keeps the name, the one
     // on another route gets the route, the one on the same route the method.
     let _: fn(formats_api::ProductsInput) = |_| {};
