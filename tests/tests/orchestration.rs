@@ -554,3 +554,25 @@ async fn declared_values_extract_body_fields_or_fix_an_input() {
     assert_eq!(missing.status(), 400);
     assert!(missing.text().await.unwrap().contains("$.user.id"));
 }
+
+#[test]
+fn the_openapi_document_names_body_fields_and_path_templates() {
+    let doc: Value = serde_json::from_str(fleet_api::OPENAPI).unwrap();
+    oas3::from_json(fleet_api::OPENAPI).unwrap();
+    assert_eq!(
+        doc["paths"]["/crew"]["post"]["requestBody"],
+        json!({"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+                "userId": {"type": "string", "description": "From the body."},
+                "userName": {"type": "string", "description": "From the body."}
+            },
+            "required": ["userId"]
+        }}}}),
+        "declared body inputs are fields of one JSON object"
+    );
+    assert_eq!(
+        doc["paths"]["/ships/{imo}/crew"]["get"]["parameters"][0],
+        json!({"name": "imo", "in": "path", "required": true, "schema": {"type": "string"}})
+    );
+}

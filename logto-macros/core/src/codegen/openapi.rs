@@ -8,15 +8,22 @@ use crate::ir::{self, Location};
 pub fn document(cap: &ir::Capability, a: &ir::RestAdapter) -> Value {
     let mut paths = Map::new();
     for op in &a.operations {
-        let entry = paths.entry(op.route.clone()).or_insert_with(|| json!({}));
+        // OpenAPI templates are `{x}`; specs may write `{{x}}`.
+        let route = op.route.replace("{{", "{").replace("}}", "}");
+        let entry = paths.entry(route).or_insert_with(|| json!({}));
         let parameters: Vec<Value> = op
             .inputs
             .iter()
             .filter(|i| i.location != Location::Body)
             .map(|i| {
+                // Template inputs are read from the query.
+                let place = match i.location {
+                    Location::Template => "query",
+                    other => other.as_str(),
+                };
                 let mut p = json!({
                     "name": i.name,
-                    "in": i.location.as_str(),
+                    "in": place,
                     "required": i.required || i.location == Location::Path,
                     "schema": {"type": i.ty.as_str()},
                 });
@@ -42,14 +49,8 @@ pub fn document(cap: &ir::Capability, a: &ir::RestAdapter) -> Value {
             if let Some(d) = &op.description {
                 obj.insert("summary".into(), json!(d));
             }
-            if let Some(body) = op.inputs.iter().find(|i| i.location == Location::Body) {
-                obj.insert(
-                    "requestBody".into(),
-                    json!({
-                        "required": body.required,
-                        "content": {"application/json": {"schema": {"type": body.ty.as_str()}}},
-                    }),
-                );
+            if let Some(body) = request_body(op) {
+                obj.insert("requestBody".into(), body);
             }
             if let Some(call) = op.call.and_then(|c| {
                 let api = cap.apis.get(c.api)?;
@@ -85,4 +86,43 @@ pub fn document(cap: &ir::Capability, a: &ir::RestAdapter) -> Value {
         "servers": [{"url": server}],
         "paths": paths,
     })
+}
+
+/// The request body: the whole JSON body for an input named `body`, else an
+/// object of the body fields the operation reads.
+fn request_body(op: &ir::RestOp) -> Option<Value> {
+    let body: Vec<&ir::ExposedInput> = op
+        .inputs
+        .iter()
+        .filter(|i| i.location == Location::Body)
+        .collect();
+    if body.is_empty() {
+        return None;
+    }
+    let (schema, required) = match body.iter().find(|i| i.name == "body") {
+        Some(whole) => (json!({"type": whole.ty.as_str()}), whole.required),
+        None => {
+            let properties: Map<String, Value> = body
+                .iter()
+                .map(|i| {
+                    let mut p = json!({"type": i.ty.as_str()});
+                    if let (Some(d), Some(obj)) = (&i.description, p.as_object_mut()) {
+                        obj.insert("description".into(), json!(d));
+                    }
+                    (i.name.clone(), p)
+                })
+                .collect();
+            let required: Vec<&str> = body
+                .iter()
+                .filter(|i| i.required)
+                .map(|i| i.name.as_str())
+                .collect();
+            let mut schema = json!({"type": "object", "properties": properties});
+            if let (false, Some(obj)) = (required.is_empty(), schema.as_object_mut()) {
+                obj.insert("required".into(), json!(required));
+            }
+            (schema, !required.is_empty())
+        }
+    };
+    Some(json!({"required": required, "content": {"application/json": {"schema": schema}}}))
 }
