@@ -231,3 +231,126 @@ async fn sigterm_lets_in_flight_requests_finish() {
     );
     assert!(child.wait().unwrap().success());
 }
+
+/// Every request log, at the most verbose level, of a sign-in through REST
+/// and tool calls through MCP: no password, bound token or cookie value.
+#[tokio::test]
+async fn secrets_never_reach_the_logs_even_at_trace() {
+    const PASSWORD: &str = "demo-password";
+    const KEY: &str = "secret-api-key-5f3e";
+    let log = std::env::temp_dir().join(format!("logto-trace-{}.log", std::process::id()));
+    let port = free_port();
+    let mcp_port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["--dev", "--rest-addr", &format!("127.0.0.1:{port}")])
+        .args(["--mcp-addr", &format!("127.0.0.1:{mcp_port}")])
+        .env("RUST_LOG", "trace")
+        .env("LOGTO_API_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    std::thread::spawn(move || for _ in out.lines() {});
+    let dev = lines[3]
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    logto_client::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = http
+        .get(format!("{dev}/oidc/auth?client_id=demo-app&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=x"))
+        .send()
+        .await
+        .unwrap();
+    let cookie_values: Vec<String> = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('=').map(|(_, v)| v.to_owned()))
+        .filter(|v| v.len() >= 8)
+        .collect();
+    assert_eq!(cookie_values.len(), 2);
+    let api = format!("http://127.0.0.1:{port}/v1/api/experience");
+    http.put(&api)
+        .json(&serde_json::json!({"interactionEvent": "SignIn"}))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = http
+        .post(format!("{api}/verification/password"))
+        .json(&serde_json::json!({"identifier": {"type": "username", "value": "demo"}, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.post(format!("{api}/identification"))
+        .json(&serde_json::json!({"verificationId": v["verificationId"]}))
+        .send()
+        .await
+        .unwrap();
+    let done = http.post(format!("{api}/submit")).send().await.unwrap();
+    assert_eq!(done.status(), 200, "the sign-in went through");
+
+    // MCP: initialize, then a tool call carrying the password.
+    let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");
+    let post = |body: serde_json::Value, session: Option<String>| {
+        let mut r = reqwest::Client::new()
+            .post(&mcp)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            r = r.header("mcp-session-id", s);
+        }
+        r.send()
+    };
+    let init = post(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
+        .await
+        .unwrap();
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let _ = init.text().await;
+    let _ = post(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), session.clone())
+        .await
+        .unwrap()
+        .text()
+        .await;
+    let call = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "create-password-verification-record",
+            "arguments": {"body": {"identifier": {"type": "username", "value": "demo"}, "password": PASSWORD}}
+        }}),
+        session,
+    )
+    .await
+    .unwrap();
+    let _ = call.text().await;
+
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(logs.lines().count() > 20, "trace logging was on:\n{logs}");
+    for (what, secret) in [("the password", PASSWORD), ("the bound token", KEY)]
+        .into_iter()
+        .chain(cookie_values.iter().map(|c| ("a cookie value", c.as_str())))
+    {
+        let leak = logs.lines().find(|l| l.contains(secret));
+        assert!(leak.is_none(), "{what} is in the logs: {}", leak.unwrap_or_default());
+    }
+}

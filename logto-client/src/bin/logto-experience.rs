@@ -22,7 +22,9 @@ use logto_client::server::{DEFAULT_BODY_LIMIT, RestConfig};
 ///
 /// Environment: LOGTO_API_KEY is the bearer token sent upstream (the spec's
 /// `{{env.LOGTO_API_KEY}}` bind; optional with --dev). RUST_LOG sets the log
-/// level (default `info`; request logs never show headers or bodies).
+/// level (default `info`; request logs never show headers or bodies, and the
+/// MCP library's message dumps stay off even at `trace`: no password, token
+/// or cookie reaches the logs).
 #[derive(Parser, Debug)]
 #[command(name = "logto-experience", version)]
 struct Args {
@@ -69,10 +71,13 @@ fn fail(msg: &str) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // rmcp dumps whole JSON-RPC messages (tool arguments: passwords) at
+    // debug and trace: its service module stays at info whatever RUST_LOG says.
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_new(format!("{filter},rmcp::service=info"))
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp::service=info")),
         )
         .with_writer(std::io::stderr)
         .init();
