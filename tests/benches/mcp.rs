@@ -1,0 +1,111 @@
+//! One operation through the generated MCP adapter (rmcp's client, streamable
+//! HTTP, `tools/call`) against the same operation through the REST adapter,
+//! in the same run, against the same loopback upstream. Read the ratio of
+//! the two medians (issue 9 asks MCP for at least half the REST rate).
+//!
+//! `cargo bench -p logto-tests --bench mcp`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a benchmark binary
+
+use axum::Router;
+use axum::routing::post;
+use criterion::{Criterion, criterion_group, criterion_main};
+use logto_client::logto_experience::Client;
+use logto_client::logto_experience_mcp as mcp;
+use logto_client::logto_experience_rest::{Forwarder, Upstreams, router};
+use logto_client::mcp::McpHttpConfig;
+use logto_client::server::RestConfig;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use serde_json::json;
+
+const ANSWER: &str = r#"{"verificationId":"v-0123456789abcdefghijklmnop"}"#;
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let body =
+        json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"});
+    let (rest, client) = rt.block_on(async {
+        let upstream = serve(Router::new().route(
+            "/api/experience/verification/password",
+            post(|| async { ([("content-type", "application/json")], ANSWER) }),
+        ))
+        .await;
+        let build = |jar: bool| {
+            Client::builder()
+                .base_url(&upstream)
+                .bind("LOGTO_API_KEY", "bench-key")
+                .cookie_store(jar)
+                .build()
+                .unwrap()
+        };
+        let rest = serve(router(
+            Forwarder {
+                upstreams: Upstreams {
+                    logto_experience: build(false),
+                },
+            },
+            RestConfig::default(),
+        ))
+        .await;
+        let mcp_url = format!(
+            "{}/mcp",
+            serve(
+                mcp::router(
+                    mcp::Upstreams {
+                        logto_experience: build(true),
+                    },
+                    &McpHttpConfig::default(),
+                )
+                .unwrap()
+            )
+            .await
+        );
+        let client = ()
+            .serve(StreamableHttpClientTransport::from_uri(mcp_url))
+            .await
+            .unwrap();
+        (rest, client)
+    });
+    logto_client::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let url = format!("{rest}/v1/api/experience/verification/password");
+    let args = json!({"body": body}).as_object().unwrap().clone();
+
+    let mut group = c.benchmark_group("verification_password");
+    group.bench_function("rest_adapter", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp = http.post(&url).json(&body).send().await.unwrap();
+            assert!(resp.status().is_success());
+            assert_eq!(resp.bytes().await.unwrap().len(), ANSWER.len());
+        })
+    });
+    group.bench_function("mcp_tools_call", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = client
+                .call_tool(
+                    CallToolRequestParams::new("create-password-verification-record")
+                        .with_arguments(args.clone()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.is_error, Some(false));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
