@@ -219,7 +219,10 @@ pub fn router(spec: ControlSpec, observer: Arc<Observer>, adapters: Vec<AdapterI
     let mut r = Router::new();
     if spec.health {
         r = r
-            .route("/health/live", get(|| async { axum::Json(json!({"status": "UP"})) }))
+            .route(
+                "/health/live",
+                get(|| async { axum::Json(json!({"status": "UP"})) }),
+            )
             .route(
                 "/health/ready",
                 get(|State(s): State<Arc<ControlState>>| async move {
@@ -256,12 +259,13 @@ pub fn router(spec: ControlSpec, observer: Arc<Observer>, adapters: Vec<AdapterI
         );
     }
     if spec.traces {
-        r = r.route("/traces", get(traces)).route("/traces/{id}", get(trace));
+        r = r
+            .route("/traces", get(traces))
+            .route("/traces/{id}", get(trace));
     }
     for (route, what) in spec.unsupported {
-        let message = format!(
-            "{what} is not supported by a generated server: its spec is compiled in"
-        );
+        let message =
+            format!("{what} is not supported by a generated server: its spec is compiled in");
         r = r.route(
             route,
             axum::routing::any(move || {

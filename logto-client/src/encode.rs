@@ -32,7 +32,9 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Encodes one name or value of a form body.
 pub fn form_component(value: &str) -> String {
-    utf8_percent_encode(value, FORM).to_string().replace(' ', "+")
+    utf8_percent_encode(value, FORM)
+        .to_string()
+        .replace(' ', "+")
 }
 
 #[cfg(test)]

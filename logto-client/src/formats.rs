@@ -78,7 +78,8 @@ impl Element {
             return Value::String(text.to_owned());
         }
         if !text.is_empty() {
-            self.fields.insert(String::new(), Value::String(text.to_owned()));
+            self.fields
+                .insert(String::new(), Value::String(text.to_owned()));
         }
         Value::Object(self.fields)
     }
@@ -126,7 +127,8 @@ fn xml(body: &[u8]) -> Result<Value, String> {
             Event::Text(t) => {
                 if let Some(el) = stack.last_mut() {
                     let text = t.decode().map_err(|e| err(&e))?;
-                    el.text.push_str(&quick_xml::escape::unescape(&text).map_err(|e| err(&e))?);
+                    el.text
+                        .push_str(&quick_xml::escape::unescape(&text).map_err(|e| err(&e))?);
                 }
             }
             Event::CData(t) => {
@@ -265,10 +267,13 @@ fn avro(body: &[u8], schema: Option<&str>) -> Result<Value, String> {
     };
     match schema.map(str::trim).filter(|s| !s.is_empty()) {
         Some(path) => {
-            let path = path.strip_prefix("file://").map_or(path, |p| p.strip_prefix("/./").unwrap_or(p));
+            let path = path
+                .strip_prefix("file://")
+                .map_or(path, |p| p.strip_prefix("/./").unwrap_or(p));
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("the Avro schema `{path}` cannot be read: {e}"))?;
-            let schema = Schema::parse_str(&text).map_err(|e| format!("invalid Avro schema `{path}`: {e}"))?;
+            let schema = Schema::parse_str(&text)
+                .map_err(|e| format!("invalid Avro schema `{path}`: {e}"))?;
             let reader = GenericDatumReader::builder(&schema)
                 .build()
                 .map_err(|e| format!("Avro: {e}"))?;
@@ -337,12 +342,21 @@ fn protobuf(body: &[u8], schema: Option<&str>) -> Result<Value, String> {
     let message = match cached {
         Some(m) => m,
         None => {
-            let (file, name) = spec.split_once('#').map_or((spec, None), |(f, n)| (f, Some(n)));
-            let file = file.strip_prefix("file://").map_or(file, |p| p.strip_prefix("/./").unwrap_or(p));
+            let (file, name) = spec
+                .split_once('#')
+                .map_or((spec, None), |(f, n)| (f, Some(n)));
+            let file = file
+                .strip_prefix("file://")
+                .map_or(file, |p| p.strip_prefix("/./").unwrap_or(p));
             let path = std::path::Path::new(file);
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let set = protox::compile([path], [dir]).map_err(|e| format!("the .proto `{file}` does not compile: {e}"))?;
-            let pool = DescriptorPool::from_file_descriptor_set(set).map_err(|e| format!("the .proto `{file}`: {e}"))?;
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let set = protox::compile([path], [dir])
+                .map_err(|e| format!("the .proto `{file}` does not compile: {e}"))?;
+            let pool = DescriptorPool::from_file_descriptor_set(set)
+                .map_err(|e| format!("the .proto `{file}`: {e}"))?;
             let found = match name {
                 Some(n) => pool.get_message_by_name(n),
                 None => path
@@ -351,14 +365,20 @@ fn protobuf(body: &[u8], schema: Option<&str>) -> Result<Value, String> {
                     .and_then(|f| f.messages().next())
                     .or_else(|| pool.all_messages().next()),
             };
-            let m = found.ok_or_else(|| format!("the .proto `{file}` has no message `{}`", name.unwrap_or("")))?;
+            let m = found.ok_or_else(|| {
+                format!(
+                    "the .proto `{file}` has no message `{}`",
+                    name.unwrap_or("")
+                )
+            })?;
             if let Ok(mut c) = COMPILED.lock() {
                 c.insert(spec.to_owned(), m.clone());
             }
             m
         }
     };
-    let msg = DynamicMessage::decode(message, body).map_err(|e| format!("invalid protobuf data: {e}"))?;
+    let msg =
+        DynamicMessage::decode(message, body).map_err(|e| format!("invalid protobuf data: {e}"))?;
     let options = SerializeOptions::new().use_proto_field_name(true);
     msg.serialize_with_options(serde_json::value::Serializer, &options)
         .map_err(|e| format!("protobuf message without a JSON form: {e}"))
@@ -398,7 +418,12 @@ fn table_rows(headers: &[String], rows: &[Vec<String>]) -> Value {
                     headers
                         .iter()
                         .enumerate()
-                        .map(|(i, h)| (h.clone(), Value::String(row.get(i).cloned().unwrap_or_default())))
+                        .map(|(i, h)| {
+                            (
+                                h.clone(),
+                                Value::String(row.get(i).cloned().unwrap_or_default()),
+                            )
+                        })
                         .collect(),
                 )
             })
@@ -407,7 +432,8 @@ fn table_rows(headers: &[String], rows: &[Vec<String>]) -> Value {
 }
 
 fn html(text: &str, selector: Option<&str>) -> Result<Value, String> {
-    let dom = tl::parse(text, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+    let dom =
+        tl::parse(text, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
     let parser = dom.parser();
     let tag_name = |h: &tl::NodeHandle| {
         h.get(parser)
@@ -415,8 +441,13 @@ fn html(text: &str, selector: Option<&str>) -> Result<Value, String> {
             .map(|t| t.name().as_utf8_str().to_ascii_lowercase())
     };
     let cell_text = |h: &tl::NodeHandle| {
-        let raw = h.get(parser).map(|n| n.inner_text(parser).into_owned()).unwrap_or_default();
-        let decoded = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+        let raw = h
+            .get(parser)
+            .map(|n| n.inner_text(parser).into_owned())
+            .unwrap_or_default();
+        let decoded = quick_xml::escape::unescape(&raw)
+            .map(|c| c.into_owned())
+            .unwrap_or(raw);
         decoded.split_whitespace().collect::<Vec<_>>().join(" ")
     };
     let within = |h: &tl::NodeHandle, sel: &str| -> Vec<tl::NodeHandle> {
@@ -427,7 +458,10 @@ fn html(text: &str, selector: Option<&str>) -> Result<Value, String> {
             .unwrap_or_default()
     };
     let tables: Vec<tl::NodeHandle> = match selector.map(str::trim).filter(|s| !s.is_empty()) {
-        None => dom.query_selector("table").map(Iterator::collect).unwrap_or_default(),
+        None => dom
+            .query_selector("table")
+            .map(Iterator::collect)
+            .unwrap_or_default(),
         Some(sel) => {
             let scoped: Vec<tl::NodeHandle> = dom
                 .query_selector(sel)
@@ -473,7 +507,10 @@ fn html(text: &str, selector: Option<&str>) -> Result<Value, String> {
 fn markdown(text: &str, section_filter: Option<&str>) -> Result<Value, String> {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     let text = text.replace("\r\n", "\n");
-    let (front, body) = match text.strip_prefix("---\n").and_then(|r| r.split_once("\n---\n")) {
+    let (front, body) = match text
+        .strip_prefix("---\n")
+        .and_then(|r| r.split_once("\n---\n"))
+    {
         Some((yaml_block, body)) => {
             let fm = match yaml(yaml_block.trim().as_bytes())? {
                 v @ Value::Object(_) => v,
@@ -587,7 +624,8 @@ mod tests {
                 {"code": "B", "name": "Iron", "tag": ""}
             ]}))
         );
-        let one = b"<?xml version=\"1.0\"?>\n<vessels>\n  <vessel><name>X</name></vessel>\n</vessels>";
+        let one =
+            b"<?xml version=\"1.0\"?>\n<vessels>\n  <vessel><name>X</name></vessel>\n</vessels>";
         assert_eq!(to_json("xml", one), Ok(json!({"vessel": {"name": "X"}})));
         let three = b"<r><i>1</i><i>2</i><i>3</i></r>";
         assert_eq!(to_json("xml", three), Ok(json!({"i": ["1", "2", "3"]})));
@@ -600,8 +638,14 @@ mod tests {
             to_json("csv", b"id,name\n1,Widget\n2,\"Gad, get\"\n"),
             Ok(json!([{"id": "1", "name": "Widget"}, {"id": "2", "name": "Gad, get"}]))
         );
-        assert_eq!(to_json("tsv", b"a\tb\nx\ty\n"), Ok(json!([{"a": "x", "b": "y"}])));
-        assert_eq!(to_json("psv", b"a|b\nx|y\n"), Ok(json!([{"a": "x", "b": "y"}])));
+        assert_eq!(
+            to_json("tsv", b"a\tb\nx\ty\n"),
+            Ok(json!([{"a": "x", "b": "y"}]))
+        );
+        assert_eq!(
+            to_json("psv", b"a|b\nx|y\n"),
+            Ok(json!([{"a": "x", "b": "y"}]))
+        );
     }
 
     #[test]
@@ -638,7 +682,9 @@ mod tests {
         );
         assert_eq!(
             to_json_with("markdown", Some("Cr"), doc).map(|v| v.get("sections").cloned()),
-            Ok(Some(json!([{"heading": "Crew", "level": 2, "content": "Ann."}])))
+            Ok(Some(
+                json!([{"heading": "Crew", "level": 2, "content": "Ann."}])
+            ))
         );
     }
 

@@ -283,7 +283,9 @@ mod tests {
         let spec = json!({"augment": {"fields": {"imo-number": {"path": "$.imo"}}, "other": {"path": "$.imo"}}});
         let shape = Shape::compile(&spec.to_string());
         assert_eq!(
-            shape.as_ref().map(|s| s.apply(&json!([{"imo": "1", "n": "A"}, {"imo": "2"}]))),
+            shape
+                .as_ref()
+                .map(|s| s.apply(&json!([{"imo": "1", "n": "A"}, {"imo": "2"}]))),
             Ok(json!([{"imo": "1", "n": "A", "imo-number": "1"}, {"imo": "2", "imo-number": "2"}]))
         );
         assert_eq!(shape.map(|s| s.apply(&json!({"imo": "3"}))), Ok(json!("3")));

@@ -277,7 +277,10 @@ mod tests {
     fn templates_match_one_segment_per_variable() {
         let vars = match_template("data://users/{userId}/profile", "data://users/42/profile");
         assert_eq!(vars, json!({"userId": "42"}).as_object().cloned());
-        assert_eq!(match_template("data://users/{id}/profile", "data://users/4/2/profile"), None);
+        assert_eq!(
+            match_template("data://users/{id}/profile", "data://users/4/2/profile"),
+            None
+        );
         assert_eq!(match_template("data://users/{id}", "data://users/"), None);
         assert_eq!(match_template("data://a/{x}", "data://b/1"), None);
     }
@@ -286,6 +289,9 @@ mod tests {
     fn prompts_fill_once_and_keep_unknown_placeholders() {
         let args = json!({"name": "{{format}}", "n": 2});
         let args = args.as_object().cloned().unwrap_or_default();
-        assert_eq!(fill("Hi {{name}}, {{n}} in {{format}}", &args), "Hi {{format}}, 2 in {{format}}");
+        assert_eq!(
+            fill("Hi {{name}}, {{n}} in {{format}}", &args),
+            "Hi {{format}}, 2 in {{format}}"
+        );
     }
 }

@@ -59,9 +59,7 @@ impl StepError {
     }
 
     /// The MCP answer: invalid params for inputs, a tool error otherwise.
-    pub fn into_tool_result(
-        self,
-    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+    pub fn into_tool_result(self) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         match self {
             StepError::Input(message) => Err(rmcp::ErrorData::invalid_params(message, None)),
             StepError::Upstream(e) => Ok(crate::mcp::failure(&e).into()),
@@ -247,13 +245,9 @@ pub fn lookup(
             })
     };
     match &wanted {
-        Value::Array(values) => Value::Array(
-            values
-                .iter()
-                .map(find)
-                .filter(|v| !v.is_null())
-                .collect(),
-        ),
+        Value::Array(values) => {
+            Value::Array(values.iter().map(find).filter(|v| !v.is_null()).collect())
+        }
         Value::Null => Value::Null,
         one => find(one),
     }
@@ -342,14 +336,24 @@ mod tests {
             json!([{"n": "Ann", "x": 1}, {"n": "Bo", "x": null}])
         );
         let one = ctx(json!({"s": {"c": "C3"}, "crew": [{"id": "C3", "n": "Bo"}]}));
-        assert_eq!(lookup(&one, "crew", "id", "$.s.c", &["n"]), json!({"n": "Bo"}));
+        assert_eq!(
+            lookup(&one, "crew", "id", "$.s.c", &["n"]),
+            json!({"n": "Bo"})
+        );
     }
 
     #[test]
     fn mappings_nest_dotted_targets() {
         let c = ctx(json!({"v": {"from": "Oslo", "to": "Rome"}}));
         assert_eq!(
-            mappings(&c, &[("route.from", "$.v.from"), ("route.to", "$.v.to"), ("x", "$.v.y")]),
+            mappings(
+                &c,
+                &[
+                    ("route.from", "$.v.from"),
+                    ("route.to", "$.v.to"),
+                    ("x", "$.v.y")
+                ]
+            ),
             json!({"route": {"from": "Oslo", "to": "Rome"}, "x": null})
         );
     }
@@ -362,6 +366,8 @@ mod tests {
             render("{{imo}}/{{ids}}/{{s.x}}", &c, &none).ok(),
             Some("IMO-1/[\"a\"]/2".to_owned())
         );
-        assert!(matches!(render("{{nope}}", &c, &none), Err(StepError::Input(m)) if m.contains("nope")));
+        assert!(
+            matches!(render("{{nope}}", &c, &none), Err(StepError::Input(m)) if m.contains("nope"))
+        );
     }
 }

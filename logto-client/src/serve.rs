@@ -87,10 +87,7 @@ impl ServeConfig {
         }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
-            let mut value = || {
-                args.next()
-                    .ok_or_else(|| format!("`{flag}` needs a value"))
-            };
+            let mut value = || args.next().ok_or_else(|| format!("`{flag}` needs a value"));
             match flag.as_str() {
                 "--upstream" => {
                     let v = value()?;
@@ -148,8 +145,7 @@ impl ServeConfig {
         let mut files: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
         for b in specs {
             let given = out.contains_key(b.var)
-                || b
-                    .namespace
+                || b.namespace
                     .is_some_and(|ns| out.contains_key(&format!("{ns}.{}", b.var)));
             let Some(location) = b.location.filter(|_| !given) else {
                 continue;
@@ -203,7 +199,9 @@ impl ServeConfig {
     /// The MCP settings: loopback and the extra hosts, the bound values.
     pub fn mcp(&self, binds: &BTreeMap<String, Secret>) -> crate::mcp::McpHttpConfig {
         let mut config = crate::mcp::McpHttpConfig::default();
-        config.allowed_hosts.extend(self.allowed_hosts.iter().cloned());
+        config
+            .allowed_hosts
+            .extend(self.allowed_hosts.iter().cloned());
         config.binds = binds.clone();
         config
     }
@@ -239,8 +237,7 @@ pub struct Adapter {
 }
 
 /// An MCP adapter served on stdin/stdout (one session).
-pub type Stdio =
-    std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+pub type Stdio = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
 /// Binds every adapter (all or none: a port in use fails the start naming
 /// the adapter), prints where each listens to stderr, and serves until
@@ -256,7 +253,10 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
-                format!("{} adapter `{}` cannot listen on {}: {e}", a.kind, a.namespace, a.addr),
+                format!(
+                    "{} adapter `{}` cannot listen on {}: {e}",
+                    a.kind, a.namespace, a.addr
+                ),
             )
         })?;
         let local = listener.local_addr()?;

@@ -35,7 +35,12 @@ impl Catalog {
         self.skills
             .iter()
             .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
-            .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("skill `{name}` is not known")))
+            .ok_or_else(|| {
+                problem(
+                    StatusCode::NOT_FOUND,
+                    format!("skill `{name}` is not known"),
+                )
+            })
     }
 
     /// The skill's directory: `file:///abs`, `file:///./rel` (from the
@@ -135,7 +140,10 @@ fn media_type(name: &str) -> &'static str {
 }
 
 fn io_problem(e: &std::io::Error) -> Response {
-    problem(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the skill failed: {e}"))
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("reading the skill failed: {e}"),
+    )
 }
 
 async fn contents(State(c): State<Arc<Catalog>>, UrlPath(name): UrlPath<String>) -> Response {
@@ -167,10 +175,7 @@ async fn file(
         Err(r) => return r,
     };
     let rel = Path::new(&file);
-    if rel
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
         return problem(
             StatusCode::BAD_REQUEST,
             format!("`{file}` is not a path inside the skill"),
@@ -201,8 +206,8 @@ async fn download(State(c): State<Arc<Catalog>>, UrlPath(name): UrlPath<String>)
 fn zip_dir(root: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for rel in walk(root)? {
         zip.start_file(slash_path(&rel), options)
             .map_err(std::io::Error::other)?;

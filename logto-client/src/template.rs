@@ -18,7 +18,11 @@ pub fn fill<E>(
             return Ok(out);
         };
         let written = rest.get(start..start + end + 4).unwrap_or_default();
-        fill(after.get(..end).unwrap_or_default().trim(), written, &mut out)?;
+        fill(
+            after.get(..end).unwrap_or_default().trim(),
+            written,
+            &mut out,
+        )?;
         rest = after.get(end + 2..).unwrap_or_default();
     }
     out.push_str(rest);

@@ -278,7 +278,14 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
         .headers()
         .get_all("set-cookie")
         .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('=').map(|(_, v)| v.to_owned()))
+        .filter_map(|v| {
+            v.to_str()
+                .ok()?
+                .split(';')
+                .next()?
+                .split_once('=')
+                .map(|(_, v)| v.to_owned())
+        })
         .filter(|v| v.len() >= 8)
         .collect();
     assert_eq!(cookie_values.len(), 2);
@@ -325,11 +332,14 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
         .get("mcp-session-id")
         .map(|v| v.to_str().unwrap().to_owned());
     let _ = init.text().await;
-    let _ = post(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), session.clone())
-        .await
-        .unwrap()
-        .text()
-        .await;
+    let _ = post(
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        session.clone(),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await;
     let call = post(
         serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "create-password-verification-record",
@@ -351,6 +361,10 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
         .chain(cookie_values.iter().map(|c| ("a cookie value", c.as_str())))
     {
         let leak = logs.lines().find(|l| l.contains(secret));
-        assert!(leak.is_none(), "{what} is in the logs: {}", leak.unwrap_or_default());
+        assert!(
+            leak.is_none(),
+            "{what} is in the logs: {}",
+            leak.unwrap_or_default()
+        );
     }
 }

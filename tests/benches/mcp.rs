@@ -73,10 +73,7 @@ fn bench(c: &mut Criterion) {
             )
             .await
         );
-        let client = ()
-            .serve(StreamableHttpClientTransport::from_uri(mcp_url))
-            .await
-            .unwrap();
+        let client = ().serve(StreamableHttpClientTransport::from_uri(mcp_url)).await.unwrap();
         (rest, client)
     });
     logto_client::install_crypto_provider();

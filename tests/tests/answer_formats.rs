@@ -20,8 +20,16 @@ logto_client::naftiko_capability!("formats.yaml");
 async fn upstream() -> MockServer {
     let server = MockServer::start().await;
     for (p, body, ct) in [
-        ("/report.csv", "id,name\n1,Star\n2,\"Iron, Maiden\"\n", "text/csv"),
-        ("/config.yaml", "deploy:\n  region: eu-west\n  replicas: 3\n", "application/yaml"),
+        (
+            "/report.csv",
+            "id,name\n1,Star\n2,\"Iron, Maiden\"\n",
+            "text/csv",
+        ),
+        (
+            "/config.yaml",
+            "deploy:\n  region: eu-west\n  replicas: 3\n",
+            "application/yaml",
+        ),
         (
             "/products.html",
             "<table><tr><th>Skip</th></tr><tr><td>x</td></tr></table>\
@@ -66,7 +74,11 @@ async fn the_client_converts_each_format() {
         *c.csv_report().await.unwrap(),
         json!([{"id": "1", "name": "Star"}, {"id": "2", "name": "Iron, Maiden"}])
     );
-    assert_eq!(*c.yaml_config().await.unwrap(), json!("eu-west"), "mapped after conversion");
+    assert_eq!(
+        *c.yaml_config().await.unwrap(),
+        json!("eu-west"),
+        "mapped after conversion"
+    );
     assert_eq!(
         *c.html_products().await.unwrap(),
         json!({"tables": [[{"Name": "Widget", "Price": "$99"}, {"Name": "Gadget", "Price": "$5"}]]}),
@@ -101,7 +113,9 @@ async fn operations_sharing_a_name_get_distinct_methods() {
     let _: fn(formats_api::ProductsInput) = |_| {};
     let _: fn(formats_api::ProductsProductsCheapInput) = |_| {};
     let _: fn(formats_api::ProductsPostInput) = |_| {};
-    let cheap = reqwest::get(format!("{base}/products/cheap")).await.unwrap();
+    let cheap = reqwest::get(format!("{base}/products/cheap"))
+        .await
+        .unwrap();
     assert_eq!(cheap.json::<Value>().await.unwrap()[0]["name"], "Star");
     let post = reqwest::Client::new()
         .post(format!("{base}/products"))
@@ -109,7 +123,12 @@ async fn operations_sharing_a_name_get_distinct_methods() {
         .await
         .unwrap();
     assert_eq!(post.json::<Value>().await.unwrap(), json!("eu-west"));
-    let doc: Value = reqwest::get(format!("{base}/openapi.json")).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(format!("{base}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let ids: Vec<&str> = ["/products", "/products/cheap"]
         .iter()
         .flat_map(|p| doc["paths"][*p].as_object().unwrap().values())
@@ -117,7 +136,9 @@ async fn operations_sharing_a_name_get_distinct_methods() {
         .collect();
     assert_eq!(ids.len(), 3);
     assert!(
-        ["products", "products_products_cheap", "products_post"].iter().all(|i| ids.contains(i)),
+        ["products", "products_products_cheap", "products_post"]
+            .iter()
+            .all(|i| ids.contains(i)),
         "{ids:?}"
     );
 }

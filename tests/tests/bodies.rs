@@ -51,7 +51,10 @@ async fn forms_are_url_encoded_and_leave_out_missing_fields() {
 #[tokio::test]
 async fn multipart_parts_carry_names_files_and_types() {
     let (server, client) = upstream().await;
-    client.upload(Some("Log"), Some("line 1\nline 2")).await.unwrap();
+    client
+        .upload(Some("Log"), Some("line 1\nline 2"))
+        .await
+        .unwrap();
     let (ct, body) = last(&server).await;
     let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
     assert_eq!(
@@ -75,6 +78,9 @@ async fn text_and_xml_templates_are_sent_as_their_type() {
     client.add_xml(Some("sails")).await.unwrap();
     assert_eq!(
         last(&server).await,
-        ("application/xml".to_owned(), "<note><text>sails</text></note>".to_owned())
+        (
+            "application/xml".to_owned(),
+            "<note><text>sails</text></note>".to_owned()
+        )
     );
 }

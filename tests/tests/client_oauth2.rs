@@ -22,7 +22,9 @@ async fn token_endpoint(server: &MockServer, expires_in: u64) {
         .and(path("/oauth/token"))
         // base64("app:s3cr3t")
         .and(header("authorization", "Basic YXBwOnMzY3IzdA=="))
-        .and(body_string("grant_type=client_credentials&scope=read+write&audience=ledger-api"))
+        .and(body_string(
+            "grant_type=client_credentials&scope=read+write&audience=ledger-api",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"access_token": "tok", "token_type": "Bearer", "expires_in": expires_in}),
         ))
@@ -70,7 +72,11 @@ async fn one_token_serves_many_calls_even_concurrent_ones() {
         assert_eq!(*r.unwrap(), json!([1, 2]));
     }
     client.list_entries().await.unwrap();
-    assert_eq!(count(&server, "/oauth/token").await, 1, "one fetch at a time, then cached");
+    assert_eq!(
+        count(&server, "/oauth/token").await,
+        1,
+        "one fetch at a time, then cached"
+    );
     assert_eq!(count(&server, "/entries").await, 21);
 }
 
@@ -99,7 +105,11 @@ async fn a_401_forgets_the_token_once() {
     api(&server).await;
     let client = ledger(&server);
     assert_eq!(*client.list_entries().await.unwrap(), json!([1, 2]));
-    assert_eq!(count(&server, "/oauth/token").await, 2, "refetched after the 401");
+    assert_eq!(
+        count(&server, "/oauth/token").await,
+        2,
+        "refetched after the 401"
+    );
     assert_eq!(count(&server, "/entries").await, 2, "and retried once");
 
     let stubborn = MockServer::start().await;
@@ -110,7 +120,11 @@ async fn a_401_forgets_the_token_once() {
         .mount(&stubborn)
         .await;
     let e = ledger(&stubborn).list_entries().await.unwrap_err();
-    assert_eq!(e.status().map(|s| s.as_u16()), Some(401), "no endless retries");
+    assert_eq!(
+        e.status().map(|s| s.as_u16()),
+        Some(401),
+        "no endless retries"
+    );
     assert_eq!(count(&stubborn, "/entries").await, 2);
 }
 
@@ -151,8 +165,15 @@ async fn the_token_endpoint_is_discovered_and_its_refusal_reported() {
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
         .mount(&refusing)
         .await;
-    let e = ledger(&refusing).list_entries().await.unwrap_err().to_string();
-    assert!(e.contains("token endpoint") && e.contains("invalid_client"), "{e}");
+    let e = ledger(&refusing)
+        .list_entries()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("token endpoint") && e.contains("invalid_client"),
+        "{e}"
+    );
     assert!(!e.contains(SECRET));
     assert_eq!(count(&refusing, "/entries").await, 0);
 }

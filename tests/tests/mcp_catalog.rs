@@ -30,14 +30,16 @@ async fn connect(server: &MockServer) -> RunningService<RoleClient, ()> {
         "{}/mcp",
         common::serve(catalog_mcp::router(upstreams, &McpHttpConfig::default()).unwrap()).await
     );
-    ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap()
+    ().serve(StreamableHttpClientTransport::from_uri(url))
+        .await
+        .unwrap()
 }
 
 fn text(c: &ResourceContents) -> (&str, Option<&str>) {
     match c {
-        ResourceContents::TextResourceContents { text, mime_type, .. } => {
-            (text.as_str(), mime_type.as_deref())
-        }
+        ResourceContents::TextResourceContents {
+            text, mime_type, ..
+        } => (text.as_str(), mime_type.as_deref()),
         other => panic!("not text: {other:?}"),
     }
 }
@@ -47,7 +49,9 @@ async fn resources_are_listed_and_read_through_their_call() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/databases/42/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [{"id": "u-42"}]})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"results": [{"id": "u-42"}]})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -68,12 +72,18 @@ async fn resources_are_listed_and_read_through_their_call() {
     );
     assert_eq!(listed[0].title.as_deref(), Some("Database Schema"));
     assert_eq!(listed[0].mime_type.as_deref(), Some("application/json"));
-    let templates = client.list_resource_templates(None).await.unwrap().resource_templates;
+    let templates = client
+        .list_resource_templates(None)
+        .await
+        .unwrap()
+        .resource_templates;
     assert_eq!(templates.len(), 1);
     assert_eq!(templates[0].uri_template, "data://users/{userId}/profile");
 
     let schema = client
-        .read_resource(ReadResourceRequestParams::new("data://databases/pre-release/schema"))
+        .read_resource(ReadResourceRequestParams::new(
+            "data://databases/pre-release/schema",
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -84,11 +94,17 @@ async fn resources_are_listed_and_read_through_their_call() {
         .read_resource(ReadResourceRequestParams::new("data://users/42/profile"))
         .await
         .unwrap();
-    assert_eq!(text(&profile.contents[0]).0, r#"{"results":[{"id":"u-42"}]}"#);
+    assert_eq!(
+        text(&profile.contents[0]).0,
+        r#"{"results":[{"id":"u-42"}]}"#
+    );
     let sent = server.received_requests().await.unwrap();
     assert_eq!(
         sent.iter().map(|r| r.url.path()).collect::<Vec<_>>(),
-        ["/v1/databases/test-db-id-123/query", "/v1/databases/42/query"],
+        [
+            "/v1/databases/test-db-id-123/query",
+            "/v1/databases/42/query"
+        ],
         "the template variable filled `{{userId}}`"
     );
     assert_eq!(sent[1].body, b"{\"filter\": \"Committed\"}\n");
@@ -125,15 +141,21 @@ async fn prompts_are_listed_and_filled_once() {
     assert_eq!(summary.title.as_deref(), Some("Summary"));
     let args = summary.arguments.as_ref().unwrap();
     assert_eq!(
-        args.iter().map(|a| (a.name.as_str(), a.required)).collect::<Vec<_>>(),
+        args.iter()
+            .map(|a| (a.name.as_str(), a.required))
+            .collect::<Vec<_>>(),
         [("data", Some(true)), ("format", Some(false))],
         "arguments are required unless they say otherwise"
     );
 
     let got = client
         .get_prompt(
-            GetPromptRequestParams::new("summary")
-                .with_arguments(json!({"data": "{{format}} rows"}).as_object().unwrap().clone()),
+            GetPromptRequestParams::new("summary").with_arguments(
+                json!({"data": "{{format}} rows"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         )
         .await
         .unwrap();
@@ -145,7 +167,10 @@ async fn prompts_are_listed_and_filled_once() {
     assert_eq!(
         texts,
         [
-            (Role::User, "Summarize in {{format}} format: {{format}} rows".to_owned()),
+            (
+                Role::User,
+                "Summarize in {{format}} format: {{format}} rows".to_owned()
+            ),
             (Role::Assistant, "I will.".to_owned())
         ],
         "an unknown placeholder stays; an argument is not filled again"

@@ -92,7 +92,9 @@ async fn mcp(server: &MockServer) -> RunningService<RoleClient, ()> {
         legacy: legacy::Client::new(&server.uri()).unwrap(),
     };
     let mut config = McpHttpConfig::default();
-    config.binds.insert("MCP_TOKEN".into(), Secret::new(MCP_TOKEN));
+    config
+        .binds
+        .insert("MCP_TOKEN".into(), Secret::new(MCP_TOKEN));
     let url = format!(
         "{}/mcp",
         common::serve(fleet_tools::router(upstreams, &config).unwrap()).await
@@ -134,7 +136,9 @@ async fn tool(mcp: &RunningService<RoleClient, ()>, name: &str, args: Value) -> 
 async fn rest_steps_call_look_up_and_map_in_order() {
     let server = upstreams().await;
     let base = rest(&server).await;
-    let r = reqwest::get(format!("{base}/ships/IMO-1/crew")).await.unwrap();
+    let r = reqwest::get(format!("{base}/ships/IMO-1/crew"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
@@ -158,16 +162,28 @@ async fn rest_steps_call_look_up_and_map_in_order() {
 async fn rest_steps_report_an_upstream_failure_as_it_came() {
     let server = upstreams().await;
     let base = rest(&server).await;
-    let r = reqwest::get(format!("{base}/ships/IMO-404/crew")).await.unwrap();
-    assert_eq!(r.status(), 404, "wiremock's 404 for an unknown ship passes through");
-    assert_eq!(received(&server).await, ["GET /ships/IMO-404"], "later steps do not run");
+    let r = reqwest::get(format!("{base}/ships/IMO-404/crew"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "wiremock's 404 for an unknown ship passes through"
+    );
+    assert_eq!(
+        received(&server).await,
+        ["GET /ships/IMO-404"],
+        "later steps do not run"
+    );
 }
 
 #[tokio::test]
 async fn rest_ref_runs_the_aggregate_function() {
     let server = upstreams().await;
     let base = rest(&server).await;
-    let r = reqwest::get(format!("{base}/resolved/IMO-1")).await.unwrap();
+    let r = reqwest::get(format!("{base}/resolved/IMO-1"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
@@ -184,7 +200,9 @@ async fn rest_ref_runs_the_aggregate_function() {
         "`with: crew-resolver.imo` names the aggregate's input; a literal `with` is sent"
     );
 
-    let hello = reqwest::get(format!("{base}/hello?name=Nina")).await.unwrap();
+    let hello = reqwest::get(format!("{base}/hello?name=Nina"))
+        .await
+        .unwrap();
     assert_eq!(hello.status(), 200);
     assert_eq!(
         hello.json::<Value>().await.unwrap(),
@@ -205,7 +223,10 @@ async fn rest_body_fields_fill_a_text_body_template() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "the upstream's status passes through");
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"voyageId": "VOY-1"}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"voyageId": "VOY-1"})
+    );
     let sent = server.received_requests().await.unwrap().pop().unwrap();
     assert_eq!(sent.headers["content-type"], "application/json");
     assert_eq!(
@@ -261,12 +282,20 @@ async fn mcp_steps_refs_and_derived_hints() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["get-ship-with-crew", "greet", "list-legacy", "ship-with-crew"],
+        [
+            "get-ship-with-crew",
+            "greet",
+            "list-legacy",
+            "ship-with-crew"
+        ],
         "a `ref` tool takes the function's name unless it gives its own"
     );
     let by_name = |n: &str| tools.iter().find(|t| t.name == n).unwrap();
     let inherited = by_name("ship-with-crew");
-    assert_eq!(inherited.description.as_deref(), Some("A ship with its crew resolved."));
+    assert_eq!(
+        inherited.description.as_deref(),
+        Some("A ship with its crew resolved.")
+    );
     assert_eq!(
         inherited.input_schema["required"],
         json!(["imo"]),
@@ -279,7 +308,11 @@ async fn mcp_steps_refs_and_derived_hints() {
         "safe: read-only and not destructive; idempotent copied"
     );
     let greet = by_name("greet").annotations.as_ref().unwrap();
-    assert_eq!(greet.open_world_hint, Some(false), "explicit hints are kept");
+    assert_eq!(
+        greet.open_world_hint,
+        Some(false),
+        "explicit hints are kept"
+    );
     assert_eq!(
         tool(&client, "greet", json!({"name": "Nina"})).await,
         json!({"message": "Hello, Nina!", "source": "aggregate-mock"})
@@ -304,7 +337,12 @@ async fn skill_adapter_serves_the_catalog_and_files() {
             {"name": "runbook", "description": "How to run the fleet.", "tools": ["read-me"]}
         ]})
     );
-    let detail: Value = get("/skills/fleet-ops").await.unwrap().json().await.unwrap();
+    let detail: Value = get("/skills/fleet-ops")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         detail["tools"],
         json!([
@@ -321,7 +359,12 @@ async fn skill_adapter_serves_the_catalog_and_files() {
         "a skill without `location` has no files"
     );
     // `file:///./...` is read from the working directory: the test crate's.
-    let contents: Value = get("/skills/runbook/contents").await.unwrap().json().await.unwrap();
+    let contents: Value = get("/skills/runbook/contents")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         contents,
         json!({"name": "runbook", "files": [
@@ -332,7 +375,9 @@ async fn skill_adapter_serves_the_catalog_and_files() {
     let file = get("/skills/runbook/contents/steps/one.txt").await.unwrap();
     assert_eq!(file.headers()["content-type"], "text/plain");
     assert_eq!(file.text().await.unwrap(), "Step one: count the crew.\n");
-    let escape = get("/skills/runbook/contents/..%2F..%2FCargo.toml").await.unwrap();
+    let escape = get("/skills/runbook/contents/..%2F..%2FCargo.toml")
+        .await
+        .unwrap();
     assert_eq!(escape.status(), 400, "no path leaves the skill's directory");
     let zip = get("/skills/runbook/download").await.unwrap();
     assert_eq!(zip.headers()["content-type"], "application/zip");
@@ -380,8 +425,14 @@ async fn capability_adapters_take_upstreams_binds_and_addresses_from_config() {
     );
     let mut routers = adapters.into_iter().map(|a| a.router);
     let rest = common::serve(routers.next().unwrap()).await;
-    let r = reqwest::get(format!("{rest}/ships/IMO-1/crew")).await.unwrap();
-    assert_eq!(r.status(), 200, "the upstream URL and the bound token came from the config");
+    let r = reqwest::get(format!("{rest}/ships/IMO-1/crew"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the upstream URL and the bound token came from the config"
+    );
     let sent = &server.received_requests().await.unwrap()[0];
     assert_eq!(sent.headers["authorization"], format!("Bearer {TOKEN}"));
 
@@ -407,29 +458,63 @@ async fn capability_adapters_take_upstreams_binds_and_addresses_from_config() {
     let control = common::serve(routers.next().unwrap()).await;
     let get = |p: &str| reqwest::get(format!("{control}{p}"));
     assert_eq!(
-        get("/health/live").await.unwrap().json::<Value>().await.unwrap(),
+        get("/health/live")
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
         json!({"status": "UP"})
     );
     let ready: Value = get("/health/ready").await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "UP");
-    assert_eq!(ready["adapters"][0], json!({"type": "rest", "namespace": "fleet-api", "port": 0, "state": "started"}));
+    assert_eq!(
+        ready["adapters"][0],
+        json!({"type": "rest", "namespace": "fleet-api", "port": 0, "state": "started"})
+    );
     let status: Value = get("/status").await.unwrap().json().await.unwrap();
-    assert_eq!(status["capability"], json!({"label": "Fleet", "specVersion": "1.0.0-alpha3"}));
+    assert_eq!(
+        status["capability"],
+        json!({"label": "Fleet", "specVersion": "1.0.0-alpha3"})
+    );
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(
-        metrics.contains(r#"naftiko_requests_total{adapter="fleet-api",method="GET",status="200"} 1"#),
+        metrics
+            .contains(r#"naftiko_requests_total{adapter="fleet-api",method="GET",status="200"} 1"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"naftiko_requests_total{adapter="fleet-tools",method="POST",status="401"} 1"#), "{metrics}");
-    assert!(metrics.contains("naftiko_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"naftiko_requests_total{adapter="fleet-tools",method="POST",status="401"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("naftiko_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     let traces: Value = get("/traces").await.unwrap().json().await.unwrap();
-    assert_eq!(traces["count"], 2, "the ring buffer keeps `buffer-size` requests: {traces}");
+    assert_eq!(
+        traces["count"], 2,
+        "the ring buffer keeps `buffer-size` requests: {traces}"
+    );
     let id = traces["traces"][0]["traceId"].as_str().unwrap().to_owned();
-    let one: Value = get(&format!("/traces/{id}")).await.unwrap().json().await.unwrap();
+    let one: Value = get(&format!("/traces/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["adapter"], "fleet-tools");
     let scripting = get("/scripting").await.unwrap();
     assert_eq!(scripting.status(), 501);
-    assert!(scripting.text().await.unwrap().contains("script management"));
+    assert!(
+        scripting
+            .text()
+            .await
+            .unwrap()
+            .contains("script management")
+    );
 
     let missing = ServeConfig::default();
     let e = capability::adapters(&missing).unwrap_err().to_string();
@@ -456,7 +541,10 @@ async fn forward_proxies_the_whole_path_below_the_resource() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["vessel_name"], "Northern Star");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["vessel_name"],
+        "Northern Star"
+    );
     let patch = http
         .patch(format!("{base}/proxy/ships/IMO-1/notes"))
         .header("content-type", "text/plain")
@@ -470,7 +558,11 @@ async fn forward_proxies_the_whole_path_below_the_resource() {
     let sent = server.received_requests().await.unwrap();
     assert_eq!(sent[0].method.as_str(), "GET");
     assert_eq!(sent[0].url.path(), "/ships/IMO-1");
-    assert_eq!(sent[0].url.query(), Some("fields=name&q=a+b"), "the query goes too");
+    assert_eq!(
+        sent[0].url.query(),
+        Some("fields=name&q=a+b"),
+        "the query goes too"
+    );
     assert_eq!(sent[0].headers["x-trace"], "t-1", "trusted headers go up");
     assert!(!sent[0].headers.contains_key("x-other"));
     assert_eq!(
@@ -483,15 +575,25 @@ async fn forward_proxies_the_whole_path_below_the_resource() {
     assert_eq!(sent[1].body, b"all hands");
 
     // Raw, since HTTP clients normalize dot segments away before sending.
-    for target in ["/proxy/ships/%2e%2e/%2e%2e/admin", "/proxy/ships/../../admin"] {
+    for target in [
+        "/proxy/ships/%2e%2e/%2e%2e/admin",
+        "/proxy/ships/../../admin",
+    ] {
         let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
             .await
             .unwrap();
         let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes()).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
+            .await
+            .unwrap();
         let mut answer = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 400"), "{target}: no way out of the base URL's path: {answer}");
+        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer)
+            .await
+            .unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{target}: no way out of the base URL's path: {answer}"
+        );
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 
@@ -501,14 +603,21 @@ async fn forward_proxies_the_whole_path_below_the_resource() {
         .send()
         .await
         .unwrap();
-    assert_eq!(big.status(), 413, "the body limit holds for forwarded requests");
+    assert_eq!(
+        big.status(),
+        413,
+        "the body limit holds for forwarded requests"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn forward_answers_502_when_the_upstream_is_down() {
     let upstreams = fleet_api::Upstreams {
-        registry: registry(&format!("http://127.0.0.1:{}", common::closed_port()), false),
+        registry: registry(
+            &format!("http://127.0.0.1:{}", common::closed_port()),
+            false,
+        ),
         legacy: legacy::Client::new("http://127.0.0.1:9").unwrap(),
     };
     let base = common::serve(fleet_api::router(
@@ -518,7 +627,10 @@ async fn forward_answers_502_when_the_upstream_is_down() {
     .await;
     let r = reqwest::get(format!("{base}/proxy/ships")).await.unwrap();
     assert_eq!(r.status(), 502);
-    assert!(r.text().await.unwrap().contains("127.0.0.1"), "names the upstream");
+    assert!(
+        r.text().await.unwrap().contains("127.0.0.1"),
+        "names the upstream"
+    );
 }
 
 #[tokio::test]

@@ -211,7 +211,8 @@ impl CoreBuilder {
                 audience,
                 resource,
             }) => {
-                let opt = |p: Option<&'static [Piece]>| p.map(|p| render(p, &self.vars)).transpose();
+                let opt =
+                    |p: Option<&'static [Piece]>| p.map(|p| render(p, &self.vars)).transpose();
                 oauth2 = Some(Arc::new(super::oauth2::OAuth2::new(
                     opt(token_endpoint)?,
                     opt(issuer)?,

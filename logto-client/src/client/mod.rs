@@ -150,7 +150,11 @@ impl Core {
     /// Fills a form body (`type: formUrlEncoded`): each field's template as
     /// text, `application/x-www-form-urlencoded`. A field that is exactly one
     /// `{{input}}` not given is left out.
-    pub fn render_form(&self, fields: &[(&str, &str)], vars: &[(&str, Value)]) -> Result<String, Error> {
+    pub fn render_form(
+        &self,
+        fields: &[(&str, &str)],
+        vars: &[(&str, Value)],
+    ) -> Result<String, Error> {
         let mut out = String::new();
         for (name, template) in fields {
             if single_missing(template, vars) {
@@ -184,7 +188,11 @@ impl Core {
             .chain(random.iter().map(|b| format!("{b:02x}")))
             .collect();
         // Quotes and line breaks in names are escaped as HTML forms do.
-        let quoted = |s: &str| s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A");
+        let quoted = |s: &str| {
+            s.replace('"', "%22")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
         let mut body = Vec::new();
         for (name, template, filename, content_type) in parts {
             if single_missing(template, vars) {
@@ -192,7 +200,8 @@ impl Core {
             }
             let value = self.render_text(template, vars)?;
             body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quoted(name));
+            let mut disposition =
+                format!("Content-Disposition: form-data; name=\"{}\"", quoted(name));
             if let Some(f) = filename {
                 disposition.push_str(&format!("; filename=\"{}\"", quoted(f)));
             }
@@ -440,7 +449,11 @@ impl Core {
                 .send()
                 .await
                 .map_err(|e| {
-                    tracing::warn!(timeout = e.is_timeout(), connect = e.is_connect(), "upstream call failed");
+                    tracing::warn!(
+                        timeout = e.is_timeout(),
+                        connect = e.is_connect(),
+                        "upstream call failed"
+                    );
                     self.transport_error(call.operation, e)
                 })?;
             if resp.status() != StatusCode::UNAUTHORIZED || retried {
@@ -541,13 +554,16 @@ impl Core {
             });
         }
         let value = match call.raw_format {
-            Some(format) if !body.is_empty() => crate::formats::to_json_with(format, call.raw_schema, &body)
-                .map_err(|message| Error::InvalidResponse {
-                    operation: call.operation,
-                    status,
-                    message,
-                    body: body.clone(),
-                })?,
+            Some(format) if !body.is_empty() => {
+                crate::formats::to_json_with(format, call.raw_schema, &body).map_err(|message| {
+                    Error::InvalidResponse {
+                        operation: call.operation,
+                        status,
+                        message,
+                        body: body.clone(),
+                    }
+                })?
+            }
             _ => decode(call.operation, status, &headers, body)?,
         };
         let value = match call.mapping {

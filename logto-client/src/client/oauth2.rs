@@ -112,7 +112,11 @@ impl OAuth2 {
         }
     }
 
-    async fn endpoint(&self, http: &reqwest::Client, operation: &'static str) -> Result<String, Error> {
+    async fn endpoint(
+        &self,
+        http: &reqwest::Client,
+        operation: &'static str,
+    ) -> Result<String, Error> {
         if let Some(e) = &self.token_endpoint {
             return Ok(e.clone());
         }
@@ -125,7 +129,12 @@ impl OAuth2 {
         let issuer = issuer.trim_end_matches('/');
         for well_known in ["oauth-authorization-server", "openid-configuration"] {
             let url = format!("{issuer}/.well-known/{well_known}");
-            let Ok(resp) = http.get(&url).header(ACCEPT, "application/json").send().await else {
+            let Ok(resp) = http
+                .get(&url)
+                .header(ACCEPT, "application/json")
+                .send()
+                .await
+            else {
                 continue;
             };
             if !resp.status().is_success() {

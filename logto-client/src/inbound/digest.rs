@@ -45,7 +45,10 @@ impl DigestGuard {
     }
 
     fn nonce_at(&self, ts: u64) -> String {
-        format!("{ts:x}.{}", hex_digest(true, &format!("{ts}:{}", self.key.expose())))
+        format!(
+            "{ts:x}.{}",
+            hex_digest(true, &format!("{ts}:{}", self.key.expose()))
+        )
     }
 
     fn nonce_valid(&self, nonce: &str) -> bool {
@@ -65,7 +68,9 @@ impl DigestGuard {
         ["SHA-256", "MD5"]
             .iter()
             .map(|alg| {
-                format!("Digest realm=\"{REALM}\", qop=\"auth\", algorithm={alg}, nonce=\"{nonce}\"")
+                format!(
+                    "Digest realm=\"{REALM}\", qop=\"auth\", algorithm={alg}, nonce=\"{nonce}\""
+                )
             })
             .collect()
     }
@@ -81,7 +86,11 @@ impl DigestGuard {
             return false;
         };
         let p = params(rest);
-        let get = |k: &str| p.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            p.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.as_str())
+        };
         let (Some(user), Some(nonce), Some(d_uri), Some(response)) =
             (get("username"), get("nonce"), get("uri"), get("response"))
         else {
@@ -98,7 +107,10 @@ impl DigestGuard {
         if !bool::from(user.as_bytes().ct_eq(self.username.expose().as_bytes())) {
             return false;
         }
-        let ha1 = hex_digest(sha256, &format!("{user}:{REALM}:{}", self.password.expose()));
+        let ha1 = hex_digest(
+            sha256,
+            &format!("{user}:{REALM}:{}", self.password.expose()),
+        );
         let ha2 = hex_digest(sha256, &format!("{method}:{d_uri}"));
         let expected = match get("qop") {
             Some("auth") => {
@@ -131,9 +143,16 @@ mod tests {
             assert!(guard.accepts(&answer, "GET", "/x?y=1"), "{challenge}");
             assert!(!guard.accepts(&answer, "POST", "/x?y=1"));
             assert!(!guard.accepts(&answer, "GET", "/other"));
-            assert!(!guard.accepts(&wrong.answer("ann", "nope", "GET", "/x?y=1"), "GET", "/x?y=1"));
+            assert!(!guard.accepts(
+                &wrong.answer("ann", "nope", "GET", "/x?y=1"),
+                "GET",
+                "/x?y=1"
+            ));
         }
         assert!(!guard.nonce_valid("0.00"));
-        assert!(!guard.nonce_valid(&DigestGuard::new(Secret::new("a"), Secret::new("b")).nonce_at(now())));
+        assert!(
+            !guard
+                .nonce_valid(&DigestGuard::new(Secret::new("a"), Secret::new("b")).nonce_at(now()))
+        );
     }
 }

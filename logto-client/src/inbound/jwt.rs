@@ -71,8 +71,11 @@ impl JwtValidator {
         {
             return Ok(keys.clone());
         }
-        let unavailable =
-            |why: &str| Refusal::InvalidToken(format!("the authorization server's keys are unavailable: {why}"));
+        let unavailable = |why: &str| {
+            Refusal::InvalidToken(format!(
+                "the authorization server's keys are unavailable: {why}"
+            ))
+        };
         let mut jwks_uri = None;
         for well_known in ["oauth-authorization-server", "openid-configuration"] {
             let url = format!("{}/.well-known/{well_known}", self.issuer);
@@ -107,12 +110,16 @@ impl JwtValidator {
     /// Validates `token`: its claims when it is acceptable.
     pub async fn validate(&self, token: &str) -> Result<Value, Refusal> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(Refusal::InvalidToken("the token is not a JWT".into()));
         };
         let header = json(h)?;
-        let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let kid = header.get("kid").and_then(Value::as_str);
         let signed = format!("{h}.{p}");
         let sig = b64(sig)?;
@@ -124,8 +131,9 @@ impl JwtValidator {
         // An unknown key id may be a rotated key: fetch once more.
         let key = match find(&self.keys(false).await?) {
             Some(k) => k,
-            None => find(&self.keys(true).await?)
-                .ok_or_else(|| Refusal::InvalidToken("the token's signing key is not published".into()))?,
+            None => find(&self.keys(true).await?).ok_or_else(|| {
+                Refusal::InvalidToken("the token's signing key is not published".into())
+            })?,
         };
         verify(alg, &key, signed.as_bytes(), &sig)?;
         let claims = json(p)?;
@@ -135,7 +143,10 @@ impl JwtValidator {
 
     fn check_claims(&self, claims: &Value) -> Result<(), Refusal> {
         let invalid = |why: String| Err(Refusal::InvalidToken(why));
-        let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if iss.trim_end_matches('/') != self.issuer {
             return invalid(format!("the token was not issued by {}", self.issuer));
         }

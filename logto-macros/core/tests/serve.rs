@@ -38,7 +38,10 @@ fn http(port: u16, request: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -91,17 +94,27 @@ fn serves_every_adapter_of_a_capability_and_stops_on_sigterm() {
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         }
-        assert!(started.elapsed() < Duration::from_secs(900), "no server after 15 min");
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "no server after 15 min"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
     let (status, body) = get(rest, "/hello?name=Nina");
-    assert_eq!((status, body.as_str()), (200, r#"{"message":"Hello, Nina!"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"Hello, Nina!"}"#)
+    );
     let (status, body) = get(skill, "/skills");
     assert_eq!(status, 200);
     assert!(body.contains(r#""count":1"#), "{body}");
     assert_eq!(mcp_initialize(mcp, "wrong"), 401);
-    assert_eq!(mcp_initialize(mcp, SECRET), 200, "`--bind` reaches the MCP adapter");
+    assert_eq!(
+        mcp_initialize(mcp, SECRET),
+        200,
+        "`--bind` reaches the MCP adapter"
+    );
 
     // The bound value is on no command line: `naftiko serve` passes it on
     // through the environment (and the server replaced it: same pid).
@@ -118,7 +131,10 @@ fn serves_every_adapter_of_a_capability_and_stops_on_sigterm() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(stopped.elapsed() < Duration::from_secs(15), "still running after SIGTERM");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "{status}");
@@ -130,7 +146,10 @@ fn serves_every_adapter_of_a_capability_and_stops_on_sigterm() {
     ] {
         assert!(output.contains(&line), "missing `{line}` in:\n{output}");
     }
-    assert!(!output.contains(SECRET), "the bound value leaked into the log");
+    assert!(
+        !output.contains(SECRET),
+        "the bound value leaked into the log"
+    );
     let _ = std::fs::remove_file(&log);
 }
 

@@ -391,7 +391,9 @@ pub fn generate(
     }
 
     for (n, f) in a.forwards.iter().enumerate() {
-        let Some(api) = cap.apis.get(f.api) else { continue };
+        let Some(api) = cap.apis.get(f.api) else {
+            continue;
+        };
         let field = ident(&api.module);
         let handler = format_ident!("forward_{n}");
         let prefix = &f.prefix;

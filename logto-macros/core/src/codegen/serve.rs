@@ -69,11 +69,16 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
     for a in cap.mcp.iter() {
         mcp_apis.extend(super::mcp::used_apis(cap, a));
     }
-    for (apis, jar, prefix) in [(&mut rest_apis, false, "rest"), (&mut mcp_apis, true, "mcp")] {
+    for (apis, jar, prefix) in [
+        (&mut rest_apis, false, "rest"),
+        (&mut mcp_apis, true, "mcp"),
+    ] {
         apis.sort_unstable();
         apis.dedup();
         for i in apis.iter() {
-            let Some(api) = cap.apis.get(*i) else { continue };
+            let Some(api) = cap.apis.get(*i) else {
+                continue;
+            };
             let module = ident(&api.module);
             let var = format_ident!("{prefix}_{}", api.module);
             let ns = &api.namespace;
@@ -112,7 +117,11 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             .auth
             .as_ref()
             .is_some_and(|x| super::inbound_auth(rt, x, &quote! {}).is_some());
-        let router = if guarded { quote! { #call? } } else { call };
+        let router = if guarded {
+            quote! { #call? }
+        } else {
+            call
+        };
         adapters.push(quote! {
             adapters.push(#rt::serve::Adapter {
                 namespace: #ns,
@@ -164,7 +173,8 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         Some(c) => {
             let ns = &c.namespace;
             let (addr, port) = (opt_str(c.address.as_deref()), opt_port(c.port));
-            let (health, info, metrics, traces, buffer) = (c.health, c.info, c.metrics, c.traces, c.buffer);
+            let (health, info, metrics, traces, buffer) =
+                (c.health, c.info, c.metrics, c.traces, c.buffer);
             let unsupported = c.unsupported.iter().map(|(r, w)| quote! { (#r, #w) });
             let notes = &c.notes;
             let notes_len = notes.len();

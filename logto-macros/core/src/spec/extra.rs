@@ -296,7 +296,10 @@ pub fn read_aggregates(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Aggregate> {
                         output_parameters: read_exposed_outputs(sink, &f),
                         steps: read_steps(sink, &f),
                         mappings: read_mappings(sink, &f),
-                        safe: semantics.as_ref().and_then(|s| s.bool(sink, "safe")).map(|b| b.value),
+                        safe: semantics
+                            .as_ref()
+                            .and_then(|s| s.bool(sink, "safe"))
+                            .map(|b| b.value),
                         idempotent: semantics
                             .as_ref()
                             .and_then(|s| s.bool(sink, "idempotent"))
@@ -329,7 +332,12 @@ pub fn read_mcp_extras(sink: &mut Sink, e: &Obj<'_>) -> (Vec<McpResource>, Vec<P
                 label: r.str(sink, "label"),
                 description: r.str(sink, "description"),
                 mime_type: r.str(sink, "mimeType"),
-                uri: r.req_str(sink, "uri", "an MCP resource", "add `uri: data://<resource>`"),
+                uri: r.req_str(
+                    sink,
+                    "uri",
+                    "an MCP resource",
+                    "add `uri: data://<resource>`",
+                ),
                 call: r.str(sink, "call"),
                 with: read_with(sink, &r),
                 steps: read_steps(sink, &r),
@@ -360,7 +368,11 @@ pub fn read_mcp_extras(sink: &mut Sink, e: &Obj<'_>) -> (Vec<McpResource>, Vec<P
                         a.req_str(sink, "name", "a prompt argument", "add `name: <argument>`")?;
                     let description = a.str(sink, "description");
                     // Required unless it says otherwise (the schema's default).
-                    Some((name, description, a.bool(sink, "required").is_none_or(|r| r.value)))
+                    Some((
+                        name,
+                        description,
+                        a.bool(sink, "required").is_none_or(|r| r.value),
+                    ))
                 })
                 .collect();
             let template = p

@@ -338,7 +338,11 @@ fn read_consumes(sink: &mut Sink, node: &Node, path: &str) -> Option<Consumes> {
         kind: c.str(sink, "type"),
         // Other consume types are reported as not supported, without the
         // fields only HTTP needs.
-        base_uri: if c.get("type").and_then(|t| t.as_str()).is_none_or(|t| t == "http") {
+        base_uri: if c
+            .get("type")
+            .and_then(|t| t.as_str())
+            .is_none_or(|t| t == "http")
+        {
             c.req_str(
                 sink,
                 "baseUri",
@@ -375,7 +379,9 @@ pub(super) fn read_auth(sink: &mut Sink, node: &Node, path: &str) -> Option<Auth
         placement: a.str(sink, "placement").or_else(|| a.str(sink, "in")),
         client_id: a.str(sink, "clientId"),
         client_secret: a.str(sink, "clientSecret"),
-        token_endpoint: a.str(sink, "tokenEndpoint").or_else(|| a.str(sink, "tokenUrl")),
+        token_endpoint: a
+            .str(sink, "tokenEndpoint")
+            .or_else(|| a.str(sink, "tokenUrl")),
         authorization_server: a.str(sink, "authorizationServerUri"),
         scopes: match a.get("scopes") {
             Some(n) => match &n.value {
@@ -610,7 +616,12 @@ pub(super) fn read_mappings(sink: &mut Sink, obj: &Obj<'_>) -> Vec<Mapping> {
         .filter_map(|(path, node)| {
             let m = Obj::open(sink, node, &path, "a mapping", MAPPING_KEYS)?;
             Some(Mapping {
-                target: m.req_str(sink, "targetName", "a mapping", "add `targetName: <output>`")?,
+                target: m.req_str(
+                    sink,
+                    "targetName",
+                    "a mapping",
+                    "add `targetName: <output>`",
+                )?,
                 value: m.req_str(sink, "value", "a mapping", "add `value: $.<step>.<field>`")?,
             })
         })

@@ -316,7 +316,9 @@ impl Cx {
                     );
                     return None;
                 }
-                let mut t = |f: &Option<Spanned<String>>| f.as_ref().map(|v| self.template(sink, v, false, None));
+                let mut t = |f: &Option<Spanned<String>>| {
+                    f.as_ref().map(|v| self.template(sink, v, false, None))
+                };
                 Some(ir::Auth::OAuth2 {
                     token_endpoint: t(&a.token_endpoint),
                     issuer: t(&a.authorization_server),
@@ -529,7 +531,8 @@ impl Cx {
             }
             other => {
                 let known = [
-                    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro", "protobuf",
+                    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro",
+                    "protobuf",
                 ];
                 sink.error(
                     f.pos,
@@ -612,7 +615,9 @@ impl Cx {
                     .into_iter()
                     .flatten()
                     .map(|(k, v)| {
-                        let key = k.as_str().map_or_else(|| k.to_json().to_string(), str::to_owned);
+                        let key = k
+                            .as_str()
+                            .map_or_else(|| k.to_json().to_string(), str::to_owned);
                         let text = match unprefix_template_vars(v.to_json()) {
                             serde_json::Value::String(s) => s,
                             other => other.to_string(),
@@ -665,8 +670,12 @@ impl Cx {
             names.into_iter().for_each(|v| declare(v, inputs));
             return ir::BodyPlan::Text {
                 // The reference engine sends a raw body as JSON.
-                content_type: if kind == "raw" { "application/json" } else { content_type }
-                    .to_owned(),
+                content_type: if kind == "raw" {
+                    "application/json"
+                } else {
+                    content_type
+                }
+                .to_owned(),
                 template: text.clone(),
             };
         }
@@ -743,7 +752,9 @@ fn unprefix_template_vars(v: serde_json::Value) -> serde_json::Value {
             }
             Value::String(out)
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(unprefix_template_vars).collect()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(unprefix_template_vars).collect())
+        }
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| (k, unprefix_template_vars(v)))

@@ -39,7 +39,10 @@ impl Cx {
         }
         let logs = m.and_then(|m| m.get("logs"));
         if logs.is_some_and(|l| l.as_bool() != Some(false)) {
-            unsupported.push(("/logs".to_owned(), "log level control and streaming".to_owned()));
+            unsupported.push((
+                "/logs".to_owned(),
+                "log level control and streaming".to_owned(),
+            ));
         }
         let scripting = m.and_then(|m| m.get("scripting"));
         if scripting.is_some_and(|s| s.get("enabled").and_then(Value::as_bool) != Some(false)) {
@@ -55,7 +58,9 @@ impl Cx {
             ));
         }
         for key in ["sampling", "propagation"] {
-            if o.and_then(|o| o.pointer(&format!("/traces/{key}"))).is_some() {
+            if o.and_then(|o| o.pointer(&format!("/traces/{key}")))
+                .is_some()
+            {
                 notes.push(format!(
                     "observability.traces.{key} has no effect: every request is kept at /traces"
                 ));

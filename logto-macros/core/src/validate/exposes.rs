@@ -87,7 +87,9 @@ impl Cx {
             if let Some(f) = &res.forward
                 && let Some(target) = &f.target_namespace
             {
-                if let Some(fw) = self.forward_route(sink, route, target, f, !res.operations.is_empty()) {
+                if let Some(fw) =
+                    self.forward_route(sink, route, target, f, !res.operations.is_empty())
+                {
                     forwards.push(fw);
                 }
                 continue;
@@ -234,7 +236,12 @@ impl Cx {
                         .input_parameters
                         .iter()
                         .chain(&op.input_parameters)
-                        .filter_map(|p| Some((p.name.as_ref()?.value.clone(), p.value.as_ref()?.value.clone())))
+                        .filter_map(|p| {
+                            Some((
+                                p.name.as_ref()?.value.clone(),
+                                p.value.as_ref()?.value.clone(),
+                            ))
+                        })
                         .collect(),
                     pos: op.pos,
                     yaml_path: op.path.clone(),
@@ -267,7 +274,10 @@ impl Cx {
             sink.error(
                 target.pos,
                 &target.path,
-                format!("`targetNamespace: {}` is not a consumed namespace", target.value),
+                format!(
+                    "`targetNamespace: {}` is not a consumed namespace",
+                    target.value
+                ),
                 help_with_suggestion(&target.value, &namespaces, "namespace"),
             );
             return None;
@@ -284,9 +294,10 @@ impl Cx {
         let parts = super::template::split(&route.value, true, false);
         let (prefix, wildcard) = match parts.as_slice() {
             [super::template::Part::Text(t)] => ((*t).to_owned(), false),
-            [super::template::Part::Text(t), super::template::Part::Var("path")] if t.ends_with('/') => {
-                ((*t).to_owned(), true)
-            }
+            [
+                super::template::Part::Text(t),
+                super::template::Part::Var("path"),
+            ] if t.ends_with('/') => ((*t).to_owned(), true),
             _ => {
                 sink.error(
                     route.pos,
@@ -491,7 +502,11 @@ impl Cx {
             .iter()
             .filter_map(|r| self.mcp_resource(sink, r, &namespace))
             .collect();
-        let prompts = a.prompts.iter().filter_map(|p| mcp_prompt(sink, p)).collect();
+        let prompts = a
+            .prompts
+            .iter()
+            .filter_map(|p| mcp_prompt(sink, p))
+            .collect();
         ir::McpAdapter {
             resources,
             prompts,
@@ -513,7 +528,12 @@ impl Cx {
 /// appended (`post_2_files_copy`), or the method when the route is the same
 /// (`get_forecast_post`), then a number. Deterministic: spec order decides.
 /// `fns` maps each name taken to the route that took it.
-fn rest_fn_name(fns: &mut HashMap<String, String>, name: &str, method: &str, route: &str) -> String {
+fn rest_fn_name(
+    fns: &mut HashMap<String, String>,
+    name: &str,
+    method: &str,
+    route: &str,
+) -> String {
     let base = snake(name);
     let candidate = match fns.get(&base) {
         None => base.clone(),
@@ -558,7 +578,9 @@ impl Cx {
                 );
                 return None;
             }
-            ir::Auth::OAuth2 { .. } if introspection => "oauth2` with `tokenValidation: introspection`",
+            ir::Auth::OAuth2 { .. } if introspection => {
+                "oauth2` with `tokenValidation: introspection`"
+            }
             other => return Some(other),
         };
         later.push((
@@ -580,11 +602,17 @@ impl Cx {
         let name = r.name.as_ref()?;
         let uri = r.uri.as_ref()?;
         let vars = path_vars(&uri.value);
-        if vars.iter().any(|v| v.is_empty() || v.contains(['/', '{', '}'])) {
+        if vars
+            .iter()
+            .any(|v| v.is_empty() || v.contains(['/', '{', '}']))
+        {
             sink.error(
                 uri.pos,
                 &uri.path,
-                format!("URI template `{}` has a malformed `{{}}` variable", uri.value),
+                format!(
+                    "URI template `{}` has a malformed `{{}}` variable",
+                    uri.value
+                ),
                 "write variables as `{name}`, each standing for one path segment",
             );
             return None;
@@ -608,7 +636,12 @@ impl Cx {
                     None => r.steps.clone(),
                 };
                 if let Some(why) = script_step(&steps) {
-                    sink.error(r.pos, &r.path, format!("MCP resource `{}`: {why}", name.value), "use `call` or `call`/`lookup` steps");
+                    sink.error(
+                        r.pos,
+                        &r.path,
+                        format!("MCP resource `{}`: {why}", name.value),
+                        "use `call` or `call`/`lookup` steps",
+                    );
                     return None;
                 }
                 let mut inputs: Vec<ir::ExposedInput> = vars
@@ -676,7 +709,10 @@ fn mcp_prompt(sink: &mut Sink, p: &spec::Prompt) -> Option<ir::McpPrompt> {
         sink.error(
             p.pos,
             &p.path,
-            format!("prompt `{}` needs exactly one of `template` and `location`", name.value),
+            format!(
+                "prompt `{}` needs exactly one of `template` and `location`",
+                name.value
+            ),
             "write its messages under `template:`, or point `location: file:///...` at a file",
         );
         return None;
@@ -688,7 +724,13 @@ fn mcp_prompt(sink: &mut Sink, p: &spec::Prompt) -> Option<ir::McpPrompt> {
         arguments: p
             .arguments
             .iter()
-            .map(|(n, d, required)| (n.value.clone(), d.as_ref().map(|d| d.value.clone()), *required))
+            .map(|(n, d, required)| {
+                (
+                    n.value.clone(),
+                    d.as_ref().map(|d| d.value.clone()),
+                    *required,
+                )
+            })
             .collect(),
         messages: p
             .template

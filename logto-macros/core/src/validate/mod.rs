@@ -3,8 +3,8 @@
 
 mod bindings;
 mod consumes;
-mod exposes;
 mod control;
+mod exposes;
 mod skill;
 mod steps;
 pub mod template;

@@ -49,7 +49,12 @@ pub(super) fn adapter(
     let mut catalog = Vec::new();
     for skill in &a.skills {
         let Some(name) = &skill.name else {
-            sink.error(skill.pos, &skill.path, "a skill has no `name`", "add `name: <skill>`");
+            sink.error(
+                skill.pos,
+                &skill.path,
+                "a skill has no `name`",
+                "add `name: <skill>`",
+            );
             continue;
         };
         let description = skill.raw.get("description").cloned().unwrap_or(Value::Null);
@@ -122,7 +127,13 @@ pub(super) fn adapter(
         }
         summary.insert(
             "tools".into(),
-            json!(skill.tools.iter().map(|t| t.name.as_ref().map(|n| &n.value)).collect::<Vec<_>>()),
+            json!(
+                skill
+                    .tools
+                    .iter()
+                    .map(|t| t.name.as_ref().map(|n| &n.value))
+                    .collect::<Vec<_>>()
+            ),
         );
         catalog.push(json!({
             "name": name.value,

@@ -123,8 +123,7 @@ impl Cx {
                                 continue;
                             }
                             ok &= self.infer(
-                                sink, &i.name, c.pos, &c.path, inputs, taken, declared, mcp,
-                                &names,
+                                sink, &i.name, c.pos, &c.path, inputs, taken, declared, mcp, &names,
                             );
                         }
                     }
@@ -135,19 +134,25 @@ impl Cx {
                     });
                 }
                 "lookup" => {
-                    let need = |sink: &mut Sink, f: &Option<Spanned<String>>, key: &str, help: &str| {
-                        if f.is_none() {
-                            sink.error(
-                                s.pos,
-                                &s.path,
-                                format!("lookup step `{}` has no `{key}`", name.value),
-                                help,
-                            );
-                        }
-                    };
+                    let need =
+                        |sink: &mut Sink, f: &Option<Spanned<String>>, key: &str, help: &str| {
+                            if f.is_none() {
+                                sink.error(
+                                    s.pos,
+                                    &s.path,
+                                    format!("lookup step `{}` has no `{key}`", name.value),
+                                    help,
+                                );
+                            }
+                        };
                     need(sink, &s.index, "index", "add `index: <earlier step>`");
                     need(sink, &s.match_key, "match", "add `match: <field compared>`");
-                    need(sink, &s.lookup_value, "lookupValue", "add `lookupValue: $.<step>.<field>`");
+                    need(
+                        sink,
+                        &s.lookup_value,
+                        "lookupValue",
+                        "add `lookupValue: $.<step>.<field>`",
+                    );
                     let (Some(index), Some(key), Some(value)) =
                         (&s.index, &s.match_key, &s.lookup_value)
                     else {
@@ -236,8 +241,7 @@ impl Cx {
             _ => var,
         };
         let root = |name: &str| {
-            var == name
-                || (var.starts_with(name) && var.as_bytes().get(name.len()) == Some(&b'.'))
+            var == name || (var.starts_with(name) && var.as_bytes().get(name.len()) == Some(&b'.'))
         };
         steps.iter().any(|s| root(s)) || inputs.iter().any(|i| root(&i.name))
     }

@@ -35,7 +35,11 @@ fn relative(from: &Path, target: &Path) -> String {
     let to: Vec<_> = target.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = from.iter().skip(common).map(|_| "..".to_owned()).collect();
-    parts.extend(to.iter().skip(common).map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        to.iter()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     parts.join("/")
 }
 
@@ -78,7 +82,9 @@ fn fail(message: &str) -> ExitCode {
 /// Splits `--bind NAME=VALUE` (and `--bind=NAME=VALUE`) out of the server
 /// options: bound values reach the server through the environment, never
 /// its command line.
-fn take_binds(options: Vec<String>) -> Result<(Vec<String>, serde_json::Map<String, serde_json::Value>), String> {
+fn take_binds(
+    options: Vec<String>,
+) -> Result<(Vec<String>, serde_json::Map<String, serde_json::Value>), String> {
     let mut rest = Vec::new();
     let mut binds = serde_json::Map::new();
     let mut it = options.into_iter();
@@ -125,7 +131,11 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
         .iter()
         .flat_map(|a| &a.operations)
         .any(|o| o.raw_format.as_deref() == Some("protobuf"));
-    let features = if protobuf { r#", features = ["protobuf"]"# } else { "" };
+    let features = if protobuf {
+        r#", features = ["protobuf"]"#
+    } else {
+        ""
+    };
     // 2. The crate, next to this workspace's build output.
     let project = match Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
