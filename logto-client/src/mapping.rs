@@ -16,6 +16,11 @@ pub fn apply(path: &str, value: Value) -> Result<Value, String> {
     })
 }
 
+/// [`apply`] to a borrowed value: only what `path` selects is copied.
+pub fn select_path(path: &str, value: &Value) -> Result<Value, String> {
+    Ok(select(compile_path(Some(path))?.as_ref(), value).into_owned())
+}
+
 /// A compiled output shape (see [`shape`]): JSONPaths parsed once, applied
 /// to a borrowed answer so that only what is selected is copied.
 #[derive(Debug)]
@@ -85,6 +90,19 @@ impl Shape {
         Self::from_json(&spec)
     }
 
+    /// The named shapes of `spec.fields`.
+    fn fields(spec: &Value) -> Result<Vec<(String, Shape)>, String> {
+        spec.get("fields")
+            .and_then(Value::as_object)
+            .map(|f| {
+                f.iter()
+                    .map(|(k, v)| Ok((k.clone(), Self::from_json(v)?)))
+                    .collect::<Result<Vec<_>, String>>()
+            })
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     fn from_json(spec: &Value) -> Result<Shape, String> {
         let base = |s: &Value| compile_path(s.get("base").and_then(Value::as_str));
         if let Some(p) = spec.get("path") {
@@ -94,32 +112,14 @@ impl Shape {
             return Ok(Shape::Const(c.clone()));
         }
         if let Some(o) = spec.get("object") {
-            let fields = o
-                .get("fields")
-                .and_then(Value::as_object)
-                .map(|f| {
-                    f.iter()
-                        .map(|(k, v)| Ok((k.clone(), Self::from_json(v)?)))
-                        .collect::<Result<Vec<_>, String>>()
-                })
-                .transpose()?
-                .unwrap_or_default();
+            let fields = Self::fields(o)?;
             return Ok(Shape::Object {
                 base: base(o)?,
                 fields,
             });
         }
         if let Some(a) = spec.get("augment") {
-            let fields = a
-                .get("fields")
-                .and_then(Value::as_object)
-                .map(|f| {
-                    f.iter()
-                        .map(|(k, v)| Ok((k.clone(), Self::from_json(v)?)))
-                        .collect::<Result<Vec<_>, String>>()
-                })
-                .transpose()?
-                .unwrap_or_default();
+            let fields = Self::fields(a)?;
             let other = Self::from_json(a.get("other").unwrap_or(&Value::Null))?;
             return Ok(Shape::Augment {
                 fields,

@@ -49,25 +49,31 @@ pub struct PromptSpec {
     pub file: Option<&'static str>,
 }
 
+/// Sets the optional title, description and MIME type of a `Resource` or
+/// `ResourceTemplate` (both have the same builder methods).
+macro_rules! described {
+    ($item:expr, $spec:expr) => {{
+        let mut item = $item;
+        if let Some(t) = $spec.title {
+            item = item.with_title(t);
+        }
+        if let Some(d) = $spec.description {
+            item = item.with_description(d);
+        }
+        if let Some(m) = $spec.mime_type {
+            item = item.with_mime_type(m);
+        }
+        item
+    }};
+}
+
 /// `resources/list`: the resources with a fixed URI.
 pub fn list_resources(specs: &[ResourceSpec]) -> ListResourcesResult {
     ListResourcesResult::with_all_items(
         specs
             .iter()
             .filter(|s| !s.is_template())
-            .map(|s| {
-                let mut r = Resource::new(s.uri, s.name);
-                if let Some(t) = s.title {
-                    r = r.with_title(t);
-                }
-                if let Some(d) = s.description {
-                    r = r.with_description(d);
-                }
-                if let Some(m) = s.mime_type {
-                    r = r.with_mime_type(m);
-                }
-                r
-            })
+            .map(|s| described!(Resource::new(s.uri, s.name), s))
             .collect(),
     )
 }
@@ -78,19 +84,7 @@ pub fn list_templates(specs: &[ResourceSpec]) -> ListResourceTemplatesResult {
         specs
             .iter()
             .filter(|s| s.is_template())
-            .map(|s| {
-                let mut r = ResourceTemplate::new(s.uri, s.name);
-                if let Some(t) = s.title {
-                    r = r.with_title(t);
-                }
-                if let Some(d) = s.description {
-                    r = r.with_description(d);
-                }
-                if let Some(m) = s.mime_type {
-                    r = r.with_mime_type(m);
-                }
-                r
-            })
+            .map(|s| described!(ResourceTemplate::new(s.uri, s.name), s))
             .collect(),
     )
 }

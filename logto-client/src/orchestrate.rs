@@ -12,7 +12,7 @@ use serde_json_path::JsonPath;
 
 use crate::client::{Call, Core};
 use crate::error::Error;
-use crate::server::ArgError;
+use crate::server::{Arg, ArgError};
 
 /// Why an orchestration stopped.
 #[derive(Debug)]
@@ -79,34 +79,23 @@ pub enum With {
     Literal(&'static str),
 }
 
-/// The inputs a `call` step sends: the context with its `with` applied.
-pub fn step_inputs(
+/// The value a `call` step sends for consumed input `name`: its `with`
+/// entry resolved against the context, else the context's value of that
+/// name (an exposed input or an earlier step's output). Nothing is copied
+/// but the value itself.
+pub fn step_input(
     context: &Map<String, Value>,
     with: &[(&'static str, With)],
+    name: &str,
     core: &Core,
-) -> Result<Map<String, Value>, StepError> {
-    let mut inputs = context.clone();
-    for (key, value) in with {
-        match value {
-            With::Ref(name) => match context.get(*name) {
-                Some(v) => {
-                    inputs.insert((*key).to_owned(), v.clone());
-                }
-                None => {
-                    inputs.remove(*key);
-                }
-            },
-            With::Template(t) => {
-                let text = render(t, context, &|var| core.bind_named(var))?;
-                inputs.insert((*key).to_owned(), Value::String(text));
-            }
-            With::Literal(json) => {
-                let v = serde_json::from_str(json).unwrap_or(Value::Null);
-                inputs.insert((*key).to_owned(), v);
-            }
-        }
-    }
-    Ok(inputs)
+) -> Result<Arg, StepError> {
+    let entry = with.iter().find(|(k, _)| *k == name).map(|(_, w)| w);
+    Ok(match entry {
+        None => Arg::json(context.get(name).cloned()),
+        Some(With::Ref(from)) => Arg::json(context.get(*from).cloned()),
+        Some(With::Template(t)) => Arg::Text(render(t, context, &|var| core.bind_named(var))?),
+        Some(With::Literal(json)) => Arg::json(serde_json::from_str(json).ok()),
+    })
 }
 
 /// Renders `{{name}}` / `{{a.b}}` over the context: strings as they are,

@@ -83,6 +83,8 @@ pub struct Incoming {
     pub headers: HeaderMap,
     /// The raw body.
     pub body: Bytes,
+    /// The body parsed as JSON, once, for inputs that read fields of it.
+    parsed: std::sync::OnceLock<Result<Value, String>>,
 }
 
 impl Incoming {
@@ -110,6 +112,7 @@ impl Incoming {
             query,
             headers: parts.headers,
             body,
+            parsed: std::sync::OnceLock::new(),
         })
     }
 
@@ -166,17 +169,33 @@ impl Incoming {
             )
         })
     }
-}
 
-impl Incoming {
+    /// The body as parsed JSON (`Null` when empty), parsed on first use
+    /// only, however many inputs read it; 400 when it is not JSON.
+    fn parsed_body(&self) -> Result<&Value, Response> {
+        let parsed = self.parsed.get_or_init(|| {
+            if self.body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            serde_json::from_slice(&self.body).map_err(|e| e.to_string())
+        });
+        parsed.as_ref().map_err(|e| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!("the request body `body` is not valid JSON: {e}"),
+            )
+        })
+    }
+
     /// The field `name` of a JSON object body (a declared `in: body` input
     /// other than `body`): 400 when the body is not JSON, or the field is
     /// absent but required.
     pub fn body_field(&self, name: &str, required: bool) -> Result<Option<Value>, Response> {
-        let field = match self.json_body(false)? {
-            Some(Value::Object(mut map)) => map.remove(name).filter(|v| !v.is_null()),
-            _ => None,
-        };
+        let field = self
+            .parsed_body()?
+            .get(name)
+            .filter(|v| !v.is_null())
+            .cloned();
         match field {
             None if required => Err(problem(
                 StatusCode::BAD_REQUEST,
@@ -195,8 +214,7 @@ impl Incoming {
         path: &str,
         required: bool,
     ) -> Result<Option<Value>, Response> {
-        let body = self.json_body(false)?.unwrap_or(Value::Null);
-        let found = crate::mapping::apply(path, body)
+        let found = crate::mapping::select_path(path, self.parsed_body()?)
             .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         match found {
             Value::Null if required => Err(problem(

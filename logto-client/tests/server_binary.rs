@@ -24,6 +24,16 @@ fn free_port() -> u16 {
 
 /// Starts the binary and returns it with its first stdout lines.
 fn start(args: &[&str], env: &[(&str, &str)], lines: usize) -> (Child, Vec<String>) {
+    start_with(args, env, lines, Stdio::null())
+}
+
+/// [`start`] with the server's stderr (its logs) going to `stderr`.
+fn start_with(
+    args: &[&str],
+    env: &[(&str, &str)],
+    lines: usize,
+    stderr: Stdio,
+) -> (Child, Vec<String>) {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
     if !args.contains(&"--mcp-addr") {
@@ -32,7 +42,7 @@ fn start(args: &[&str], env: &[(&str, &str)], lines: usize) -> (Child, Vec<Strin
     }
     cmd.env_remove("LOGTO_API_KEY")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(stderr);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -130,30 +140,45 @@ fn tenant_variable_builds_the_logto_url() {
     assert!(status.success(), "{status:?}");
 }
 
-#[tokio::test]
-async fn dev_mode_serves_a_complete_sign_in() {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mcp = format!("127.0.0.1:{}", free_port());
-    let (mut child, lines) = start(&["--dev", "--rest-addr", &addr, "--mcp-addr", &mcp], &[], 4);
-    let dev = lines[3]
+/// The embedded upstream's URL, from the banner's fourth line.
+fn dev_url(lines: &[String]) -> String {
+    lines[3]
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// A complete password sign-in through the REST adapter at `api`, each step
+/// checked; returns the values of the `_interaction` cookies it set.
+async fn rest_sign_in(dev: &str, api: &str) -> Vec<String> {
     logto_client::install_crypto_provider();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    http.get(format!("{dev}/oidc/auth?client_id=demo-app&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=x"))
+    let start = http
+        .get(format!("{dev}/oidc/auth?client_id=demo-app&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=x"))
         .send()
         .await
         .unwrap();
-    let api = format!("http://{addr}/v1/api/experience");
+    let cookies: Vec<String> = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| {
+            v.to_str()
+                .ok()?
+                .split(';')
+                .next()?
+                .split_once('=')
+                .map(|(_, v)| v.to_owned())
+        })
+        .collect();
+    assert_eq!(cookies.len(), 2, "the interaction cookie pair");
     let r = http
-        .put(&api)
+        .put(api)
         .json(&serde_json::json!({"interactionEvent": "SignIn"}))
         .send()
         .await
@@ -184,6 +209,20 @@ async fn dev_mode_serves_a_complete_sign_in() {
         .await
         .unwrap();
     assert!(done["redirectTo"].as_str().unwrap().contains("/oidc/auth/"));
+    cookies
+}
+
+#[tokio::test]
+async fn dev_mode_serves_a_complete_sign_in() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mcp = format!("127.0.0.1:{}", free_port());
+    let (mut child, lines) = start(&["--dev", "--rest-addr", &addr, "--mcp-addr", &mcp], &[], 4);
+    rest_sign_in(
+        &dev_url(&lines),
+        &format!("http://{addr}/v1/api/experience"),
+    )
+    .await;
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }
@@ -241,76 +280,19 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
     let log = std::env::temp_dir().join(format!("logto-trace-{}.log", std::process::id()));
     let port = free_port();
     let mcp_port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["--dev", "--rest-addr", &format!("127.0.0.1:{port}")])
-        .args(["--mcp-addr", &format!("127.0.0.1:{mcp_port}")])
-        .env("RUST_LOG", "trace")
-        .env("LOGTO_API_KEY", KEY)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..4 {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        lines.push(line);
-    }
-    std::thread::spawn(move || for _ in out.lines() {});
-    let dev = lines[3]
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    logto_client::install_crypto_provider();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let start = http
-        .get(format!("{dev}/oidc/auth?client_id=demo-app&redirect_uri=http://localhost/cb&response_type=code&scope=openid&state=x"))
-        .send()
-        .await
-        .unwrap();
-    let cookie_values: Vec<String> = start
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| {
-            v.to_str()
-                .ok()?
-                .split(';')
-                .next()?
-                .split_once('=')
-                .map(|(_, v)| v.to_owned())
-        })
-        .filter(|v| v.len() >= 8)
-        .collect();
-    assert_eq!(cookie_values.len(), 2);
-    let api = format!("http://127.0.0.1:{port}/v1/api/experience");
-    http.put(&api)
-        .json(&serde_json::json!({"interactionEvent": "SignIn"}))
-        .send()
-        .await
-        .unwrap();
-    let v: serde_json::Value = http
-        .post(format!("{api}/verification/password"))
-        .json(&serde_json::json!({"identifier": {"type": "username", "value": "demo"}, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    http.post(format!("{api}/identification"))
-        .json(&serde_json::json!({"verificationId": v["verificationId"]}))
-        .send()
-        .await
-        .unwrap();
-    let done = http.post(format!("{api}/submit")).send().await.unwrap();
-    assert_eq!(done.status(), 200, "the sign-in went through");
+    let rest = format!("127.0.0.1:{port}");
+    let mcp = format!("127.0.0.1:{mcp_port}");
+    let (mut child, lines) = start_with(
+        &["--dev", "--rest-addr", &rest, "--mcp-addr", &mcp],
+        &[("RUST_LOG", "trace"), ("LOGTO_API_KEY", KEY)],
+        4,
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let cookie_values = rest_sign_in(
+        &dev_url(&lines),
+        &format!("http://{rest}/v1/api/experience"),
+    )
+    .await;
 
     // MCP: initialize, then a tool call carrying the password.
     let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");

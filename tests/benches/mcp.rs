@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a benchmark binary
 
-use axum::Router;
-use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
 use logto_client::logto_experience::Client;
 use logto_client::logto_experience_mcp as mcp;
@@ -20,29 +18,16 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 
-const ANSWER: &str = r#"{"verificationId":"v-0123456789abcdefghijklmnop"}"#;
+mod common;
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
+use common::{ANSWER, serve};
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let body =
         json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"});
     let (rest, client) = rt.block_on(async {
-        let upstream = serve(Router::new().route(
-            "/api/experience/verification/password",
-            post(|| async { ([("content-type", "application/json")], ANSWER) }),
-        ))
-        .await;
+        let upstream = common::upstream().await;
         let build = |jar: bool| {
             Client::builder()
                 .base_url(&upstream)

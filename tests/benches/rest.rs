@@ -7,35 +7,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a benchmark binary
 
-use axum::Router;
-use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
 use logto_client::logto_experience::Client;
 use logto_client::logto_experience_rest::{Forwarder, Upstreams, router};
 use logto_client::server::RestConfig;
 use serde_json::json;
 
-const ANSWER: &str = r#"{"verificationId":"v-0123456789abcdefghijklmnop"}"#;
+mod common;
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
+use common::{ANSWER, serve};
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let (upstream, adapter) = rt.block_on(async {
-        let upstream = serve(Router::new().route(
-            "/api/experience/verification/password",
-            post(|| async { ([("content-type", "application/json")], ANSWER) }),
-        ))
-        .await;
+        let upstream = common::upstream().await;
         let client = Client::builder()
             .base_url(&upstream)
             .bind("LOGTO_API_KEY", "bench-key")

@@ -15,21 +15,16 @@ use crate::names::ident;
 /// The consumed APIs an MCP adapter calls (by `call` or in steps).
 pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::McpAdapter) -> Vec<usize> {
     let resources = a.resources.iter().flat_map(|r| match &r.source {
-        ir::ResourceSource::Steps(o) => super::steps::calls(Some(o)).map(Some).collect(),
+        ir::ResourceSource::Steps(o) => super::steps::calls(Some(o)).map(|c| c.api).collect(),
         ir::ResourceSource::File(_) => Vec::new(),
     });
-    upstream_apis(
-        cap,
-        a.tools
-            .iter()
-            .flat_map(|t| {
-                t.call
-                    .into_iter()
-                    .chain(super::steps::calls(t.steps.as_ref()))
-                    .map(Some)
-            })
-            .chain(resources),
-    )
+    let tools = a.tools.iter().flat_map(|t| {
+        t.call
+            .into_iter()
+            .chain(super::steps::calls(t.steps.as_ref()))
+            .map(|c| c.api)
+    });
+    upstream_apis(cap, tools.chain(resources))
 }
 
 fn opt_str(v: Option<&str>) -> TokenStream {

@@ -10,36 +10,24 @@ use crate::diagnostics::Sink;
 use crate::ir::{self, JsonType, Location, Source};
 use crate::names::{camel, ident};
 
-/// Everything a generated adapter needs to reach its consumed APIs.
-pub(crate) fn upstream_apis(
-    cap: &ir::Capability,
-    calls: impl Iterator<Item = Option<ir::CallRef>>,
-) -> Vec<usize> {
-    let mut used: Vec<usize> = calls.flatten().map(|c| c.api).collect();
+/// The consumed APIs (indexes into [`ir::Capability::apis`]) an adapter
+/// reaches, sorted, each once.
+pub(crate) fn upstream_apis(cap: &ir::Capability, apis: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut used: Vec<usize> = apis.filter(|i| *i < cap.apis.len()).collect();
     used.sort_unstable();
     used.dedup();
-    used.retain(|i| *i < cap.apis.len());
     used
 }
 
 /// The consumed APIs a REST adapter calls (by `call` or in steps).
 pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::RestAdapter) -> Vec<usize> {
-    let forwards = a
-        .forwards
-        .iter()
-        .map(|f| Some(ir::CallRef { api: f.api, op: 0 }));
-    upstream_apis(
-        cap,
-        a.operations
-            .iter()
-            .flat_map(|o| {
-                o.call
-                    .into_iter()
-                    .chain(super::steps::calls(o.steps.as_ref()))
-                    .map(Some)
-            })
-            .chain(forwards),
-    )
+    let calls = a.operations.iter().flat_map(|o| {
+        o.call
+            .into_iter()
+            .chain(super::steps::calls(o.steps.as_ref()))
+            .map(|c| c.api)
+    });
+    upstream_apis(cap, calls.chain(a.forwards.iter().map(|f| f.api)))
 }
 
 /// The `Upstreams` struct: one generated client per consumed API used.

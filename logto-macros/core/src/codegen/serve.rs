@@ -223,6 +223,19 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         }
         None => quote! {},
     };
+    // Clients are built only when there is a stdio adapter to serve.
+    let stdio_body = if cap.mcp.iter().any(|a| a.stdio) {
+        quote! {
+            let binds = config.bind_values(&BINDS)?;
+            #(#clients)*
+            ::core::result::Result::Ok(#stdio)
+        }
+    } else {
+        quote! {
+            let _ = config;
+            ::core::result::Result::Ok(::core::option::Option::None)
+        }
+    };
     let doc = format!(
         "Serves the whole capability `{}` as the reference engine does: every exposed adapter at its \
          spec address and port (each overridable), consumed base URLs and bound variables from a \
@@ -255,9 +268,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             /// The MCP adapter with `transport: stdio`, if the spec has one:
             /// it serves one session on stdin/stdout.
             pub fn stdio(config: &#rt::serve::ServeConfig) -> ::core::result::Result<::core::option::Option<#rt::serve::Stdio>, #rt::Error> {
-                let binds = config.bind_values(&BINDS)?;
-                #(#clients)*
-                ::core::result::Result::Ok(#stdio)
+                #stdio_body
             }
 
             /// Serves every adapter until Ctrl-C or SIGTERM; in-flight

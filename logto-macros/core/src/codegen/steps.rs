@@ -46,7 +46,7 @@ pub(crate) fn block(
                 for (n, input) in target.inputs.iter().enumerate() {
                     let out = format_ident!("arg{n}");
                     let key = &input.name;
-                    let arg = quote! { #rt::__private::Arg::json(inputs.get(#key).cloned()) };
+                    let arg = quote! { #o::step_input(&context, with, #key, &core)? };
                     let (stmt, pass) = convert(rt, input, &arg, &input.name, &out);
                     lets.push(stmt);
                     passes.push(pass);
@@ -54,7 +54,7 @@ pub(crate) fn block(
                 stmts.push(quote! {
                     {
                         let core = #core;
-                        let inputs = #o::step_inputs(&context, &[#(#withs),*], &core)?;
+                        let with: &[(&str, #o::With)] = &[#(#withs),*];
                         #(#lets)*
                         let call = super::#module::Client::#request(&core, #(#passes),*)?;
                         let output = #o::send(&core, call).await?;
