@@ -16,6 +16,9 @@ use serde_json::Value;
 use crate::client::{BindSpec, Call, Core, Piece, is_json};
 use crate::error::Error;
 use crate::mapping;
+pub use crate::mcp_sessions::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSession, Sessions, session_of,
+};
 use crate::secret::Secret;
 
 /// A tool as the spec declares it.
@@ -218,6 +221,11 @@ pub struct McpHttpConfig {
     /// client builder with `.bind(..)`: the spec's inbound token template
     /// reads them before the environment.
     pub binds: std::collections::BTreeMap<String, Secret>,
+    /// The most MCP sessions kept at once; past it, `initialize` gets a
+    /// JSON-RPC error (HTTP 503) until one closes or expires.
+    pub max_sessions: usize,
+    /// A session without a request for this long is closed.
+    pub session_idle: std::time::Duration,
 }
 
 impl Default for McpHttpConfig {
@@ -226,6 +234,8 @@ impl Default for McpHttpConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             bearer_token: None,
             binds: std::collections::BTreeMap::new(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle: DEFAULT_SESSION_IDLE,
         }
     }
 }
@@ -276,30 +286,49 @@ pub fn resolve_token(
     Ok(Secret::new(out))
 }
 
-/// The streamable HTTP service of a server; `new_session` makes the handler
-/// of each MCP session (each with its own upstream cookie jars).
+/// The bounded session set `config` describes.
+pub fn sessions(config: &McpHttpConfig) -> Arc<Sessions> {
+    Arc::new(Sessions::new(config.max_sessions, config.session_idle))
+}
+
+/// The streamable HTTP service of a server. rmcp serves each request on its
+/// own (`server` is cloned for it, which is cheap); sessions and their cookie
+/// jars are kept by [`http_router`]'s [`Sessions`] instead of rmcp's session
+/// manager, which costs a task and several channels per session. Answers
+/// are plain JSON when the handler sends nothing before its result.
 pub fn http_service<S>(
-    new_session: impl Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+    server: S,
     config: &McpHttpConfig,
 ) -> StreamableHttpService<S, LocalSessionManager>
 where
-    S: ServerHandler + Send + 'static,
+    S: ServerHandler + Clone + Send + Sync + 'static,
 {
-    let cfg =
-        StreamableHttpServerConfig::default().with_allowed_hosts(config.allowed_hosts.clone());
-    StreamableHttpService::new(new_session, Arc::default(), cfg)
+    let cfg = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(config.allowed_hosts.clone())
+        .with_legacy_session_mode(false)
+        .with_json_response(true);
+    StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), cfg)
 }
 
-/// An axum router serving `service` at `/mcp`; with a token, requests
-/// without `Authorization: Bearer <token>` get 401.
+/// An axum router serving `service` at `/mcp`, with MCP sessions kept in
+/// `sessions` (an `initialize` past its limit gets a JSON-RPC error); with a
+/// token, requests without `Authorization: Bearer <token>` get 401.
 pub fn http_router<S>(
     service: StreamableHttpService<S, LocalSessionManager>,
+    sessions: Arc<Sessions>,
     token: Option<Secret>,
 ) -> axum::Router
 where
     S: ServerHandler + Send + 'static,
 {
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router =
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    crate::mcp_sessions::route(Arc::clone(&sessions), req, next)
+                },
+            ));
     match token {
         None => router,
         Some(token) => {

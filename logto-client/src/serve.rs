@@ -34,10 +34,18 @@ pub struct ServeConfig {
     pub rest: RestConfig,
     /// Upstream call timeout.
     pub timeout: Duration,
+    /// The largest upstream answer accepted (502, or a cut stream, past it).
+    pub answer_limit: usize,
+    /// Connection limits of every HTTP adapter.
+    pub http: crate::listen::HttpLimits,
     /// Extra `Host` names the MCP adapters accept (loopback always).
     pub allowed_hosts: Vec<String>,
     /// How long in-flight requests may take to finish after a stop signal.
     pub grace: Duration,
+    /// The most live sessions of each MCP adapter.
+    pub max_mcp_sessions: usize,
+    /// Idle time after which an MCP session is closed.
+    pub mcp_session_idle: Duration,
 }
 
 impl Default for ServeConfig {
@@ -48,8 +56,12 @@ impl Default for ServeConfig {
             addrs: BTreeMap::new(),
             rest: RestConfig::default(),
             timeout: crate::client::DEFAULT_TIMEOUT,
+            answer_limit: crate::client::DEFAULT_ANSWER_LIMIT,
+            http: crate::listen::HttpLimits::default(),
             allowed_hosts: Vec::new(),
             grace: Duration::from_secs(10),
+            max_mcp_sessions: crate::mcp::DEFAULT_MAX_SESSIONS,
+            mcp_session_idle: crate::mcp::DEFAULT_SESSION_IDLE,
         }
     }
 }
@@ -64,7 +76,14 @@ pub const USAGE: &str = "options:
   --allowed-host HOST        a Host name MCP adapters accept besides loopback
   --timeout SECONDS          upstream call timeout (default 30)
   --body-limit BYTES         REST request body limit (default 1 MiB)
-  --grace SECONDS            time in-flight requests get after Ctrl-C/SIGTERM (default 10)";
+  --answer-limit BYTES       largest upstream answer accepted (default 16 MiB; 502
+                             past it, or a cut connection when streamed)
+  --header-timeout SECONDS   time a caller has to send a request's headers (default 10)
+  --grace SECONDS            time in-flight requests get after Ctrl-C/SIGTERM (default 10)
+  --max-mcp-sessions N       live sessions an MCP adapter keeps; past it, `initialize`
+                             gets a JSON-RPC error (default 1000)
+  --mcp-session-idle SECONDS an MCP session without requests this long is closed
+                             (default 300)";
 
 fn pair<'a>(flag: &str, value: &'a str) -> Result<(&'a str, &'a str), String> {
     value
@@ -110,7 +129,15 @@ impl ServeConfig {
                     config.addrs.insert(ns.to_owned(), addr);
                 }
                 "--allowed-host" => config.allowed_hosts.push(value()?),
-                "--timeout" | "--grace" => {
+                "--max-mcp-sessions" => {
+                    let v = value()?;
+                    config.max_mcp_sessions = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("`{flag} {v}`: expected a positive number"))?;
+                }
+                "--timeout" | "--grace" | "--mcp-session-idle" | "--header-timeout" => {
                     let v = value()?;
                     let secs: f64 = v
                         .parse()
@@ -118,11 +145,18 @@ impl ServeConfig {
                         .filter(|s: &f64| s.is_finite() && *s > 0.0)
                         .ok_or_else(|| format!("`{flag} {v}`: expected seconds"))?;
                     let d = Duration::from_secs_f64(secs);
-                    if flag == "--timeout" {
-                        config.timeout = d;
-                    } else {
-                        config.grace = d;
+                    match flag.as_str() {
+                        "--timeout" => config.timeout = d,
+                        "--grace" => config.grace = d,
+                        "--header-timeout" => config.http.header_read_timeout = d,
+                        _ => config.mcp_session_idle = d,
                     }
+                }
+                "--answer-limit" => {
+                    let v = value()?;
+                    config.answer_limit = v
+                        .parse()
+                        .map_err(|_| format!("`--answer-limit {v}`: expected bytes"))?;
                 }
                 "--body-limit" => {
                     let v = value()?;
@@ -203,6 +237,8 @@ impl ServeConfig {
             .allowed_hosts
             .extend(self.allowed_hosts.iter().cloned());
         config.binds = binds.clone();
+        config.max_sessions = self.max_mcp_sessions;
+        config.session_idle = self.mcp_session_idle;
         config
     }
 }
@@ -242,12 +278,14 @@ pub type Stdio = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Res
 /// Binds every adapter (all or none: a port in use fails the start naming
 /// the adapter), prints where each listens to stderr, and serves until
 /// Ctrl-C or SIGTERM (or, with a `stdio` adapter, until its client closes
-/// stdin); in-flight requests then get `grace` to finish.
+/// stdin); in-flight requests then get the config's `grace` to finish. Every
+/// adapter runs on [`crate::listen::serve`] with the config's limits.
 pub async fn run(
     adapters: Vec<Adapter>,
     stdio: Option<Stdio>,
-    grace: Duration,
+    config: &ServeConfig,
 ) -> std::io::Result<()> {
+    let grace = config.grace;
     let mut listeners = Vec::new();
     for a in adapters {
         let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| {
@@ -270,12 +308,12 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for (listener, router) in listeners {
         let mut stop = stop_rx.clone();
+        let limits = config.http.clone();
         tasks.spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
+            crate::listen::serve(listener, router, &limits, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
         });
     }
     match stdio {
@@ -350,7 +388,7 @@ pub async fn main(
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    match run(built, session, config.grace).await {
+    match run(built, session, &config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -305,6 +305,24 @@ pub fn error_response(e: Error) -> Response {
     }
 }
 
+/// An upstream answer streamed through, cut (an error ends the stream, so
+/// the caller's connection is closed, not the body quietly truncated) past
+/// `limit` bytes. An upstream that fails mid-body cuts it the same way.
+fn limited_stream(resp: reqwest::Response, limit: usize) -> Body {
+    use futures::StreamExt;
+    let mut seen = 0usize;
+    Body::from_stream(resp.bytes_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            return Err(std::io::Error::other(format!(
+                "the upstream answer is larger than the limit of {limit} bytes"
+            )));
+        }
+        Ok(chunk)
+    }))
+}
+
 fn passthrough(status: StatusCode, mut headers: HeaderMap, body: Body) -> Response {
     for name in HOP_BY_HOP {
         headers.remove(name);
@@ -343,8 +361,14 @@ pub async fn forward(
                 Err(e) => error_response(e),
             };
         }
+        if resp
+            .content_length()
+            .is_some_and(|n| n > core.answer_limit() as u64)
+        {
+            return error_response(core.answer_too_large(call.operation, status));
+        }
         let headers = std::mem::take(resp.headers_mut());
-        return passthrough(status, headers, Body::from_stream(resp.bytes_stream()));
+        return passthrough(status, headers, limited_stream(resp, core.answer_limit()));
     }
     let (status, mut headers, body) = match core.read(call.operation, resp).await {
         Ok(answer) => answer,

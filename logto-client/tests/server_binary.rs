@@ -81,6 +81,11 @@ fn help_documents_every_flag_and_variable() {
         "--timeout",
         "--body-limit",
         "--dev",
+        "--grace",
+        "--header-timeout",
+        "--answer-limit",
+        "--max-mcp-sessions",
+        "--mcp-session-idle",
         "LOGTO_API_KEY",
         "RUST_LOG",
     ] {
@@ -152,7 +157,6 @@ fn dev_url(lines: &[String]) -> String {
 /// A complete password sign-in through the REST adapter at `api`, each step
 /// checked; returns the values of the `_interaction` cookies it set.
 async fn rest_sign_in(dev: &str, api: &str) -> Vec<String> {
-    logto_client::install_crypto_provider();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -227,22 +231,49 @@ async fn dev_mode_serves_a_complete_sign_in() {
     assert!(child.wait().unwrap().success());
 }
 
-#[tokio::test]
-async fn sigterm_lets_in_flight_requests_finish() {
-    logto_client::install_crypto_provider();
-    // An upstream that takes a second to answer.
+/// An upstream whose `/api/experience/interaction` answers after `delay`;
+/// also returns how many requests have reached it.
+async fn slow_upstream(
+    delay: Duration,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let up_addr = upstream.local_addr().unwrap();
+    let arrived = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&arrived);
     tokio::spawn(async move {
         let app = axum::Router::new().route(
             "/api/experience/interaction",
-            axum::routing::get(|| async {
-                tokio::time::sleep(Duration::from_millis(1000)).await;
-                axum::Json(serde_json::json!({"interactionEvent": "SignIn"}))
+            axum::routing::get(move || {
+                count.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(delay).await;
+                    axum::Json(serde_json::json!({"interactionEvent": "SignIn"}))
+                }
             }),
         );
         axum::serve(upstream, app).await
     });
+    (up_addr, arrived)
+}
+
+/// Waits until `n` requests have reached the upstream (they are in flight).
+async fn wait_arrived(arrived: &std::sync::atomic::AtomicUsize, n: usize) {
+    for _ in 0..200 {
+        if arrived.load(std::sync::atomic::Ordering::SeqCst) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the requests never reached the upstream");
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
+    let (up_addr, arrived) = slow_upstream(Duration::from_millis(1500)).await;
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let (mut child, _) = start(
@@ -251,24 +282,74 @@ async fn sigterm_lets_in_flight_requests_finish() {
             &format!("http://{up_addr}"),
             "--rest-addr",
             &addr,
+            "--grace",
+            "5",
         ],
         &[("LOGTO_API_KEY", "k")],
         2,
     );
-    let request = tokio::spawn(async move {
-        reqwest::get(format!("http://{addr}/v1/api/experience/interaction"))
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = format!("http://{addr}/v1/api/experience/interaction");
+    let in_flight: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) })
+        })
+        .collect();
+    wait_arrived(&arrived, 8).await;
+    let stopped_at = std::time::Instant::now();
     sigterm(&child);
-    assert_eq!(
-        request.await.unwrap(),
-        200,
-        "the in-flight request finished"
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = tokio::net::TcpStream::connect(&addr).await;
+    assert!(
+        refused.is_err(),
+        "a new connection was accepted after SIGTERM"
     );
+    for request in in_flight {
+        assert_eq!(
+            request.await.unwrap().unwrap(),
+            200,
+            "every in-flight request finished"
+        );
+    }
     assert!(child.wait().unwrap().success());
+    assert!(stopped_at.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn the_process_exits_when_the_grace_period_is_over() {
+    let (up_addr, arrived) = slow_upstream(Duration::from_secs(30)).await;
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let (mut child, _) = start(
+        &[
+            "--upstream",
+            &format!("http://{up_addr}"),
+            "--rest-addr",
+            &addr,
+            "--grace",
+            "1",
+        ],
+        &[("LOGTO_API_KEY", "k")],
+        2,
+    );
+    let url = format!("http://{addr}/v1/api/experience/interaction");
+    let stuck = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
+    wait_arrived(&arrived, 1).await;
+    let stopped_at = std::time::Instant::now();
+    sigterm(&child);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = stopped_at.elapsed();
+    assert!(status.success());
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "exited {took:?} after SIGTERM with a 1 s grace period"
+    );
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the request still running was cut, not answered"
+    );
 }
 
 /// Every request log, at the most verbose level, of a sign-in through REST

@@ -32,7 +32,6 @@ fn bench(c: &mut Criterion) {
     let body =
         json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"});
 
-    logto_client::install_crypto_provider();
     let bare = reqwest::Client::new();
     let url = format!("{base}/api/experience/verification/password");
     let generated = Client::builder()

@@ -61,7 +61,6 @@ fn bench(c: &mut Criterion) {
         let client = ().serve(StreamableHttpClientTransport::from_uri(mcp_url)).await.unwrap();
         (rest, client)
     });
-    logto_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = format!("{rest}/v1/api/experience/verification/password");
     let args = json!({"body": body}).as_object().unwrap().clone();

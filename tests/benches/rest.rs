@@ -38,7 +38,6 @@ fn bench(c: &mut Criterion) {
         .await;
         (upstream, adapter)
     });
-    logto_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let body =
         json!({"identifier": {"type": "username", "value": "demo"}, "password": "demo-password"});

@@ -44,7 +44,6 @@ async fn adapter(upstream: &str, timeout: Duration) -> String {
 }
 
 async fn connect(url: &str) -> McpClient {
-    logto_client::install_crypto_provider();
     ().serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
         .await
         .unwrap()
@@ -390,7 +389,6 @@ async fn foreign_host_headers_are_refused() {
     let server = MockServer::start().await;
     let url = adapter(&server.uri(), Duration::from_secs(5)).await;
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    logto_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let evil = http
         .post(&url)
@@ -409,6 +407,93 @@ async fn foreign_host_headers_are_refused() {
         .await
         .unwrap();
     assert!(ok.status().is_success(), "{}", ok.status());
+}
+
+/// Sessions are bounded: past the limit an `initialize` gets a JSON-RPC error
+/// (and no session); closing one or letting sessions idle out makes room.
+#[tokio::test]
+async fn sessions_are_limited_and_idle_ones_expire() {
+    let server = MockServer::start().await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .bind("LOGTO_API_KEY", "mcp-key")
+        .build()
+        .unwrap();
+    let config = McpHttpConfig {
+        max_sessions: 3,
+        session_idle: Duration::from_millis(1500),
+        ..McpHttpConfig::default()
+    };
+    let router = mcp::router(
+        mcp::Upstreams {
+            logto_experience: client,
+        },
+        &config,
+    )
+    .unwrap();
+    let url = format!("{}/mcp", common::serve(router).await);
+    let http = reqwest::Client::new();
+    let initialize = |id: u32| {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        http.post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+    };
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = initialize(i).await.unwrap();
+        assert_eq!(r.status(), 200);
+        ids.push(r.headers()["mcp-session-id"].to_str().unwrap().to_owned());
+    }
+    let refused = initialize(7).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().get("mcp-session-id").is_none());
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["id"], 7, "the error answers the request's id");
+    assert_eq!(body["error"]["code"], -32000);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 3"),
+        "{body}"
+    );
+    // A live session still works past the limit.
+    let listed = http
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &ids[0])
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.status().is_success(), "{}", listed.status());
+    // Closing one makes room for one.
+    let closed = http
+        .delete(&url)
+        .header("mcp-session-id", &ids[1])
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    assert_eq!(initialize(8).await.unwrap().status(), 200);
+    assert_eq!(initialize(9).await.unwrap().status(), 503);
+    // Idle sessions expire: after the idle time all three slots are free.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let gone = http
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &ids[0])
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404, "an expired session is unknown");
+    for i in 10..13 {
+        assert_eq!(initialize(i).await.unwrap().status(), 200);
+    }
 }
 
 /// Every tool of the spec, read from the YAML itself, is listed with its

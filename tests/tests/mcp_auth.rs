@@ -60,7 +60,6 @@ async fn guarded() -> (MockServer, String) {
 async fn clients_without_the_token_get_401_and_label_is_the_title() {
     let (_upstream, url) = guarded().await; // kept alive for the test
 
-    logto_client::install_crypto_provider();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let anonymous = reqwest::Client::new()
         .post(&url)

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use logto_client::dev::{DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, DevLogto};
+use logto_client::listen::{self, HttpLimits};
 use logto_client::logto_experience::{self, Client};
 use logto_client::logto_experience_mcp as mcp;
 use logto_client::logto_experience_rest::{self as rest, Forwarder, Upstreams};
@@ -56,6 +57,24 @@ struct Args {
     /// The largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
     body_limit: usize,
+    /// The largest upstream answer passed on, in bytes (a larger one gets 502,
+    /// or its connection cut when it streams without a length).
+    #[arg(long, value_name = "BYTES", default_value_t = logto_client::client::DEFAULT_ANSWER_LIMIT)]
+    answer_limit: usize,
+    /// Seconds a caller has to send a request's headers (slowloris guard).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds in-flight requests get to finish after Ctrl-C or SIGTERM
+    /// (new connections are refused at once); then the process exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    grace: u64,
+    /// The most MCP sessions kept at once (about 5 kB each); past it, an
+    /// `initialize` gets a JSON-RPC error (HTTP 503) until one closes or expires.
+    #[arg(long, value_name = "N", default_value_t = logto_client::mcp::DEFAULT_MAX_SESSIONS)]
+    max_mcp_sessions: usize,
+    /// An MCP session without a request for this many seconds is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = logto_client::mcp::DEFAULT_SESSION_IDLE.as_secs())]
+    mcp_session_idle: u64,
     /// Development mode: serve in front of an embedded Logto-faithful
     /// Experience API (one demo user) and print a complete sign-in to try.
     #[arg(long)]
@@ -161,6 +180,8 @@ async fn main() -> ExitCode {
     hosts.extend(args.allowed_hosts.iter().cloned());
     let mcp_config = McpHttpConfig {
         allowed_hosts: hosts,
+        max_sessions: args.max_mcp_sessions.max(1),
+        session_idle: Duration::from_secs(args.mcp_session_idle.max(1)),
         ..McpHttpConfig::default()
     };
     let mcp_app = match mcp::router(mcp_upstreams, &mcp_config) {
@@ -180,22 +201,36 @@ async fn main() -> ExitCode {
     if let Some(dev) = &dev_url {
         print_dev_walkthrough(dev, addr);
     }
-    // One signal stops both servers; each lets its in-flight requests finish.
+    // One signal stops both servers: they refuse new connections at once and
+    // let in-flight requests finish, for at most the grace period.
+    let limits = HttpLimits {
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        ..HttpLimits::default()
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let rest_server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let mcp_server = axum::serve(mcp_listener, mcp_app).with_graceful_shutdown(stopped(stop_rx));
+    let rest_server = listen::serve(listener, app, &limits, stopped(stop_rx.clone()));
+    let mcp_server = listen::serve(mcp_listener, mcp_app, &limits, stopped(stop_rx.clone()));
+    let grace = Duration::from_secs(args.grace);
+    let deadline = async move {
+        stopped(stop_rx).await;
+        tokio::time::sleep(grace).await;
+    };
     tokio::spawn(async move {
         stop_signal.await;
         let _ = stop_tx.send(true);
     });
-    let (rest_result, mcp_result) = tokio::join!(rest_server, mcp_server);
-    if let Err(e) = rest_result.and(mcp_result) {
-        return fail(&format!("server error: {e}"));
+    tokio::select! {
+        (rest_result, mcp_result) = async { tokio::join!(rest_server, mcp_server) } => {
+            if let Err(e) = rest_result.and(mcp_result) {
+                return fail(&format!("server error: {e}"));
+            }
+            println!("logto-experience: stopped");
+        }
+        () = deadline => println!("logto-experience: grace period over, closing the remaining connections"),
     }
-    println!("logto-experience: stopped");
     ExitCode::SUCCESS
 }
 
@@ -251,6 +286,7 @@ A complete sign-in (curl keeps the interaction cookies in ./logto.jar):
 fn client(args: &Args, dev_url: Option<&str>, cookie_store: bool) -> Result<Client, String> {
     let mut builder = Client::builder()
         .cookie_store(cookie_store)
+        .answer_limit(args.answer_limit)
         .timeout(Duration::from_secs(args.timeout));
     for var in &args.vars {
         match var.split_once('=') {

@@ -1,7 +1,7 @@
 //! Building a [`Core`]: base URL, bound variables, auth, the HTTP client.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -20,25 +20,14 @@ pub struct CoreBuilder {
     http: Option<reqwest::Client>,
     timeout: Option<Duration>,
     cookie_store: Option<bool>,
+    answer_limit: Option<usize>,
 }
+
+/// The default largest upstream answer read or passed through (16 MiB).
+pub const DEFAULT_ANSWER_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The default time a call may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Installs ring as the process-wide rustls crypto provider.
-///
-/// reqwest is built here without a provider of its own (ring is the only TLS
-/// stack, and it builds in seconds), so `reqwest::Client::builder().build()`
-/// panics until one is installed. Generated clients call this themselves;
-/// call it before building a `reqwest::Client` of your own to pass to
-/// `.http_client(...)`. Calling it again, or after another provider was
-/// installed, does nothing.
-pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 impl CoreBuilder {
     /// Replaces the spec's whole `baseUri`.
@@ -76,6 +65,13 @@ impl CoreBuilder {
     /// off so that callers never share a jar.
     pub fn cookie_store(mut self, enabled: bool) -> Self {
         self.cookie_store = Some(enabled);
+        self
+    }
+
+    /// The largest upstream answer body accepted (default 16 MiB): a larger
+    /// one is an error (a server answers 502, or cuts a streamed answer).
+    pub fn answer_limit(mut self, bytes: usize) -> Self {
+        self.answer_limit = Some(bytes);
         self
     }
 
@@ -266,6 +262,7 @@ impl CoreBuilder {
                 base_url,
                 host,
                 timeout,
+                answer_limit: self.answer_limit.unwrap_or(DEFAULT_ANSWER_LIMIT),
                 auth_headers,
                 auth_query,
                 fixed_headers,
@@ -273,8 +270,15 @@ impl CoreBuilder {
                 fixed_cookies,
             }),
             extra_headers: HeaderMap::new(),
+            jar: session_jar(own_http, self.cookie_store.unwrap_or(true)),
         })
     }
+}
+
+/// The cookie jar of a new session: one when the client is ours and keeps
+/// cookies (a reqwest client given with `.http_client` keeps its own).
+pub(super) fn session_jar(own_http: bool, cookie_store: bool) -> Option<Arc<reqwest::cookie::Jar>> {
+    (own_http && cookie_store).then(Arc::default)
 }
 
 /// A header value marked sensitive (hyper then keeps it out of its logs).
@@ -288,14 +292,18 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
     Ok(v)
 }
 
-/// A reqwest client of our own (ring TLS, optional cookie jar).
+/// A reqwest client of our own (the platform's TLS). With `cookie_store`, its
+/// cookies come from the jar of the session that sends each request
+/// ([`super::SessionCookies`]): one client and connection pool serve every
+/// session made from it.
 pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
-    install_crypto_provider();
-    reqwest::Client::builder()
-        .cookie_store(cookie_store)
-        .timeout(timeout)
-        .build()
-        .map_err(|e| Error::Config {
-            message: format!("cannot build the HTTP client: {e}"),
-        })
+    let builder = reqwest::Client::builder().timeout(timeout);
+    let builder = if cookie_store {
+        builder.cookie_provider(Arc::new(super::SessionCookies))
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| Error::Config {
+        message: format!("cannot build the HTTP client: {e}"),
+    })
 }

@@ -10,8 +10,7 @@ mod call;
 mod oauth2;
 mod spec;
 
-use builder::http_client;
-pub use builder::{CoreBuilder, DEFAULT_TIMEOUT, install_crypto_provider};
+pub use builder::{CoreBuilder, DEFAULT_ANSWER_LIMIT, DEFAULT_TIMEOUT};
 pub use call::{Call, CallBody};
 pub use spec::{ApiSpec, AuthSpec, BindSpec, FixedPlace, FixedSpec, Piece};
 use std::collections::BTreeMap;
@@ -53,6 +52,8 @@ struct Shared {
     base_path: String,
     host: String,
     timeout: Duration,
+    /// The largest answer body read or streamed through.
+    answer_limit: usize,
     auth_headers: HeaderMap,
     auth_query: Vec<(&'static str, Secret)>,
     fixed_headers: HeaderMap,
@@ -66,6 +67,34 @@ struct Shared {
 pub struct Core {
     shared: Arc<Shared>,
     extra_headers: HeaderMap,
+    /// This session's cookies (see [`SessionCookies`]); `None` when cookies
+    /// are not kept, or kept by a reqwest client the user gave.
+    jar: Option<Arc<reqwest::cookie::Jar>>,
+}
+
+/// A session's cookie jar (cheap to clone).
+pub type CookieJar = Arc<reqwest::cookie::Jar>;
+
+tokio::task_local! {
+    /// The jar of the session whose request is being sent.
+    static SESSION_JAR: Arc<reqwest::cookie::Jar>;
+}
+
+/// The cookie store of our reqwest clients: it reads and fills the jar of the
+/// session sending the request (set around each send), so that sessions share
+/// one client and connection pool, and a session costs one jar, not a client.
+/// reqwest applies it on redirects too.
+#[derive(Debug)]
+pub(crate) struct SessionCookies;
+
+impl reqwest::cookie::CookieStore for SessionCookies {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &reqwest::Url) {
+        let _ = SESSION_JAR.try_with(|jar| jar.set_cookies(headers, url));
+    }
+
+    fn cookies(&self, url: &reqwest::Url) -> Option<HeaderValue> {
+        SESSION_JAR.try_with(|jar| jar.cookies(url)).ok().flatten()
+    }
 }
 
 impl Core {
@@ -74,21 +103,30 @@ impl Core {
         Self {
             shared: Arc::clone(&self.shared),
             extra_headers: headers,
+            jar: self.jar.clone(),
         }
     }
 
-    /// The same client with a new, empty cookie jar: one more session. (A
-    /// reqwest client given with `.http_client` is shared as it is.)
+    /// The same client with a new, empty cookie jar: one more session. It
+    /// shares the client's connection pool and settings, so it costs the jar
+    /// alone. (A reqwest client given with `.http_client` is shared as it is,
+    /// its own cookie store included.)
     pub fn fresh_session(&self) -> Result<Self, Error> {
-        if !self.shared.own_http {
-            return Ok(self.clone());
-        }
-        let mut shared = (*self.shared).clone();
-        shared.http = http_client(shared.cookie_store, shared.timeout)?;
         Ok(Self {
-            shared: Arc::new(shared),
+            shared: Arc::clone(&self.shared),
             extra_headers: self.extra_headers.clone(),
+            jar: builder::session_jar(self.shared.own_http, self.shared.cookie_store),
         })
+    }
+
+    /// The same client whose calls keep cookies in `jar` (when the client
+    /// keeps cookies in jars of its own: see [`Self::fresh_session`]).
+    pub fn with_cookie_jar(&self, jar: &CookieJar) -> Self {
+        let mut out = self.clone();
+        if out.jar.is_some() {
+            out.jar = Some(Arc::clone(jar));
+        }
+        out
     }
 
     /// The base URL calls go to (no trailing `/`).
@@ -383,6 +421,14 @@ impl Core {
         }
     }
 
+    /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
+    async fn in_session<T>(&self, send: impl std::future::Future<Output = T>) -> T {
+        match &self.jar {
+            Some(jar) => SESSION_JAR.scope(Arc::clone(jar), send).await,
+            None => send.await,
+        }
+    }
+
     /// Sends a call and returns the raw response (any status), for servers
     /// that stream it through.
     pub async fn send_raw(&self, call: &Call) -> Result<reqwest::Response, Error> {
@@ -396,7 +442,7 @@ impl Core {
         let started = Instant::now();
         if let Some(oauth2) = &self.shared.oauth2 {
             let result = self
-                .execute_oauth2(oauth2, call)
+                .in_session(self.execute_oauth2(oauth2, call))
                 .instrument(span.clone())
                 .await;
             span.record("duration_ms", started.elapsed().as_millis() as u64);
@@ -405,7 +451,10 @@ impl Core {
             }
             return result;
         }
-        let result = self.execute(call).instrument(span.clone()).await;
+        let result = self
+            .in_session(self.execute(call))
+            .instrument(span.clone())
+            .await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match result {
             Ok(resp) => {
@@ -525,19 +574,57 @@ impl Core {
         }
     }
 
-    /// Reads a whole answer: status, headers (moved out, not copied) and body.
+    /// The largest answer body accepted.
+    pub fn answer_limit(&self) -> usize {
+        self.shared.answer_limit
+    }
+
+    /// The error for an answer over [`Self::answer_limit`].
+    pub fn answer_too_large(&self, operation: &'static str, status: StatusCode) -> Error {
+        Error::InvalidResponse {
+            operation,
+            status,
+            message: format!(
+                "the answer is larger than the limit of {} bytes",
+                self.shared.answer_limit
+            ),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Reads a whole answer: status, headers (moved out, not copied) and
+    /// body, refusing one over the answer limit (up front when its length is
+    /// announced, else as soon as it is exceeded).
     pub async fn read(
         &self,
         operation: &'static str,
         mut resp: reqwest::Response,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
         let status = resp.status();
+        let limit = self.shared.answer_limit;
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(self.answer_too_large(operation, status));
+        }
         let headers = std::mem::take(resp.headers_mut());
-        let body = resp
-            .bytes()
+        if resp.content_length().is_some() {
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(operation, e))?;
+            return Ok((status, headers, body));
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| self.transport_error(operation, e))?;
-        Ok((status, headers, body))
+            .map_err(|e| self.transport_error(operation, e))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(self.answer_too_large(operation, status));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, body.freeze()))
     }
 
     /// Sends a call and decodes the answer: 2xx JSON through the mapping,

@@ -6,8 +6,6 @@ use logto_client::dev::DevLogto;
 
 /// Serves `router` on 127.0.0.1 on a free port; returns `http://127.0.0.1:PORT`.
 pub async fn serve(router: axum::Router) -> String {
-    // Tests build bare reqwest clients too; they need the TLS provider.
-    logto_client::install_crypto_provider();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -26,7 +24,6 @@ pub async fn dev_logto() -> (String, DevLogto) {
 /// A reqwest client that keeps cookies and does not follow redirects (so
 /// the 303 of `/oidc/auth` and its cookies stay visible).
 pub fn cookie_client() -> reqwest::Client {
-    logto_client::install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -10,21 +10,23 @@ use crate::ir::{self, BodyPlan, JsonType, Location, PathPart, Piece};
 use crate::names::ident;
 
 /// Method names of `Client` that operations must not take.
-const CLIENT_METHODS: [&str; 6] = [
+const CLIENT_METHODS: [&str; 7] = [
     "builder",
     "new",
     "with_headers",
     "core",
     "base_url",
     "fresh_session",
+    "with_cookie_jar",
 ];
 /// Method names of `ClientBuilder` that base URI variables must not take.
-const BUILDER_METHODS: [&str; 6] = [
+const BUILDER_METHODS: [&str; 7] = [
     "base_url",
     "bind",
     "http_client",
     "timeout",
     "cookie_store",
+    "answer_limit",
     "build",
 ];
 
@@ -282,6 +284,12 @@ pub fn generate(
                 self.inner = self.inner.cookie_store(enabled);
                 self
             }
+            /// The largest answer body accepted (default 16 MiB); a larger
+            /// one is an error, never a truncated value.
+            pub fn answer_limit(mut self, bytes: usize) -> Self {
+                self.inner = self.inner.answer_limit(bytes);
+                self
+            }
             /// Builds the client; fails naming the missing variable or the bad URL.
             pub fn build(self) -> ::core::result::Result<Client, #rt::Error> {
                 ::core::result::Result::Ok(Client { core: self.inner.build(&SPEC)? })
@@ -312,6 +320,11 @@ pub fn generate(
             /// The same client with a new, empty cookie jar: one more session.
             pub fn fresh_session(&self) -> ::core::result::Result<Self, #rt::Error> {
                 ::core::result::Result::Ok(Self { core: self.core.fresh_session()? })
+            }
+
+            /// The same client keeping its cookies in `jar` (an MCP session's).
+            pub fn with_cookie_jar(&self, jar: &#rt::client::CookieJar) -> Self {
+                Self { core: self.core.with_cookie_jar(jar) }
             }
 
             /// The base URL calls go to.

@@ -59,7 +59,7 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                 },
                 ir::ResourceSource::Steps(orch) => {
                     let block = super::steps::block(rt, cap, orch, &|module| {
-                        quote! { self.upstreams.#module.core().clone() }
+                        quote! { server.upstreams.#module.core().clone() }
                     });
                     quote! {
                         #i => match (#block).await {
@@ -95,8 +95,10 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
             async fn read_resource(
                 &self,
                 request: #rmcp::model::ReadResourceRequestParams,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
+                context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::ReadResourceResponse, #rmcp::ErrorData> {
+                #[allow(unused_variables)]
+                let server = self.in_session(&context);
                 #[allow(unused_variables)]
                 let (index, params) = #c::find_resource(&RESOURCES, &request.uri)?;
                 match index {
@@ -375,10 +377,17 @@ pub fn generate(
                 ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
         }));
     }
-    let fresh = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
-        let f = ident(&api.module);
-        quote! { #f: self.upstreams.#f.fresh_session()? }
-    });
+    let fields: Vec<_> = used
+        .iter()
+        .filter_map(|i| cap.apis.get(*i))
+        .map(|api| ident(&api.module))
+        .collect();
+    let fresh = fields
+        .iter()
+        .map(|f| quote! { #f: self.upstreams.#f.fresh_session()? });
+    let in_jar = fields
+        .iter()
+        .map(|f| quote! { #f: self.upstreams.#f.with_cookie_jar(session.jar()) });
     let (catalog_tables, catalog_methods) = catalog(rt, cap, a);
     let has_resources = !a.resources.is_empty();
     let has_prompts = !a.prompts.is_empty();
@@ -430,18 +439,18 @@ pub fn generate(
         #(#specs)*
         #catalog_tables
 
-        /// One MCP session of this adapter: its tools and its own upstream
-        /// clients, so each session has its own cookie jars.
+        /// One MCP session of this adapter: the tools (shared by every
+        /// session) and its own upstream cookie jars.
         #[derive(Debug, Clone)]
         pub struct Server {
             upstreams: Upstreams,
-            tools: #rmcp::handler::server::router::tool::ToolRouter<Server>,
+            tools: ::std::sync::Arc<#rmcp::handler::server::router::tool::ToolRouter<Server>>,
         }
 
         impl Server {
             /// A server forwarding to `upstreams`.
             pub fn new(upstreams: Upstreams) -> Self {
-                Self { upstreams, tools: Self::tool_router() }
+                Self { upstreams, tools: ::std::sync::Arc::new(Self::tool_router()) }
             }
 
             /// The upstream clients.
@@ -453,8 +462,21 @@ pub fn generate(
             pub fn new_session(&self) -> ::core::result::Result<Self, #rt::Error> {
                 ::core::result::Result::Ok(Self {
                     upstreams: Upstreams { #(#fresh,)* },
-                    tools: self.tools.clone(),
+                    tools: ::std::sync::Arc::clone(&self.tools),
                 })
+            }
+
+            /// This server with the cookie jar of the MCP session the request
+            /// belongs to, if it belongs to one.
+            #[allow(unused_variables)]
+            fn in_session(&self, context: &#rmcp::service::RequestContext<#rmcp::RoleServer>) -> Self {
+                match #rt::mcp::session_of(&context.extensions) {
+                    ::core::option::Option::Some(session) => Self {
+                        upstreams: Upstreams { #(#in_jar,)* },
+                        tools: ::std::sync::Arc::clone(&self.tools),
+                    },
+                    ::core::option::Option::None => self.clone(),
+                }
             }
 
             /// The tool router, built from the spec's tools.
@@ -484,8 +506,9 @@ pub fn generate(
                 request: #rmcp::model::CallToolRequestParams,
                 context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-                self.tools
-                    .call(#rmcp::handler::server::tool::ToolCallContext::new(self, request, context))
+                let server = self.in_session(&context);
+                server.tools
+                    .call(#rmcp::handler::server::tool::ToolCallContext::new(&server, request, context))
                     .await
             }
 
@@ -494,14 +517,14 @@ pub fn generate(
             }
         }
 
-        /// The streamable HTTP service (mount it at `/mcp`); every MCP
-        /// session gets fresh upstream cookie jars.
+        /// The streamable HTTP service (mount it at `/mcp` behind the
+        /// sessions of [`router`], which give each MCP session its own
+        /// upstream cookie jar).
         pub fn http_service(
             upstreams: Upstreams,
             config: &#rt::mcp::McpHttpConfig,
         ) -> #rmcp::transport::streamable_http_server::StreamableHttpService<Server, #rmcp::transport::streamable_http_server::session::local::LocalSessionManager> {
-            let template = Server::new(upstreams);
-            #rt::mcp::http_service(move || template.new_session().map_err(::std::io::Error::other), config)
+            #rt::mcp::http_service(Server::new(upstreams), config)
         }
 
         /// An axum router serving the adapter at `/mcp`.
@@ -509,7 +532,9 @@ pub fn generate(
         #[doc = #auth_doc]
         pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
             let token = #token;
-            let router = #rt::mcp::http_router(http_service(upstreams, config), token);
+            let sessions = #rt::mcp::sessions(config);
+            let service = http_service(upstreams, config);
+            let router = #rt::mcp::http_router(service, sessions, token);
             #guard
             ::core::result::Result::Ok(router)
         }

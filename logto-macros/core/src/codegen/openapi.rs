@@ -39,8 +39,9 @@ pub fn document(cap: &ir::Capability, a: &ir::RestAdapter) -> Value {
             "responses": {
                 "200": {"description": "The upstream's answer, passed through.", "content": {"application/json": {}}},
                 "204": {"description": "No content."},
-                "400": {"description": "A malformed body or a missing required input.", "content": {"application/problem+json": {}}},
-                "502": {"description": "The upstream is unreachable.", "content": {"application/problem+json": {}}},
+                "400": {"description": "A malformed body or a missing required input (the adapter's problem document), or the upstream's own 400, passed through.", "content": {"application/problem+json": {}, "application/json": {}}},
+                "413": {"description": "The request body is larger than the adapter's limit.", "content": {"application/problem+json": {}}},
+                "502": {"description": "The upstream is unreachable, or its answer is malformed or over the adapter's size limit.", "content": {"application/problem+json": {}}},
                 "504": {"description": "The upstream did not answer in time.", "content": {"application/problem+json": {}}},
                 "default": {"description": "The upstream's error, passed through."}
             }

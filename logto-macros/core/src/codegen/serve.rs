@@ -86,6 +86,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                 let #var = {
                     let mut b = super::#module::Client::builder()
                         .timeout(config.timeout)
+                        .answer_limit(config.answer_limit)
                         .cookie_store(#jar);
                     if let ::core::option::Option::Some(url) = config.upstreams.get(#ns) {
                         b = b.base_url(url.as_str());
@@ -276,7 +277,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             pub async fn serve(config: #rt::serve::ServeConfig) -> ::std::io::Result<()> {
                 let built = adapters(&config).map_err(::std::io::Error::other)?;
                 let stdio = stdio(&config).map_err(::std::io::Error::other)?;
-                #rt::serve::run(built, stdio, config.grace).await
+                #rt::serve::run(built, stdio, &config).await
             }
 
             /// The `main` of a binary serving this capability, configured by

@@ -1,0 +1,378 @@
+//! Callers and upstreams that misbehave, against a generated REST adapter
+//! served by `logto_client::listen::serve` (what the binary and `naftiko
+//! serve` run): slowloris, oversized and ambiguous requests, values that
+//! would smuggle headers upstream, upstreams that die mid-answer or answer
+//! too much. Every case speaks raw HTTP/1.1 over TCP, so what is asserted is
+//! exactly what crossed the wire.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // tests fail loudly
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use logto_client::listen::{self, HttpLimits};
+use logto_client::server::RestConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+logto_client::naftiko_capability!("edges.yaml");
+
+/// What a scripted upstream does with each request it reads.
+#[derive(Clone, Copy)]
+enum Upstream {
+    /// `200` with `len` bytes and a `Content-Length`.
+    Sized(usize),
+    /// `200`, chunked, `len` bytes in 16 KiB chunks.
+    Chunked(usize),
+    /// Announces `announced` bytes, sends `sent`, then closes.
+    ClosesMidBody { announced: usize, sent: usize },
+    /// Chunked; sends one chunk, then resets the connection (RST).
+    ResetsMidBody,
+}
+
+/// A raw upstream on loopback; returns its URL and the request heads it read.
+async fn upstream(script: Upstream) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let head = read_head(&mut conn).await;
+                log.lock().unwrap().push(head);
+                answer(&mut conn, script).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+async fn read_head(conn: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+            break;
+        }
+        buf.push(byte[0]);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+async fn answer(conn: &mut TcpStream, script: Upstream) {
+    let _ = match script {
+        Upstream::Sized(len) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: text/plain\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(&vec![b'x'; len]).await
+        }
+        Upstream::Chunked(len) => {
+            conn.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/plain\r\n\r\n")
+                .await
+                .unwrap();
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(16 * 1024);
+                let chunk = format!("{n:x}\r\n{}\r\n", "x".repeat(n));
+                if conn.write_all(chunk.as_bytes()).await.is_err() {
+                    return;
+                }
+                left -= n;
+            }
+            conn.write_all(b"0\r\n\r\n").await
+        }
+        Upstream::ClosesMidBody { announced, sent } => {
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {announced}\r\n\r\n");
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(&vec![b'x'; sent]).await.unwrap();
+            conn.shutdown().await
+        }
+        Upstream::ResetsMidBody => {
+            conn.write_all(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n",
+            )
+            .await
+            .unwrap();
+            conn.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Linger 0: close() sends RST instead of FIN.
+            #[allow(deprecated)] // blocking on drop is what a reset needs here
+            conn.set_linger(Some(Duration::ZERO)).unwrap();
+            Ok(())
+        }
+    };
+    // Keep the connection until the adapter is done with it.
+    let mut rest = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut rest)).await;
+}
+
+/// The adapter in front of `upstream`, answers limited to `answer_limit`,
+/// served with a 1 s header timeout; returns its address.
+async fn adapter(upstream: &str, answer_limit: usize) -> String {
+    let client = edge_api::Client::builder()
+        .base_url(upstream)
+        .cookie_store(false)
+        .answer_limit(answer_limit)
+        .build()
+        .unwrap();
+    let router = edge_rest::router(
+        edge_rest::Forwarder {
+            upstreams: edge_rest::Upstreams { edge_api: client },
+        },
+        RestConfig::default(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let limits = HttpLimits {
+        header_read_timeout: Duration::from_secs(1),
+        ..HttpLimits::default()
+    };
+    tokio::spawn(
+        async move { listen::serve(listener, router, &limits, std::future::pending()).await },
+    );
+    addr
+}
+
+/// Sends raw bytes, reads until the adapter closes the connection (or 5 s).
+/// Returns what came back and whether the read ended in an error.
+async fn exchange(addr: &str, request: &[u8]) -> (String, bool) {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, conn.read(&mut buf)).await {
+            Ok(Ok(0)) => return (String::from_utf8_lossy(&out).into_owned(), false),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Ok(Err(_)) => return (String::from_utf8_lossy(&out).into_owned(), true),
+            Err(_) => panic!(
+                "the connection stayed open 5 s; got so far: {}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+fn get(target: &str, extra: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{extra}\r\n")
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn a_caller_that_never_finishes_its_headers_is_disconnected() {
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(b"GET /answer HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a slowloris connection was still open after 5 s"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_get_431_and_long_targets_414() {
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let addr = adapter(&up, 1 << 20).await;
+
+    let many: String = (0..101).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let (answer, _) = exchange(&addr, &get("/answer", &many)).await;
+    assert_eq!(status_of(&answer), 431, "{answer}");
+
+    let huge = format!("x-big: {}\r\n", "a".repeat(40 * 1024));
+    let (answer, _) = exchange(&addr, &get("/answer", &huge)).await;
+    assert_eq!(status_of(&answer), 431, "{answer}");
+
+    let long = format!("/answer?q={}", "a".repeat(9 * 1024));
+    let (answer, _) = exchange(&addr, &get(&long, "")).await;
+    assert_eq!(status_of(&answer), 414, "{answer}");
+    assert!(answer.contains("the limit is 8192"), "{answer}");
+
+    // Within the limits the same request goes through.
+    let (answer, _) = exchange(&addr, &get("/answer?q=a", "x-h: v\r\n")).await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "only the good request went upstream"
+    );
+}
+
+#[tokio::test]
+async fn ambiguous_lengths_never_smuggle_a_second_request() {
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let addr = adapter(&up, 1 << 20).await;
+    // A smuggling attempt: a second request hides in the first's body. hyper
+    // drops the Content-Length before any handler sees the request, reads
+    // the body as chunked (RFC 9112, 6.1) and closes the connection after
+    // answering, so the hidden request is never served.
+    let both = b"GET /answer HTTP/1.1\r\nhost: localhost\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /answer?smuggled HTTP/1.1\r\nhost: localhost\r\n\r\n";
+    let (answer, _) = exchange(&addr, both).await;
+    assert_eq!(
+        answer.matches("HTTP/1.1 ").count(),
+        1,
+        "nothing after the ambiguous request is served: {answer}"
+    );
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(
+        seen.lock().unwrap().iter().all(|h| !h.contains("smuggled")),
+        "the hidden request never reached the upstream"
+    );
+    seen.lock().unwrap().clear();
+
+    let two = b"GET /answer HTTP/1.1\r\nhost: localhost\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab";
+    let (answer, _) = exchange(&addr, two).await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn values_that_would_break_upstream_headers_get_400() {
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let addr = adapter(&up, 1 << 20).await;
+
+    // CR LF in a value the adapter sends on as a header.
+    let (answer, _) = exchange(&addr, &get("/tagged?tag=a%0D%0Ax-injected:%201", "")).await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(
+        answer.contains("X-Tag"),
+        "the answer names the input: {answer}"
+    );
+
+    // A header value that is not UTF-8.
+    let mut raw = b"GET /answer HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncookie: a=\xff\xfe\r\n\r\n".to_vec();
+    let (answer, _) = exchange(&addr, &raw).await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(answer.contains("`cookie` is not UTF-8"), "{answer}");
+
+    // A bare CR inside a header value never parses.
+    raw = b"GET /answer HTTP/1.1\r\nhost: localhost\r\nx-a: b\rx-injected: 1\r\n\r\n".to_vec();
+    let (answer, _) = exchange(&addr, &raw).await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the upstream"
+    );
+
+    // A clean value goes through, as a header.
+    let (answer, _) = exchange(&addr, &get("/tagged?tag=blue", "")).await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(seen.lock().unwrap()[0].contains("x-tag: blue\r\n"));
+}
+
+#[tokio::test]
+async fn an_upstream_that_dies_mid_body_never_yields_a_complete_looking_answer() {
+    // Small answers are read whole first: a broken one is a 502.
+    let (up, _) = upstream(Upstream::ClosesMidBody {
+        announced: 1000,
+        sent: 10,
+    })
+    .await;
+    let addr = adapter(&up, 1 << 20).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 502, "{answer}");
+
+    // Large answers stream: the status is already sent, so the connection is
+    // cut before the announced length (never a clean, short 200).
+    let (up, _) = upstream(Upstream::ClosesMidBody {
+        announced: 200_000,
+        sent: 70_000,
+    })
+    .await;
+    let addr = adapter(&up, 1 << 20).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 200);
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    assert!(answer.contains("content-length: 200000"), "{answer:.200}");
+    assert!(
+        body.len() < 200_000,
+        "the caller sees fewer bytes than announced"
+    );
+
+    // A chunked answer reset mid-way ends without its last chunk, so the
+    // caller can tell it is broken.
+    let (up, _) = upstream(Upstream::ResetsMidBody).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 200);
+    assert!(answer.contains("0123456789abcdef"), "{answer}");
+    assert!(
+        !answer.ends_with("0\r\n\r\n"),
+        "no terminating chunk: {answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_over_the_limit_is_refused() {
+    // Length known up front: 502 before anything is sent on.
+    let (up, _) = upstream(Upstream::Sized(100_000)).await;
+    let addr = adapter(&up, 50_000).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 502, "{answer:.300}");
+    assert!(
+        answer.contains("larger than the limit of 50000 bytes"),
+        "{answer:.300}"
+    );
+
+    // Streamed without a length: cut once past the limit.
+    let (up, _) = upstream(Upstream::Chunked(200_000)).await;
+    let addr = adapter(&up, 50_000).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 200);
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    assert!(
+        body.len() < 100_000,
+        "cut near the limit: {} bytes",
+        body.len()
+    );
+    assert!(!body.ends_with("0\r\n\r\n"), "no terminating chunk");
+
+    // Under the limit, the whole answer arrives.
+    let (up, _) = upstream(Upstream::Chunked(40_000)).await;
+    let addr = adapter(&up, 50_000).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 200);
+    assert!(answer.ends_with("0\r\n\r\n"));
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    assert_eq!(body.matches('x').count(), 40_000);
+}
