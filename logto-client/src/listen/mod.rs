@@ -11,11 +11,10 @@
 //!   and headers) over [`HttpLimits::max_head_bytes`], get 431;
 //! - a request target over [`HttpLimits::max_uri_bytes`] gets 414;
 //! - request smuggling: hyper refuses two different `Content-Length`s and
-//!   transfer codings other than `chunked` with 400; with both
-//!   `Content-Length` and `Transfer-Encoding` it drops the length before any
-//!   handler sees the request, reads the body as chunked and closes the
-//!   connection after answering (RFC 9112, 6.1), so nothing hidden in the body
-//!   is ever served;
+//!   transfer codings other than `chunked` with 400; a request with both
+//!   `Content-Length` and `Transfer-Encoding` gets 400 too and the connection
+//!   is closed after it (hyper drops the length before any handler sees the
+//!   request, so [`framing`] follows the raw bytes to find such requests);
 //! - a header value that is not UTF-8 gets 400 (hyper already refuses CR, LF
 //!   and NUL): such bytes would otherwise travel to the upstream as they are.
 
@@ -23,6 +22,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::http::{Request, StatusCode};
 use axum::response::Response;
@@ -57,6 +57,8 @@ impl Default for HttpLimits {
         }
     }
 }
+
+mod framing;
 
 /// hyper's smallest read buffer; a smaller `max_buf_size` makes it panic.
 const MIN_BUF: usize = 8192;
@@ -102,10 +104,16 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let marks = Arc::new(framing::Marks::default());
+        let io = framing::Framed::new(stream, limits.max_head_bytes, Arc::clone(&marks));
         let router = router.clone();
         // The checks run before the router (no middleware boxing per request).
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let refused = refuse(&req, max_uri);
+            let refused = if marks.next_is_ambiguous() {
+                Some(ambiguous())
+            } else {
+                refuse(&req, max_uri)
+            };
             let mut router = router.clone();
             async move {
                 match refused {
@@ -114,7 +122,7 @@ pub async fn serve(
                 }
             }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = builder.serve_connection(TokioIo::new(io), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -134,6 +142,21 @@ fn is_connection_error(e: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionAborted
             | std::io::ErrorKind::ConnectionReset
     )
+}
+
+/// The answer to a request with both `Content-Length` and
+/// `Transfer-Encoding`: its length is ambiguous, so nothing after it on the
+/// connection can be trusted (hyper closes it after this answer).
+fn ambiguous() -> Response {
+    let mut resp = crate::server::problem(
+        StatusCode::BAD_REQUEST,
+        "the request has both Content-Length and Transfer-Encoding: its length is ambiguous",
+    );
+    resp.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 /// The answer to a request no adapter may see, if it is one.
