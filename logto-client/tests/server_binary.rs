@@ -82,6 +82,7 @@ fn help_documents_every_flag_and_variable() {
         "--body-limit",
         "--dev",
         "--grace",
+        "--workers",
         "--header-timeout",
         "--answer-limit",
         "--max-mcp-sessions",

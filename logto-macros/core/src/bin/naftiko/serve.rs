@@ -125,16 +125,22 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
         }
     };
     // Optional runtime features the spec needs.
-    let protobuf = analysis
-        .capability
-        .apis
-        .iter()
-        .flat_map(|a| &a.operations)
-        .any(|o| o.raw_format.as_deref() == Some("protobuf"));
-    let features = if protobuf {
-        r#", features = ["protobuf"]"#
+    let needs = |format: &str| {
+        analysis
+            .capability
+            .apis
+            .iter()
+            .flat_map(|a| &a.operations)
+            .any(|o| o.raw_format.as_deref() == Some(format))
+    };
+    let wanted: Vec<&str> = ["avro", "protobuf"]
+        .into_iter()
+        .filter(|f| needs(f))
+        .collect();
+    let features = if wanted.is_empty() {
+        String::new()
     } else {
-        ""
+        format!(", features = {wanted:?}")
     };
     // 2. The crate, next to this workspace's build output.
     let project = match Path::new(env!("CARGO_MANIFEST_DIR"))
