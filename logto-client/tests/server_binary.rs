@@ -272,24 +272,30 @@ async fn wait_arrived(arrived: &std::sync::atomic::AtomicUsize, n: usize) {
     panic!("the requests never reached the upstream");
 }
 
-#[tokio::test]
-async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
-    let (up_addr, arrived) = slow_upstream(Duration::from_millis(1500)).await;
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let (mut child, _) = start(
+/// The binary in front of `upstream` with `--grace SECONDS`; returns it, its
+/// REST address and the URL of `interaction` through it.
+fn start_in_front_of(upstream: std::net::SocketAddr, grace: &str) -> (Child, String, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let (child, _) = start(
         &[
             "--upstream",
-            &format!("http://{up_addr}"),
+            &format!("http://{upstream}"),
             "--rest-addr",
             &addr,
             "--grace",
-            "5",
+            grace,
         ],
         &[("LOGTO_API_KEY", "k")],
         2,
     );
     let url = format!("http://{addr}/v1/api/experience/interaction");
+    (child, addr, url)
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
+    let (up_addr, arrived) = slow_upstream(Duration::from_millis(1500)).await;
+    let (mut child, addr, url) = start_in_front_of(up_addr, "5");
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
             let url = url.clone();
@@ -319,21 +325,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
 #[tokio::test]
 async fn the_process_exits_when_the_grace_period_is_over() {
     let (up_addr, arrived) = slow_upstream(Duration::from_secs(30)).await;
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let (mut child, _) = start(
-        &[
-            "--upstream",
-            &format!("http://{up_addr}"),
-            "--rest-addr",
-            &addr,
-            "--grace",
-            "1",
-        ],
-        &[("LOGTO_API_KEY", "k")],
-        2,
-    );
-    let url = format!("http://{addr}/v1/api/experience/interaction");
+    let (mut child, _, url) = start_in_front_of(up_addr, "1");
     let stuck = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
     wait_arrived(&arrived, 1).await;
     let stopped_at = std::time::Instant::now();

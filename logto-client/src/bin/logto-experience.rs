@@ -98,7 +98,9 @@ fn main() -> ExitCode {
     // no wake-ups between threads (measured with proxy-bench: 28% less CPU
     // per request than tokio's default multi-threaded runtime on 2 cores).
     let runtime = if args.workers <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.workers)

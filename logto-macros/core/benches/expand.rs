@@ -21,7 +21,10 @@ struct NoFiles;
 
 impl Files for NoFiles {
     fn read(&self, _: &Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no files"))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no files",
+        ))
     }
 }
 
@@ -49,7 +52,9 @@ fn synthetic(n: usize) -> String {
             s.push_str("        - name: body\n          in: body\n          type: object\n");
         }
     }
-    s.push_str("  exposes:\n  - type: rest\n    namespace: api-rest\n    port: 8080\n    resources:\n");
+    s.push_str(
+        "  exposes:\n  - type: rest\n    namespace: api-rest\n    port: 8080\n    resources:\n",
+    );
     for i in 0..n {
         let method = if i % 3 == 0 { "POST" } else { "GET" };
         write!(
@@ -74,7 +79,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| expand(LOGTO))
     });
     let mut group = c.benchmark_group("expand synthetic");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     for n in [36, 200, 740] {
         let source = synthetic(n);
         group.throughput(Throughput::Elements(n as u64));

@@ -21,7 +21,8 @@ fn main_rs(relative: &str) -> String {
 
 logto_client::naftiko_capability!({relative:?});
 
-#[tokio::main]
+// One event loop, like one nginx worker: no wake-ups between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {{
     capability::main().await
 }}
