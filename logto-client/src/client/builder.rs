@@ -297,7 +297,11 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
 /// ([`super::SessionCookies`]): one client and connection pool serve every
 /// session made from it.
 pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
-    let builder = reqwest::Client::builder().timeout(timeout);
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        // reqwest's default retry policy (for HTTP/2 refusals, which HTTP/1
+        // never sends) clones every request's headers in case it retries.
+        .retry(reqwest::retry::never().max_retries_per_request(0));
     let builder = if cookie_store {
         builder.cookie_provider(Arc::new(super::SessionCookies))
     } else {
