@@ -6,7 +6,8 @@
 //! request is served on its own) and keep sessions here: `initialize` opens
 //! one (its id goes back in `Mcp-Session-Id`), later requests carrying the id
 //! find its upstream cookie jar, `DELETE` closes it, and one idle for longer
-//! than the idle time is gone. At most `max` live at once: past that,
+//! than the idle time is gone (its entry is dropped when next looked up, or
+//! swept when the map is full). At most `max` live at once: past that,
 //! `initialize` gets a JSON-RPC error before anything is built.
 
 use std::collections::HashMap;
@@ -71,11 +72,6 @@ impl Sessions {
             idle,
             map: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// How many sessions are live (expired ones not yet swept included).
-    pub fn live(&self) -> usize {
-        self.map.lock().map_or(0, |m| m.len())
     }
 
     /// The limit.

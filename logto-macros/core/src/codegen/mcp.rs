@@ -377,16 +377,10 @@ pub fn generate(
                 ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
         }));
     }
-    let fields: Vec<_> = used
+    let in_jar = used
         .iter()
         .filter_map(|i| cap.apis.get(*i))
         .map(|api| ident(&api.module))
-        .collect();
-    let fresh = fields
-        .iter()
-        .map(|f| quote! { #f: self.upstreams.#f.fresh_session()? });
-    let in_jar = fields
-        .iter()
         .map(|f| quote! { #f: self.upstreams.#f.with_cookie_jar(session.jar()) });
     let (catalog_tables, catalog_methods) = catalog(rt, cap, a);
     let has_resources = !a.resources.is_empty();
@@ -456,14 +450,6 @@ pub fn generate(
             /// The upstream clients.
             pub fn upstreams(&self) -> &Upstreams {
                 &self.upstreams
-            }
-
-            /// A server for one more session: same settings, new cookie jars.
-            pub fn new_session(&self) -> ::core::result::Result<Self, #rt::Error> {
-                ::core::result::Result::Ok(Self {
-                    upstreams: Upstreams { #(#fresh,)* },
-                    tools: ::std::sync::Arc::clone(&self.tools),
-                })
             }
 
             /// This server with the cookie jar of the MCP session the request
