@@ -57,12 +57,12 @@ pub use {axum, http, reqwest, rmcp, serde_json};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        ApiSpec, AuthSpec, BindSpec, Call, CallBody, Core, CoreBuilder, FixedPlace, FixedSpec,
-        Piece,
+        ApiSpec, Arg, At, AuthSpec, BindSpec, BodySpec, Call, CallBody, Core, CoreBuilder,
+        FixedParam, FixedPlace, FixedSpec, InputSpec, OpSpec, PathPiece, Piece, Ty,
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::server::{
-        Arg, Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
+        Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
         method_not_allowed, not_found, problem,
     };
     pub use axum;

@@ -174,6 +174,18 @@ pub fn value_result(value: Value) -> CallToolResult {
     }
 }
 
+/// The MCP error of arguments that cannot make the upstream request (a
+/// required one missing, text where a number belongs, CR/LF in a header):
+/// invalid params, with the runtime's message naming the argument.
+pub fn invalid_params(e: crate::Error) -> rmcp::ErrorData {
+    match e {
+        crate::Error::InvalidRequest { message, .. } => {
+            rmcp::ErrorData::invalid_params(message, None)
+        }
+        other => rmcp::ErrorData::invalid_params(other.to_string(), None),
+    }
+}
+
 /// A failed call as a tool error (never a secret: errors carry none).
 pub fn failure(e: &Error) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(e.to_string())])

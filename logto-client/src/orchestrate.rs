@@ -10,9 +10,9 @@
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
+use crate::client::{Arg, ArgError};
 use crate::client::{Call, Core};
 use crate::error::Error;
-use crate::server::{Arg, ArgError};
 
 /// Why an orchestration stopped.
 #[derive(Debug)]

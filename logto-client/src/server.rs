@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use crate::client::{Arg, ArgError};
 use crate::client::{Call, CallBody, Core, is_json};
 use crate::error::Error;
 use crate::mapping;
@@ -448,122 +449,6 @@ pub async fn forward_path(
     }
     let forwarded = forwarded_headers(&parts.headers, trusted);
     forward(core, call, forwarded, None).await
-}
-
-/// A value on its way from an exposed input to a consumed argument.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    /// Not given.
-    Missing,
-    /// Text (path segments, query values, headers, string literals).
-    Text(String),
-    /// JSON (bodies, tool arguments, non-string literals).
-    Json(Value),
-}
-
-impl Arg {
-    /// From an optional text input.
-    pub fn text(v: Option<String>) -> Self {
-        v.map_or(Arg::Missing, Arg::Text)
-    }
-
-    /// From an optional JSON input (`null` counts as missing).
-    pub fn json(v: Option<Value>) -> Self {
-        match v {
-            None | Some(Value::Null) => Arg::Missing,
-            Some(v) => Arg::Json(v),
-        }
-    }
-
-    fn missing(name: &str) -> ArgError {
-        ArgError(format!("missing required input `{name}`"))
-    }
-
-    /// As text, for a `string` consumed input.
-    pub fn opt_text(self, _name: &str) -> Result<Option<String>, ArgError> {
-        Ok(match self {
-            Arg::Missing => None,
-            Arg::Text(t) | Arg::Json(Value::String(t)) => Some(t),
-            Arg::Json(v) => Some(v.to_string()),
-        })
-    }
-
-    /// As text, required.
-    pub fn req_text(self, name: &str) -> Result<String, ArgError> {
-        self.opt_text(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    fn opt_parse<T: std::str::FromStr>(
-        self,
-        name: &str,
-        what: &str,
-        from_json: fn(&Value) -> Option<T>,
-    ) -> Result<Option<T>, ArgError> {
-        match self {
-            Arg::Missing => Ok(None),
-            Arg::Text(t) => parse_text(&t, name, what).map(Some),
-            Arg::Json(v) => match (from_json(&v), v.as_str()) {
-                (Some(x), _) => Ok(Some(x)),
-                (None, Some(t)) => parse_text(t, name, what).map(Some),
-                (None, None) => Err(ArgError(format!("`{name}` must be {what}, got `{v}`"))),
-            },
-        }
-    }
-
-    /// As an integer.
-    pub fn opt_i64(self, name: &str) -> Result<Option<i64>, ArgError> {
-        self.opt_parse(name, "an integer", Value::as_i64)
-    }
-
-    /// As an integer, required.
-    pub fn req_i64(self, name: &str) -> Result<i64, ArgError> {
-        self.opt_i64(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As a number.
-    pub fn opt_f64(self, name: &str) -> Result<Option<f64>, ArgError> {
-        self.opt_parse(name, "a number", Value::as_f64)
-    }
-
-    /// As a number, required.
-    pub fn req_f64(self, name: &str) -> Result<f64, ArgError> {
-        self.opt_f64(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As a boolean.
-    pub fn opt_bool(self, name: &str) -> Result<Option<bool>, ArgError> {
-        self.opt_parse(name, "true or false", Value::as_bool)
-    }
-
-    /// As a boolean, required.
-    pub fn req_bool(self, name: &str) -> Result<bool, ArgError> {
-        self.opt_bool(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As JSON, for `object`/`array` consumed inputs.
-    pub fn opt_json(self, _name: &str) -> Result<Option<Value>, ArgError> {
-        Ok(match self {
-            Arg::Missing => None,
-            Arg::Text(t) => Some(Value::String(t)),
-            Arg::Json(v) => Some(v),
-        })
-    }
-
-    /// As JSON, required.
-    pub fn req_json(self, name: &str) -> Result<Value, ArgError> {
-        self.opt_json(name)?.ok_or_else(|| Self::missing(name))
-    }
-}
-
-/// An input that cannot become its consumed argument; REST answers 400,
-/// MCP answers invalid params.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArgError(pub String);
-
-fn parse_text<T: std::str::FromStr>(value: &str, name: &str, what: &str) -> Result<T, ArgError> {
-    value
-        .parse()
-        .map_err(|_| ArgError(format!("`{name}` must be {what}, got `{value}`")))
 }
 
 impl From<ArgError> for Response {

@@ -303,9 +303,10 @@ impl items_rest::Handlers for App {
             return axum::Json(json!("served locally")).into_response();
         }
         // Everything else: proxy as the spec says.
-        let call =
-            items_api::Client::get_item_request(self.upstreams.items_api.core(), &input.item_id)
-                .unwrap();
+        let core = self.upstreams.items_api.core();
+        let call = core
+            .prepare(&items_api::OP_GET_ITEM, vec![input.item_id.into()])
+            .unwrap();
         logto_client::server::forward(
             self.upstreams.items_api.core(),
             call,

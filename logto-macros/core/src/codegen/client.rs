@@ -86,39 +86,19 @@ fn opt_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-/// The Rust type of an argument. `owned` JSON values are taken by value
-/// (the hidden `_request` functions), so servers can move a body in.
-fn arg_type(rt: &syn::Path, input: &ir::Input, owned: bool) -> TokenStream {
-    let base = match (input.ty, owned) {
-        (JsonType::String, _) => quote! { &str },
-        (JsonType::Integer, _) => quote! { i64 },
-        (JsonType::Number, _) => quote! { f64 },
-        (JsonType::Boolean, _) => quote! { bool },
-        (JsonType::Object | JsonType::Array, false) => {
-            quote! { &#rt::__private::serde_json::Value }
-        }
-        (JsonType::Object | JsonType::Array, true) => quote! { #rt::__private::serde_json::Value },
+/// The Rust type of an argument: JSON values are borrowed.
+fn arg_type(rt: &syn::Path, input: &ir::Input) -> TokenStream {
+    let base = match input.ty {
+        JsonType::String => quote! { &str },
+        JsonType::Integer => quote! { i64 },
+        JsonType::Number => quote! { f64 },
+        JsonType::Boolean => quote! { bool },
+        JsonType::Object | JsonType::Array => quote! { &#rt::__private::serde_json::Value },
     };
     if input.required {
         base
     } else {
         quote! { ::core::option::Option<#base> }
-    }
-}
-
-/// An expression turning argument `v` (owned) into a JSON value.
-fn to_json(rt: &syn::Path, input: &ir::Input, v: &TokenStream) -> TokenStream {
-    match input.ty {
-        JsonType::Object | JsonType::Array => quote! { #v },
-        _ => quote! { #rt::__private::serde_json::json!(#v) },
-    }
-}
-
-/// An expression turning argument `v` into text (path, query, header).
-fn to_text(input: &ir::Input, v: &TokenStream) -> TokenStream {
-    match input.ty {
-        JsonType::String => quote! { #v },
-        _ => quote! { &(#v).to_string() },
     }
 }
 
@@ -226,14 +206,26 @@ pub fn generate(
     let ops: Vec<TokenStream> = api
         .operations
         .iter()
-        .map(|op| operation(rt, api, op, settings, sink))
+        .map(|op| operation(rt, op, settings))
+        .collect();
+    let specs: Vec<TokenStream> = api
+        .operations
+        .iter()
+        .map(|op| op_spec(rt, api, op, settings, sink))
         .collect();
     let client_doc = format!(
         "A client for the consumed API `{ns}`: one `async fn` per operation.\n\n\
          Cheap to clone and safe to share. With the default settings it keeps a cookie store, \
-         so one `Client` is one session."
+         so one `Client` is one session.\n\n\
+         Each method answers a 2xx JSON body as it came (or through the operation's output \
+         mapping), an empty body as `null` and other content as a JSON string; any other \
+         status is [`Error::Response`]({}::Error::Response).",
+        quote!(#rt).to_string().replace(' ', "")
     );
     quote! {
+        #[allow(unused_imports)]
+        use #rt::__private as __rt;
+
         #[doc(hidden)]
         pub static SPEC: #rt::__private::ApiSpec = #rt::__private::ApiSpec {
             namespace: #ns,
@@ -243,6 +235,11 @@ pub fn generate(
             auth: #auth,
             fixed: &[#(#fixed),*],
         };
+
+        /// What every operation method of [`Client`] answers.
+        pub type Answer = ::core::result::Result<#rt::ResponseValue<#rt::__private::serde_json::Value>, #rt::Error>;
+
+        #(#specs)*
 
         #[doc = #client_doc]
         #[derive(Debug, Clone)]
@@ -349,240 +346,163 @@ fn unsupported(sink: &mut Sink, settings: &Settings, ns: &str, what: &str) {
     });
 }
 
-/// Statements pushing each given `in: body` input onto `vars` as JSON.
-fn body_vars(rt: &syn::Path, op: &ir::ConsumedOp) -> Vec<TokenStream> {
-    op.inputs
-        .iter()
-        .filter(|i| i.location == Location::Body)
-        .map(|i| {
-            let name = &i.name;
-            let v = ident(&i.rust_name);
-            let value = quote! { value };
-            let json = to_json(rt, i, &value);
-            if i.required {
-                quote! { { let value = #v; vars.push((#name, #json)); } }
-            } else {
-                quote! { if let ::core::option::Option::Some(value) = #v { vars.push((#name, #json)); } }
-            }
-        })
-        .collect()
+/// The name of an operation's static [`OpSpec`] in its API's module
+/// (`OP_GET_ITEM`): what the REST and MCP adapters and steps call.
+pub fn spec_name(op: &ir::ConsumedOp) -> syn::Ident {
+    format_ident!("OP_{}", method_name(op).to_uppercase())
 }
 
-fn operation(
+/// The `Ty` of a consumed input.
+fn ty(p: &TokenStream, t: JsonType) -> TokenStream {
+    match t {
+        JsonType::String => quote! { #p::Ty::String },
+        JsonType::Integer => quote! { #p::Ty::Integer },
+        JsonType::Number => quote! { #p::Ty::Number },
+        JsonType::Boolean => quote! { #p::Ty::Boolean },
+        JsonType::Object | JsonType::Array => quote! { #p::Ty::Json },
+    }
+}
+
+/// The `OpSpec` static of an operation: its method, path, inputs, fixed
+/// values, body and output, interpreted by `Core::prepare`.
+fn op_spec(
     rt: &syn::Path,
     api: &ir::Api,
     op: &ir::ConsumedOp,
     settings: &Settings,
     sink: &mut Sink,
 ) -> TokenStream {
-    let method_ident = ident(&method_name(op));
-    let request_ident = format_ident!("{}_request", method_name(op));
+    // `__rt` is `#rt::__private`, imported once per module (short tables).
+    let p = quote! { __rt };
+    let _ = rt;
     let full = format!("{}.{}", api.namespace, op.name);
     let method = format_ident!("{}", op.method);
-    let args = op.inputs.iter().map(|i| {
-        let name = ident(&i.rust_name);
-        let ty = arg_type(rt, i, false);
-        quote! { #name: #ty }
+    let index = |name: &str| op.inputs.iter().position(|i| i.name == name);
+    let path = op.path.iter().filter_map(|part| match part {
+        PathPart::Text(t) => Some(quote! { #p::PathPiece::Text(#t) }),
+        PathPart::Param(name) => index(name).map(|i| {
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            quote! { #p::PathPiece::Param(#i) }
+        }),
     });
-    let args2 = op.inputs.iter().map(|i| {
-        let name = ident(&i.rust_name);
-        let ty = arg_type(rt, i, true);
-        quote! { #name: #ty }
-    });
-    // The public method borrows JSON values; the `_request` function owns them.
-    let arg_names = op.inputs.iter().map(|i| {
-        let name = ident(&i.rust_name);
-        match (i.ty, i.required) {
-            (JsonType::Object | JsonType::Array, true) => quote! { #name.clone() },
-            (JsonType::Object | JsonType::Array, false) => quote! { #name.cloned() },
-            _ => quote! { #name },
-        }
-    });
-    let input = |name: &str| op.inputs.iter().find(|i| i.name == name);
-
-    let mut steps = Vec::new();
-    for part in &op.path {
-        match part {
-            PathPart::Text(t) => steps.push(quote! { call.path_text(#t); }),
-            PathPart::Param(p) => {
-                if let Some(i) = input(p) {
-                    let v = ident(&i.rust_name);
-                    let text = to_text(i, &quote! { #v });
-                    steps.push(quote! { call.path_param(#p, #text)?; });
-                }
-            }
-        }
-    }
-    for i in op.inputs.iter().filter(|i| {
-        matches!(
-            i.location,
-            Location::Query | Location::Header | Location::Cookie
-        )
-    }) {
+    let inputs = op.inputs.iter().map(|i| {
         let name = &i.name;
-        let v = ident(&i.rust_name);
-        let value = quote! { value };
-        let text = to_text(i, &value);
-        let add = match i.location {
-            Location::Query => quote! { call.query(#name, #text); },
-            Location::Header => quote! { call.header(#name, #text)?; },
-            _ => quote! { call.cookie(#name, #text)?; },
+        let at = match i.location {
+            Location::Path => quote! { Path },
+            Location::Query => quote! { Query },
+            Location::Header => quote! { Header },
+            Location::Cookie => quote! { Cookie },
+            Location::Body => quote! { Body },
+            Location::Template => quote! { Template },
         };
-        steps.push(if i.required {
-            quote! { { let value = #v; #add } }
-        } else {
-            quote! { if let ::core::option::Option::Some(value) = #v { #add } }
-        });
-    }
-    let template_vars: Vec<TokenStream> = op
-        .inputs
-        .iter()
-        .filter(|i| i.location == Location::Template)
-        .map(|i| {
-            let name = &i.name;
-            let v = ident(&i.rust_name);
-            quote! { (#name, #v) }
-        })
-        .collect();
+        let t = ty(&p, i.ty);
+        let required = i.required;
+        quote! { #p::InputSpec::new(#name, #p::At::#at, #t, #required) }
+    });
+    let mut fixed = Vec::new();
     for f in &op.fixed {
-        let name = &f.name;
-        let value = pieces(rt, &f.value);
-        let add = match f.location {
-            Location::Query => quote! { call.query(#name, &value); },
-            Location::Header => quote! { call.header(#name, &value)?; },
-            Location::Cookie => quote! { call.cookie(#name, &value)?; },
+        let place = match f.location {
+            Location::Query => quote! { Query },
+            Location::Header => quote! { Header },
+            Location::Cookie => quote! { Cookie },
             Location::Path | Location::Body | Location::Template => {
-                unsupported(
-                    sink,
-                    settings,
-                    &api.namespace,
-                    &format!(
-                        "operation `{}`: a fixed `in: {}` value for `{}`",
-                        op.name,
-                        f.location.as_str(),
-                        f.name
-                    ),
+                let what = format!(
+                    "operation `{}`: a fixed `in: {}` value for `{}`",
+                    op.name,
+                    f.location.as_str(),
+                    f.name
                 );
+                unsupported(sink, settings, &api.namespace, &what);
                 continue;
             }
         };
-        steps.push(
-            quote! { { let value = core.render_with(#value, &[#(#template_vars),*])?; #add } },
+        let (name, value) = (&f.name, pieces(rt, &f.value));
+        fixed.push(
+            quote! { #p::FixedParam { name: #name, place: #p::FixedPlace::#place, value: #value } },
         );
     }
-    match &op.body {
-        BodyPlan::None => {}
-        BodyPlan::Whole(name) => {
-            if let Some(i) = input(name) {
-                let v = ident(&i.rust_name);
-                let value = quote! { value };
-                let json = to_json(rt, i, &value);
-                steps.push(if i.required {
-                    quote! { { let value = #v; call.json(#json); } }
-                } else {
-                    quote! { if let ::core::option::Option::Some(value) = #v { call.json(#json); } }
-                });
+    let body = match &op.body {
+        BodyPlan::None => quote! { #p::BodySpec::None },
+        BodyPlan::Whole(name) => match index(name) {
+            Some(i) => {
+                let i = proc_macro2::Literal::usize_unsuffixed(i);
+                quote! { #p::BodySpec::Whole(#i) }
             }
-        }
+            None => quote! { #p::BodySpec::None },
+        },
         BodyPlan::Merged(names) => {
-            let inserts = names.iter().filter_map(|n| input(n)).map(|i| {
-                let name = &i.name;
-                let v = ident(&i.rust_name);
-                let value = quote! { value };
-                let json = to_json(rt, i, &value);
-                if i.required {
-                    quote! { { let value = #v; body.insert(#name.to_owned(), #json); } }
-                } else {
-                    quote! { if let ::core::option::Option::Some(value) = #v { body.insert(#name.to_owned(), #json); } }
-                }
-            });
-            steps.push(quote! {
-                let mut body = #rt::__private::serde_json::Map::new();
-                #(#inserts)*
-                call.json(#rt::__private::serde_json::Value::Object(body));
-            });
+            let fields = names
+                .iter()
+                .filter_map(|n| index(n))
+                .map(proc_macro2::Literal::usize_unsuffixed);
+            quote! { #p::BodySpec::Merged(&[#(#fields),*]) }
         }
         BodyPlan::Text {
             content_type,
             template,
-        } => {
-            let vars = body_vars(rt, op);
-            steps.push(quote! {
-                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
-                #(#vars)*
-                call.text(#content_type, core.render_text(#template, &vars)?);
-            });
-        }
+        } => quote! { #p::BodySpec::Text { content_type: #content_type, template: #template } },
         BodyPlan::Form(fields) => {
-            let vars = body_vars(rt, op);
             let fields = fields.iter().map(|(k, v)| quote! { (#k, #v) });
-            steps.push(quote! {
-                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
-                #(#vars)*
-                call.text("application/x-www-form-urlencoded", core.render_form(&[#(#fields),*], &vars)?);
-            });
+            quote! { #p::BodySpec::Form(&[#(#fields),*]) }
         }
         BodyPlan::Multipart(parts) => {
-            let vars = body_vars(rt, op);
-            let parts = parts.iter().map(|p| {
-                let (name, value) = (&p.name, &p.value);
-                let filename = opt_str(p.filename.as_deref());
-                let ct = opt_str(p.content_type.as_deref());
+            let parts = parts.iter().map(|part| {
+                let (name, value) = (&part.name, &part.value);
+                let filename = opt_str(part.filename.as_deref());
+                let ct = opt_str(part.content_type.as_deref());
                 quote! { (#name, #value, #filename, #ct) }
             });
-            steps.push(quote! {
-                let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
-                #(#vars)*
-                core.render_multipart(&mut call, &[#(#parts),*], &vars)?;
-            });
+            quote! { #p::BodySpec::Multipart(&[#(#parts),*]) }
         }
         BodyPlan::Template { content_type, data } => {
             if content_type != "application/json" {
-                unsupported(
-                    sink,
-                    settings,
-                    &api.namespace,
-                    &format!("operation `{}`: a `{content_type}` body template", op.name),
-                );
-            } else {
-                let text = data.to_string();
-                let vars = op.inputs.iter().filter(|i| i.location == Location::Body).map(|i| {
-                    let name = &i.name;
-                    let v = ident(&i.rust_name);
-                    let value = quote! { value };
-                    let json = to_json(rt, i, &value);
-                    if i.required {
-                        quote! { { let value = #v; vars.push((#name, #json)); } }
-                    } else {
-                        quote! { if let ::core::option::Option::Some(value) = #v { vars.push((#name, #json)); } }
-                    }
-                });
-                steps.push(quote! {
-                    let mut vars: ::std::vec::Vec<(&str, #rt::__private::serde_json::Value)> = ::std::vec::Vec::new();
-                    #(#vars)*
-                    call.json(core.render_json(#text, &vars)?);
-                });
+                let what = format!("operation `{}`: a `{content_type}` body template", op.name);
+                unsupported(sink, settings, &api.namespace, &what);
             }
+            let text = data.to_string();
+            quote! { #p::BodySpec::Json(#text) }
         }
-    }
-    let mut mapping = match &op.output_mapping {
-        Some(m) => quote! { call.mapping = ::core::option::Option::Some(#m); },
-        None => quote! {},
     };
-    if let Some(f) = &op.raw_format {
-        // A compile error naming the feature when the runtime lacks it.
-        if f == "avro" {
-            mapping.extend(quote! { #rt::__avro_supported!(); });
-        }
-        if f == "protobuf" {
-            mapping.extend(quote! { #rt::__protobuf_supported!(); });
-        }
-        mapping.extend(quote! { call.raw_format = ::core::option::Option::Some(#f); });
-        if let Some(schema) = &op.output_schema {
-            mapping.extend(quote! { call.raw_schema = ::core::option::Option::Some(#schema); });
-        }
+    let mapping = opt_str(op.output_mapping.as_deref());
+    let raw_format = opt_str(op.raw_format.as_deref());
+    let raw_schema = opt_str(op.raw_format.as_ref().and(op.output_schema.as_deref()));
+    // A compile error naming the feature when the runtime lacks it.
+    let feature = match op.raw_format.as_deref() {
+        Some("avro") => quote! { #rt::__avro_supported!(); },
+        Some("protobuf") => quote! { #rt::__protobuf_supported!(); },
+        _ => quote! {},
+    };
+    let spec = spec_name(op);
+    let doc = format!("What `{full}` sends: `{} {}`.", op.method, op.path_text);
+    quote! {
+        #feature
+        #[doc = #doc]
+        #[doc(hidden)]
+        pub static #spec: #p::OpSpec = #p::OpSpec {
+            operation: #full,
+            method: #p::http::Method::#method,
+            path: &[#(#path),*],
+            inputs: &[#(#inputs),*],
+            fixed: &[#(#fixed),*],
+            body: #body,
+            mapping: #mapping,
+            raw_format: #raw_format,
+            raw_schema: #raw_schema,
+        };
     }
+}
 
+/// The typed method of an operation: its arguments, as `Arg`s, to
+/// `Core::run` with the operation's `OpSpec`.
+fn operation(rt: &syn::Path, op: &ir::ConsumedOp, settings: &Settings) -> TokenStream {
+    let method_ident = ident(&method_name(op));
+    let spec = spec_name(op);
+    let args = op.inputs.iter().map(|i| {
+        let name = ident(&i.rust_name);
+        let ty = arg_type(rt, i);
+        quote! { #name: #ty }
+    });
+    let arg_names = op.inputs.iter().map(|i| ident(&i.rust_name));
     let summary = op
         .description
         .clone()
@@ -607,30 +527,14 @@ fn operation(
             ));
         }
     }
-    doc.push_str(&format!(
-        "\n\nThe `{}` operation of `{}`. A 2xx JSON body comes back {}; an empty body as `null`; \
-         other content as a JSON string. Any other status is [`Error::Response`]({}::Error::Response).",
-        op.name,
-        settings.source_name,
-        if op.output_mapping.is_some() { "through the output mapping" } else { "unchanged" },
-        quote!(#rt).to_string().replace(' ', "")
-    ));
-    let request_doc = format!("The request `{}` sends, without sending it.", method_ident);
+    if op.output_mapping.is_some() {
+        doc.push_str("\n\nA 2xx JSON body comes back through the output mapping.");
+    }
+    let _ = settings;
     quote! {
         #[doc = #doc]
-        pub async fn #method_ident(&self, #(#args),*) -> ::core::result::Result<#rt::ResponseValue<#rt::__private::serde_json::Value>, #rt::Error> {
-            let call = Self::#request_ident(&self.core, #(#arg_names),*)?;
-            self.core.send(call).await
-        }
-
-        #[doc = #request_doc]
-        #[doc(hidden)]
-        #[allow(unused_variables)]
-        pub fn #request_ident(core: &#rt::__private::Core, #(#args2),*) -> ::core::result::Result<#rt::__private::Call, #rt::Error> {
-            let mut call = #rt::__private::Call::new(#full, #rt::__private::http::Method::#method);
-            #(#steps)*
-            #mapping
-            ::core::result::Result::Ok(call)
+        pub async fn #method_ident(&self, #(#args),*) -> Answer {
+            self.core.run(&#spec, ::std::vec![#(#arg_names.into()),*]).await
         }
     }
 }

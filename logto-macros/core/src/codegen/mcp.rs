@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use serde_json::{Map, Value, json};
 
 use super::Settings;
-use super::rest::{convert, literal_arg, template_arg, upstream_apis, upstreams_struct};
+use super::rest::{literal_arg, template_arg, upstream_apis, upstreams_struct};
 use crate::diagnostics::Sink;
 use crate::ir::{self, Source};
 use crate::names::ident;
@@ -318,7 +318,7 @@ pub fn generate(
         };
         let field = ident(&api.module);
         let module = ident(&api.module);
-        let request = format_ident!("{}_request", super::client::method_name(target));
+        let spec = super::client::spec_name(target);
         let arg_of = |src: &Source| -> TokenStream {
             match src {
                 Source::Literal(v) => literal_arg(rt, v),
@@ -340,22 +340,16 @@ pub fn generate(
                 Source::Body => quote! { #rt::__private::Arg::json(args.get("body").cloned()) },
             }
         };
-        let mut lets = Vec::new();
-        let mut passes = Vec::new();
-        for (k, input) in target.inputs.iter().enumerate() {
-            let out = format_ident!("arg{k}");
-            let arg = match t
+        let args = target.inputs.iter().map(|input| {
+            match t
                 .bindings
                 .iter()
                 .find(|b| b.input == input.name && !b.extra)
             {
                 Some(b) => arg_of(&b.source),
                 None => quote! { #rt::__private::Arg::Missing },
-            };
-            let (stmt, pass) = convert(rt, input, &arg, &input.name, &out);
-            lets.push(stmt);
-            passes.push(pass);
-        }
+            }
+        });
         let extras = t.bindings.iter().filter(|b| b.extra).map(|b| {
             let name = &b.input;
             let arg = arg_of(&b.source);
@@ -369,10 +363,9 @@ pub fn generate(
         };
         fns.push(tool_fn(rt, &fn_ident, name, quote! {
                 let client = &server.upstreams.#field;
-                #(#lets)*
                 #[allow(unused_mut)]
-                let mut call = super::#module::Client::#request(client.core(), #(#passes),*)
-                    .map_err(|e| #rmcp::ErrorData::invalid_params(e.to_string(), ::core::option::Option::None))?;
+                let mut call = client.core().prepare(&super::#module::#spec, ::std::vec![#(#args),*])
+                    .map_err(#rt::mcp::invalid_params)?;
                 #(#extras)*
                 ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
         }));

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use super::Settings;
 use crate::diagnostics::Sink;
-use crate::ir::{self, JsonType, Location, Source};
+use crate::ir::{self, Location, Source};
 use crate::names::{camel, ident};
 
 /// The consumed APIs (indexes into [`ir::Capability::apis`]) an adapter
@@ -67,37 +67,6 @@ fn field_type(rt: &syn::Path, i: &ir::ExposedInput) -> TokenStream {
     } else {
         quote! { ::core::option::Option<#base> }
     }
-}
-
-/// A `let argN = ...?;` converting a source into the consumed argument.
-pub(crate) fn convert(
-    rt: &syn::Path,
-    target: &ir::Input,
-    arg: &TokenStream,
-    name: &str,
-    out: &syn::Ident,
-) -> (TokenStream, TokenStream) {
-    let conv = match (target.ty, target.required) {
-        (JsonType::String, true) => quote! { req_text },
-        (JsonType::String, false) => quote! { opt_text },
-        (JsonType::Integer, true) => quote! { req_i64 },
-        (JsonType::Integer, false) => quote! { opt_i64 },
-        (JsonType::Number, true) => quote! { req_f64 },
-        (JsonType::Number, false) => quote! { opt_f64 },
-        (JsonType::Boolean, true) => quote! { req_bool },
-        (JsonType::Boolean, false) => quote! { opt_bool },
-        (JsonType::Object | JsonType::Array, true) => quote! { req_json },
-        (JsonType::Object | JsonType::Array, false) => quote! { opt_json },
-    };
-    let stmt = quote! { let #out = (#arg).#conv(#name)?; };
-    let pass = match (target.ty, target.required) {
-        (JsonType::String, true) => quote! { &#out },
-        (JsonType::String, false) => quote! { #out.as_deref() },
-        (JsonType::Object | JsonType::Array, _) => quote! { #out },
-        _ => quote! { #out },
-    };
-    let _ = rt;
-    (stmt, pass)
 }
 
 /// An `Arg` expression for a literal `with` value.
@@ -326,23 +295,17 @@ pub fn generate(
             Some((api, t)) => {
                 let field = ident(&api.module);
                 let module = ident(&api.module);
-                let request = format_ident!("{}_request", super::client::method_name(t));
-                let mut lets = Vec::new();
-                let mut passes = Vec::new();
-                for (n, target_input) in t.inputs.iter().enumerate() {
-                    let out = format_ident!("arg{n}");
+                let spec = super::client::spec_name(t);
+                let args = t.inputs.iter().map(|target_input| {
                     let binding = op
                         .bindings
                         .iter()
                         .find(|b| b.input == target_input.name && !b.extra);
-                    let arg = match binding.map(|b| &b.source) {
+                    match binding.map(|b| &b.source) {
                         Some(src) => source_arg(rt, op, src),
                         None => quote! { #rt::__private::Arg::Missing },
-                    };
-                    let (stmt, pass) = convert(rt, target_input, &arg, &target_input.name, &out);
-                    lets.push(stmt);
-                    passes.push(pass);
-                }
+                    }
+                });
                 let extras = op.bindings.iter().filter(|b| b.extra).map(|b| {
                     let name = &b.input;
                     let arg = source_arg(rt, op, &b.source);
@@ -360,9 +323,8 @@ pub fn generate(
                         async move {
                             let client = &self.upstreams().#field;
                             let prepared = (|| {
-                                #(#lets)*
                                 #[allow(unused_mut)]
-                                let mut call = super::#module::Client::#request(client.core(), #(#passes),*)
+                                let mut call = client.core().prepare(&super::#module::#spec, ::std::vec![#(#args),*])
                                     .map_err(#rt::__private::error_response)?;
                                 #(#extras)*
                                 ::core::result::Result::Ok::<_, #rt::__private::axum::response::Response>(call)

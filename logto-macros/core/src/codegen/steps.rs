@@ -3,9 +3,8 @@
 //! context, shared by the REST and MCP adapters.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::rest::convert;
 use crate::ir;
 use crate::names::ident;
 
@@ -32,7 +31,7 @@ pub(crate) fn block(
                 };
                 let module = ident(&api.module);
                 let core = core(&module);
-                let request = format_ident!("{}_request", super::client::method_name(target));
+                let spec = super::client::spec_name(target);
                 let withs = with.iter().map(|(k, v)| match v {
                     ir::StepWith::Ref(n) => quote! { (#k, #o::With::Ref(#n)) },
                     ir::StepWith::Template(t) => quote! { (#k, #o::With::Template(#t)) },
@@ -41,22 +40,15 @@ pub(crate) fn block(
                         quote! { (#k, #o::With::Literal(#text)) }
                     }
                 });
-                let mut lets = Vec::new();
-                let mut passes = Vec::new();
-                for (n, input) in target.inputs.iter().enumerate() {
-                    let out = format_ident!("arg{n}");
+                let args = target.inputs.iter().map(|input| {
                     let key = &input.name;
-                    let arg = quote! { #o::step_input(&context, with, #key, &core)? };
-                    let (stmt, pass) = convert(rt, input, &arg, &input.name, &out);
-                    lets.push(stmt);
-                    passes.push(pass);
-                }
+                    quote! { #o::step_input(&context, with, #key, &core)? }
+                });
                 stmts.push(quote! {
                     {
                         let core = #core;
                         let with: &[(&str, #o::With)] = &[#(#withs),*];
-                        #(#lets)*
-                        let call = super::#module::Client::#request(&core, #(#passes),*)?;
+                        let call = core.prepare(&super::#module::#spec, ::std::vec![#(#args),*])?;
                         let output = #o::send(&core, call).await?;
                         context.insert(::std::string::String::from(#name), output);
                     }
