@@ -36,6 +36,7 @@ pub mod mcp;
 pub mod mcp_catalog;
 pub mod mcp_sessions;
 pub mod orchestrate;
+pub mod plan;
 pub mod response;
 pub mod secret;
 pub mod serve;
@@ -61,6 +62,7 @@ pub mod __private {
         FixedParam, FixedPlace, FixedSpec, InputSpec, OpSpec, PathPiece, Piece, Ty,
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
+    pub use crate::plan::{CallPlan, Src, TemplatePart, inputs};
     pub use crate::server::{
         Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
         method_not_allowed, not_found, problem,

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolResult, ContentBlock, JsonObject, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolResponse, CallToolResult, ContentBlock, JsonObject, ServerCapabilities, ServerConfig,
+    Tool, ToolAnnotations,
 };
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -19,6 +21,7 @@ use crate::mapping;
 pub use crate::mcp_sessions::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSession, Sessions, session_of,
 };
+use crate::plan::CallPlan;
 use crate::secret::Secret;
 
 /// A tool as the spec declares it.
@@ -34,6 +37,62 @@ pub struct ToolSpec {
     pub schema: &'static str,
     /// `readOnly`, `destructive`, `idempotent`, `openWorld`.
     pub hints: [Option<bool>; 4],
+    /// The consumed operation a plain forwarding tool calls; `None` for
+    /// tools with a generated function (steps, mocks).
+    pub call: Option<&'static CallPlan>,
+}
+
+/// What the tools of a generated MCP server need from it.
+pub trait ToolHost: Sized + Send + Sync + 'static {
+    /// The client core of upstream `api` (its index in `Upstreams`), with
+    /// the session's cookie jar.
+    fn core(&self, api: usize) -> Option<&Core>;
+    /// The server's tools.
+    fn tools(&self) -> &ToolRouter<Self>;
+}
+
+/// A tool router with a route for every forwarding tool of `specs` (those
+/// with a [`CallPlan`]); the generated server adds the others.
+pub fn tool_router<S: ToolHost>(specs: &'static [ToolSpec]) -> ToolRouter<S> {
+    let mut router = ToolRouter::new();
+    for spec in specs {
+        if let Some(plan) = spec.call {
+            router = router.with_route(ToolRoute::new_dyn(
+                tool(spec),
+                move |ctx: ToolCallContext<'_, S>| {
+                    Box::pin(call_planned(ctx.service, spec, plan, ctx.arguments))
+                },
+            ));
+        }
+    }
+    router
+}
+
+/// One call of a forwarding tool: arguments checked against the tool's
+/// schema, the consumed operation called, its answer as the tool result.
+async fn call_planned<S: ToolHost>(
+    server: &S,
+    spec: &'static ToolSpec,
+    plan: &'static CallPlan,
+    args: Option<JsonObject>,
+) -> Result<CallToolResponse, ErrorData> {
+    if let Some(tool) = server.tools().get(spec.name) {
+        check_arguments(tool, args.as_ref())?;
+    }
+    let Some(core) = server.core(plan.api) else {
+        return Err(ErrorData::internal_error(
+            "the tool's upstream is missing",
+            None,
+        ));
+    };
+    let call = match plan.prepare(core, args.unwrap_or_default()) {
+        Ok(call) => call,
+        Err(e @ Error::Config { .. }) => {
+            return Err(ErrorData::internal_error(e.to_string(), None));
+        }
+        Err(e) => return Err(invalid_params(e)),
+    };
+    Ok(call_tool(core, call, plan.mapping).await.into())
 }
 
 /// The rmcp tool definition of a spec tool.

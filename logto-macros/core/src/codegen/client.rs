@@ -223,9 +223,6 @@ pub fn generate(
         quote!(#rt).to_string().replace(' ', "")
     );
     quote! {
-        #[allow(unused_imports)]
-        use #rt::__private as __rt;
-
         #[doc(hidden)]
         pub static SPEC: #rt::__private::ApiSpec = #rt::__private::ApiSpec {
             namespace: #ns,
@@ -372,7 +369,7 @@ fn op_spec(
     settings: &Settings,
     sink: &mut Sink,
 ) -> TokenStream {
-    // `__rt` is `#rt::__private`, imported once per module (short tables).
+    // `__rt` is the runtime's `__private`, imported by every module.
     let p = quote! { __rt };
     let _ = rt;
     let full = format!("{}.{}", api.namespace, op.name);

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use serde_json::{Map, Value, json};
 
 use super::Settings;
-use super::rest::{literal_arg, template_arg, upstream_apis, upstreams_struct};
+use super::rest::{upstream_apis, upstreams_struct};
 use crate::diagnostics::Sink;
 use crate::ir::{self, Source};
 use crate::names::ident;
@@ -211,7 +211,7 @@ pub fn generate(
     let mut specs = Vec::new();
     let mut routes = Vec::new();
     let mut fns = Vec::new();
-    for (n, t) in a.tools.iter().enumerate() {
+    for t in &a.tools {
         if let Some(why) = &t.unsupported {
             sink.error(
                 t.pos,
@@ -221,29 +221,22 @@ pub fn generate(
             );
             continue;
         }
-        let spec_ident = format_ident!("TOOL_{n}");
+        let index = specs.len();
+        let spec_ref = quote! { &TOOL_SPECS[#index] };
         let fn_ident = format_ident!("call_{}", t.fn_name);
         let name = &t.name;
         let target = t.call.and_then(|c| {
             Some((
+                c.api,
                 cap.apis.get(c.api)?,
                 cap.apis.get(c.api)?.operations.get(c.op)?,
             ))
         });
-        // What the tool does, for its description and docs.
-        let (does, default_description) = match (target, &t.mock) {
-            _ if t.steps.is_some() => (
-                "orchestrated steps".to_owned(),
-                format!("The orchestrated tool `{name}`."),
-            ),
-            (Some((api, op)), _) => (
-                format!("`{}.{}`", api.namespace, op.name),
-                format!("Calls `{}.{}`.", api.namespace, op.name),
-            ),
-            (None, Some(_)) => (
-                "mock answers from the spec".to_owned(),
-                format!("The mock tool `{name}`."),
-            ),
+        // What the tool does, for its description.
+        let default_description = match (target, &t.mock) {
+            _ if t.steps.is_some() => format!("The orchestrated tool `{name}`."),
+            (Some((_, api, op)), _) => format!("Calls `{}.{}`.", api.namespace, op.name),
+            (None, Some(_)) => format!("The mock tool `{name}`."),
             (None, None) => {
                 sink.error(
                     t.pos,
@@ -261,20 +254,50 @@ pub fn generate(
         let description = t.description.clone().unwrap_or(default_description);
         let schema = input_schema(t).to_string();
         let hints = t.hints.iter().map(|h| opt_bool(*h));
-        let doc = format!("The tool `{name}` ({does}).");
+        // A tool that forwards to one consumed operation is a table entry
+        // (its `CallPlan`); steps and mocks get a function of their own.
+        let plan = match target {
+            Some((api, target_api, op)) if t.steps.is_none() => {
+                let upstream = used.iter().position(|u| *u == api).unwrap_or_default();
+                let input_of = |src: &Source| -> Option<String> {
+                    match src {
+                        Source::Argument(n)
+                        | Source::PathParam(n)
+                        | Source::Query(n)
+                        | Source::Header(n) => Some(n.clone()),
+                        Source::Body => Some("body".to_owned()),
+                        Source::Literal(_) | Source::Template(_) => None,
+                    }
+                };
+                let exposed = super::plan::Exposed {
+                    bindings: &t.bindings,
+                    mapping: t.output_mapping.as_deref(),
+                    input_of: &input_of,
+                };
+                Some(super::plan::call_plan(upstream, target_api, op, &exposed))
+            }
+            _ => None,
+        };
+        let call = match &plan {
+            Some(plan) => quote! { ::core::option::Option::Some(&#plan) },
+            None => quote! { ::core::option::Option::None },
+        };
         specs.push(quote! {
-            #[doc = #doc]
-            static #spec_ident: #rt::__private::ToolSpec = #rt::__private::ToolSpec {
+            __rt::ToolSpec {
                 name: #name,
                 title: #title,
                 description: #description,
                 schema: #schema,
                 hints: [#(#hints),*],
-            };
+                call: #call,
+            }
         });
+        if plan.is_some() {
+            continue;
+        }
         routes.push(quote! {
             .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
-                #rt::__private::tool(&#spec_ident),
+                #rt::__private::tool(#spec_ref),
                 |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
                     ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
                 },
@@ -298,78 +321,31 @@ pub fn generate(
             ));
             continue;
         }
-        let Some((api, target)) = target else {
-            // A mock tool: its answer is built from the arguments.
-            let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
-            let value = t
-                .mock
-                .as_ref()
-                .map(|m| super::rest::mock_expr(rt, m, &text));
-            fns.push(tool_fn(
-                rt,
-                &fn_ident,
-                name,
-                quote! {
-                    let value: #rt::__private::serde_json::Value = #value;
-                    ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
-                },
-            ));
-            continue;
-        };
-        let field = ident(&api.module);
-        let module = ident(&api.module);
-        let spec = super::client::spec_name(target);
-        let arg_of = |src: &Source| -> TokenStream {
-            match src {
-                Source::Literal(v) => literal_arg(rt, v),
-                Source::Template(parts) => {
-                    let text = |name: &str| quote! { #rt::__private::Arg::json(args.get(#name).cloned()).opt_text(#name)?.unwrap_or_default() };
-                    template_arg(
-                        rt,
-                        parts,
-                        text,
-                        quote! { .map_err(|e| #rmcp::ErrorData::internal_error(e.to_string(), ::core::option::Option::None))? },
-                    )
-                }
-                Source::Argument(n)
-                | Source::PathParam(n)
-                | Source::Query(n)
-                | Source::Header(n) => {
-                    quote! { #rt::__private::Arg::json(args.get(#n).cloned()) }
-                }
-                Source::Body => quote! { #rt::__private::Arg::json(args.get("body").cloned()) },
-            }
-        };
-        let args = target.inputs.iter().map(|input| {
-            match t
-                .bindings
-                .iter()
-                .find(|b| b.input == input.name && !b.extra)
-            {
-                Some(b) => arg_of(&b.source),
-                None => quote! { #rt::__private::Arg::Missing },
-            }
-        });
-        let extras = t.bindings.iter().filter(|b| b.extra).map(|b| {
-            let name = &b.input;
-            let arg = arg_of(&b.source);
+        // A mock tool: its answer is built from the arguments.
+        let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
+        let value = t
+            .mock
+            .as_ref()
+            .map(|m| super::rest::mock_expr(rt, m, &text));
+        fns.push(tool_fn(
+            rt,
+            &fn_ident,
+            name,
             quote! {
-                if let ::core::option::Option::Some(v) = (#arg).opt_text(#name)? { call.query(#name, v); }
-            }
-        });
-        let mapping = match &t.output_mapping {
-            Some(m) => quote! { ::core::option::Option::Some(#m) },
-            None => quote! { ::core::option::Option::None },
-        };
-        fns.push(tool_fn(rt, &fn_ident, name, quote! {
-                let client = &server.upstreams.#field;
-                #[allow(unused_mut)]
-                let mut call = client.core().prepare(&super::#module::#spec, ::std::vec![#(#args),*])
-                    .map_err(#rt::mcp::invalid_params)?;
-                #(#extras)*
-                ::core::result::Result::Ok(#rt::__private::call_tool(client.core(), call, #mapping).await.into())
-        }));
+                let value: #rt::__private::serde_json::Value = #value;
+                ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
+            },
+        ));
     }
+    let cores = used
+        .iter()
+        .filter_map(|i| cap.apis.get(*i))
+        .enumerate()
+        .map(|(k, api)| {
+            let f = ident(&api.module);
+            quote! { #k => ::core::option::Option::Some(self.upstreams.#f.core()), }
+        });
+    let specs_len = specs.len();
     let in_jar = used
         .iter()
         .filter_map(|i| cap.apis.get(*i))
@@ -423,7 +399,10 @@ pub fn generate(
         pub const STDIO: bool = #stdio;
 
         #upstreams
-        #(#specs)*
+
+        /// The tools as the spec declares them; those that forward to one
+        /// consumed operation carry its plan and need no code of their own.
+        static TOOL_SPECS: [__rt::ToolSpec; #specs_len] = [#(#specs),*];
         #catalog_tables
 
         /// One MCP session of this adapter: the tools (shared by every
@@ -460,8 +439,21 @@ pub fn generate(
 
             /// The tool router, built from the spec's tools.
             pub fn tool_router() -> #rmcp::handler::server::router::tool::ToolRouter<Server> {
-                #rmcp::handler::server::router::tool::ToolRouter::new()
+                #rt::mcp::tool_router(&TOOL_SPECS)
                     #(#routes)*
+            }
+        }
+
+        impl #rt::mcp::ToolHost for Server {
+            fn core(&self, api: usize) -> ::core::option::Option<&#rt::__private::Core> {
+                match api {
+                    #(#cores)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn tools(&self) -> &#rmcp::handler::server::router::tool::ToolRouter<Self> {
+                &self.tools
             }
         }
 

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod mcp;
 pub mod openapi;
+mod plan;
 pub mod rest;
 pub mod serve;
 pub mod steps;
@@ -45,7 +46,7 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             api.description.as_deref(),
             settings,
         );
-        modules.push(module(&api.module, &doc, body));
+        modules.push(module(&api.module, &doc, body, settings));
     }
     for a in &cap.rest {
         let openapi = openapi::document(cap, a).to_string();
@@ -56,7 +57,7 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             a.description.as_deref(),
             settings,
         );
-        modules.push(module(&a.module, &doc, body));
+        modules.push(module(&a.module, &doc, body, settings));
     }
     for a in &cap.mcp {
         let body = mcp::generate(a, cap, settings, &mut sink);
@@ -66,7 +67,7 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             a.description.as_deref(),
             settings,
         );
-        modules.push(module(&a.module, &doc, body));
+        modules.push(module(&a.module, &doc, body, settings));
     }
     for a in &cap.skills {
         let body = serve::skill_items(a, settings);
@@ -76,7 +77,7 @@ pub fn generate(cap: &ir::Capability, settings: &Settings) -> Result<TokenStream
             a.description.as_deref(),
             settings,
         );
-        modules.push(module(&a.module, &doc, body));
+        modules.push(module(&a.module, &doc, body, settings));
     }
     modules.push(serve::module(cap, settings));
     for (pos, path, what) in &cap.unsupported {
@@ -110,12 +111,18 @@ fn module_doc(
 }
 
 /// A public module named after a namespace; generated code is not linted.
-fn module(name: &str, doc: &str, body: TokenStream) -> TokenStream {
+/// `__rt` names the runtime's `__private` module inside it, so that the
+/// static tables stay short.
+fn module(name: &str, doc: &str, body: TokenStream, settings: &Settings) -> TokenStream {
     let module = ident(name);
+    let rt = &settings.runtime;
     quote! {
         #[doc = #doc]
         #[allow(clippy::all)]
         pub mod #module {
+            #[allow(unused_imports)]
+            use #rt::__private as __rt;
+
             #body
         }
     }

@@ -1,0 +1,126 @@
+//! How an exposed operation (REST) or tool (MCP) feeds the consumed
+//! operation its `call` names: a static [`CallPlan`], one per exposed
+//! operation, read by one shared function instead of a generated body each.
+//!
+//! The exposed side hands over its inputs as a JSON object by name (a REST
+//! operation's path, query, header and body inputs; an MCP tool's
+//! arguments). Each consumed input then comes from a [`Src`]: an exposed
+//! input, a literal of the spec's `with`, or a `{{...}}` template.
+
+use serde_json::{Map, Value};
+
+use crate::client::{Arg, Call, Core, OpSpec};
+use crate::error::Error;
+
+/// The exposed inputs of one request, by name.
+pub type Inputs = Map<String, Value>;
+
+/// Where a consumed input's value comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Src {
+    /// Nothing feeds it: it is sent only if it has a default upstream.
+    Missing,
+    /// The exposed input of this name, copied (it is read again later).
+    Input(&'static str),
+    /// The exposed input of this name, moved out (its last reader): a large
+    /// body is not copied on the request path.
+    Take(&'static str),
+    /// A literal of the spec, as JSON text (`null` counts as not given).
+    Literal(&'static str),
+    /// A `{{...}}` template over the exposed inputs and bound variables.
+    Template(&'static [TemplatePart]),
+}
+
+/// A piece of a `with` template.
+#[derive(Debug, Clone, Copy)]
+pub enum TemplatePart {
+    /// Literal text.
+    Text(&'static str),
+    /// The text of the exposed input of this name (empty when not given).
+    Input(&'static str),
+    /// A bound variable, by index.
+    Bind(usize),
+}
+
+/// What an exposed operation or tool sends upstream.
+#[derive(Debug)]
+pub struct CallPlan {
+    /// The upstream: the index of its client in the adapter's `Upstreams`.
+    pub api: usize,
+    /// The consumed operation.
+    pub op: &'static OpSpec,
+    /// The source of each of its inputs, in its order.
+    pub args: &'static [Src],
+    /// Inputs the consumed operation does not declare, sent as extra query
+    /// parameters.
+    pub extras: &'static [(&'static str, Src)],
+    /// The exposed output mapping, applied after the consumed one.
+    pub mapping: Option<&'static str>,
+}
+
+impl CallPlan {
+    /// The call for one request's `inputs`. A bound variable a template
+    /// needs and cannot find is [`Error::Config`]; an input that does not
+    /// fit is [`Error::InvalidRequest`] naming it.
+    pub fn prepare(&self, core: &Core, mut inputs: Inputs) -> Result<Call, Error> {
+        let mut args = Vec::with_capacity(self.args.len());
+        for src in self.args {
+            args.push(src.arg(core, &mut inputs)?);
+        }
+        let mut call = core.prepare(self.op, args)?;
+        for (name, src) in self.extras {
+            let value = src.arg(core, &mut inputs)?.opt_text(name);
+            if let Some(v) = value.map_err(|e| Error::InvalidRequest {
+                operation: self.op.operation,
+                message: e.0,
+            })? {
+                call.query(name, v);
+            }
+        }
+        Ok(call)
+    }
+}
+
+impl Src {
+    /// The argument this source gives for one request.
+    fn arg(&self, core: &Core, inputs: &mut Inputs) -> Result<Arg, Error> {
+        Ok(match *self {
+            Src::Missing => Arg::Missing,
+            Src::Input(name) => Arg::json(inputs.get(name).cloned()),
+            Src::Take(name) => Arg::json(inputs.remove(name)),
+            Src::Literal(json) => match serde_json::from_str::<Value>(json) {
+                Ok(Value::String(s)) => Arg::Text(s),
+                other => Arg::json(other.ok()),
+            },
+            Src::Template(parts) => {
+                let mut s = String::new();
+                for part in parts {
+                    match part {
+                        TemplatePart::Text(t) => s.push_str(t),
+                        TemplatePart::Input(name) => {
+                            let arg = Arg::json(inputs.get(*name).cloned());
+                            // Text of any JSON: `opt_text` never fails.
+                            if let Ok(Some(t)) = arg.opt_text(name) {
+                                s.push_str(&t);
+                            }
+                        }
+                        TemplatePart::Bind(i) => s.push_str(&core.bind_value(*i)?),
+                    }
+                }
+                Arg::Text(s)
+            }
+        })
+    }
+}
+
+/// The inputs of one request from `(name, value)` pairs; `None` values
+/// (optional inputs not given) are left out.
+pub fn inputs<const N: usize>(pairs: [(&'static str, Option<Value>); N]) -> Inputs {
+    let mut map = Map::new();
+    for (name, value) in pairs {
+        if let Some(v) = value {
+            map.insert(name.to_owned(), v);
+        }
+    }
+    map
+}
