@@ -62,10 +62,10 @@ pub(crate) fn call_plan(
     let mut take = vec![false; sources.len()];
     for (k, src) in sources.iter().enumerate().rev() {
         let names = reads(src);
-        if let (false, [name]) = (matches!(src, Source::Template(_)), names.as_slice()) {
-            if let Some(slot) = take.get_mut(k) {
-                *slot = !seen_later.contains(name);
-            }
+        if let (false, [name]) = (matches!(src, Source::Template(_)), names.as_slice())
+            && let Some(slot) = take.get_mut(k)
+        {
+            *slot = !seen_later.contains(name);
         }
         seen_later.extend(names);
     }
