@@ -38,6 +38,7 @@ pub mod mcp_sessions;
 pub mod orchestrate;
 pub mod plan;
 pub mod response;
+pub mod rest;
 pub mod secret;
 pub mod serve;
 pub mod server;
@@ -63,6 +64,7 @@ pub mod __private {
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::plan::{CallPlan, Src, TemplatePart, inputs};
+    pub use crate::rest::{InputRead, Read, RouteSpec, forward_route, read_inputs};
     pub use crate::server::{
         Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
         method_not_allowed, not_found, problem,

@@ -102,6 +102,7 @@ pub fn generate(
     let mut handlers = Vec::new();
     let mut must_implement = Vec::new();
     let mut forward_routes = Vec::new();
+    let mut route_specs = Vec::new();
 
     for op in &a.operations {
         if let Some(why) = &op.unsupported {
@@ -133,64 +134,76 @@ pub fn generate(
             pub struct #input_ty { #(#fields,)* }
         });
 
-        // Reading a request into the input struct.
+        // Reading a request into the input struct: a table the runtime
+        // reads, then one expression per field.
         let route_params: Vec<&ir::ExposedInput> = op
             .inputs
             .iter()
             .filter(|i| i.location == Location::Path)
             .collect();
         let reads = op.inputs.iter().map(|i| {
-            let f = ident(&i.rust_name);
             let name = &i.name;
             let required = i.required;
-            let value = op.values.iter().find(|(n, _)| *n == i.name).map(|(_, v)| v.as_str());
+            let value = op
+                .values
+                .iter()
+                .find(|(n, _)| *n == i.name)
+                .map(|(_, v)| v.as_str());
             let read = match (i.location, value) {
                 (Location::Body, Some(path)) if path.trim_start().starts_with('$') => {
-                    quote! { incoming.body_path(#name, #path, #required)? }
-                }
-                (Location::Body, Some(fixed)) => {
-                    quote! { ::core::option::Option::Some(#rt::__private::serde_json::Value::String(::std::string::String::from(#fixed))) }
-                }
-                (Location::Path, Some(fixed)) if !fixed.trim_start().starts_with('$') => {
-                    quote! { ::std::string::String::from(#fixed) }
+                    quote! { BodyPath(#path) }
                 }
                 (_, Some(fixed)) if !fixed.trim_start().starts_with('$') => {
-                    quote! { ::core::option::Option::Some(::std::string::String::from(#fixed)) }
+                    quote! { Fixed(#fixed) }
                 }
                 _ => match i.location {
-                Location::Path => {
-                    let idx = route_params.iter().position(|p| p.name == i.name).unwrap_or_default();
-                    quote! { incoming.path_param(#idx, #name)? }
-                }
-                Location::Query | Location::Template => quote! { incoming.query_param(#name, #required)? },
-                Location::Header | Location::Cookie => quote! { incoming.header(#name, #required)? },
-                Location::Body if i.name == "body" => quote! { incoming.json_body(#required)? },
-                Location::Body => quote! { incoming.body_field(#name, #required)? },
+                    Location::Path => {
+                        let idx = route_params
+                            .iter()
+                            .position(|p| p.name == i.name)
+                            .unwrap_or_default();
+                        quote! { Path(#idx) }
+                    }
+                    Location::Query | Location::Template => quote! { Query },
+                    Location::Header | Location::Cookie => quote! { Header },
+                    Location::Body if i.name == "body" => quote! { Body },
+                    Location::Body => quote! { BodyField },
                 },
             };
-            let read = if i.required && i.location != Location::Path {
-                quote! { match #read { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return ::core::result::Result::Err(#rt::__private::problem(#rt::__private::http::StatusCode::BAD_REQUEST, ::std::format!("missing required input `{}`", #name))) } }
-            } else {
-                read
+            quote! { __rt::InputRead::new(#name, __rt::Read::#read, #required) }
+        });
+        let fields = op.inputs.iter().map(|i| {
+            let f = ident(&i.rust_name);
+            let take = match (
+                i.location == Location::Body,
+                i.required || i.location == Location::Path,
+            ) {
+                (true, true) => quote! { json },
+                (true, false) => quote! { opt_json },
+                (false, true) => quote! { text },
+                (false, false) => quote! { opt_text },
             };
-            quote! { #f: #read }
+            quote! { #f: v.#take() }
         });
         let trusted = &op.trusted_headers;
+        let route_index = route_specs.len();
+        let plan = plain_call(cap, &used, op);
+        let call = match &plan {
+            Some(plan) => quote! { ::core::option::Option::Some(&#plan) },
+            None => quote! { ::core::option::Option::None },
+        };
+        route_specs.push(quote! {
+            __rt::RouteSpec { inputs: &[#(#reads),*], trusted: &[#(#trusted),*], call: #call }
+        });
         let method_ident = ident(&op.fn_name);
         let route_fn = format_ident!("route_{}", op.fn_name);
         handlers.push(quote! {
             async fn #route_fn<H: Handlers>(
-                #rt::__private::axum::extract::State(state): #rt::__private::axum::extract::State<::std::sync::Arc<(H, #rt::__private::RestConfig)>>,
-                req: #rt::__private::axum::extract::Request,
-            ) -> #rt::__private::axum::response::Response {
-                let read = async {
-                    let incoming = #rt::__private::Incoming::read(req, state.1.body_limit).await?;
-                    let input = #input_ty { #(#reads,)* };
-                    let forwarded = #rt::__private::forwarded_headers(&incoming.headers, &[#(#trusted),*]);
-                    ::core::result::Result::Ok::<_, #rt::__private::axum::response::Response>((input, forwarded))
-                };
-                match read.await {
-                    ::core::result::Result::Ok((input, forwarded)) => state.0.#method_ident(input, forwarded).await,
+                __rt::axum::extract::State(state): __rt::axum::extract::State<::std::sync::Arc<(H, __rt::RestConfig)>>,
+                req: __rt::axum::extract::Request,
+            ) -> __rt::axum::response::Response {
+                match __rt::read_inputs(req, &state.1, &ROUTES[#route_index]).await {
+                    ::core::result::Result::Ok((mut v, forwarded)) => state.0.#method_ident(#input_ty { #(#fields,)* }, forwarded).await,
                     ::core::result::Result::Err(resp) => resp,
                 }
             }
@@ -292,48 +305,22 @@ pub fn generate(
                 must_implement.push(op.fn_name.clone());
                 methods.push(quote! { #[doc = #doc] #sig; });
             }
-            Some((api, t)) => {
+            Some((api, _)) => {
                 let field = ident(&api.module);
-                let module = ident(&api.module);
-                let spec = super::client::spec_name(t);
-                let args = t.inputs.iter().map(|target_input| {
-                    let binding = op
-                        .bindings
-                        .iter()
-                        .find(|b| b.input == target_input.name && !b.extra);
-                    match binding.map(|b| &b.source) {
-                        Some(src) => source_arg(rt, op, src),
-                        None => quote! { #rt::__private::Arg::Missing },
+                // Only the inputs the call reads go into its inputs.
+                let pairs = op.inputs.iter().filter(|i| uses(op, &i.name) > 0).map(|i| {
+                    let (name, f) = (&i.name, ident(&i.rust_name));
+                    if i.required || i.location == Location::Path {
+                        quote! { (#name, ::core::option::Option::Some(input.#f.into())) }
+                    } else {
+                        quote! { (#name, input.#f.map(::core::convert::Into::into)) }
                     }
                 });
-                let extras = op.bindings.iter().filter(|b| b.extra).map(|b| {
-                    let name = &b.input;
-                    let arg = source_arg(rt, op, &b.source);
-                    quote! {
-                        if let ::core::option::Option::Some(v) = (#arg).opt_text(#name)? { call.query(#name, v); }
-                    }
-                });
-                let mapping = match &op.output_mapping {
-                    Some(m) => quote! { ::core::option::Option::Some(#m) },
-                    None => quote! { ::core::option::Option::None },
-                };
                 methods.push(quote! {
                     #[doc = #doc]
                     #sig {
-                        async move {
-                            let client = &self.upstreams().#field;
-                            let prepared = (|| {
-                                #[allow(unused_mut)]
-                                let mut call = client.core().prepare(&super::#module::#spec, ::std::vec![#(#args),*])
-                                    .map_err(#rt::__private::error_response)?;
-                                #(#extras)*
-                                ::core::result::Result::Ok::<_, #rt::__private::axum::response::Response>(call)
-                            })();
-                            match prepared {
-                                ::core::result::Result::Ok(call) => #rt::__private::forward(client.core(), call, forwarded, #mapping).await,
-                                ::core::result::Result::Err(resp) => resp,
-                            }
-                        }
+                        let inputs = __rt::inputs([#(#pairs),*]);
+                        __rt::forward_route(self.upstreams().#field.core(), &ROUTES[#route_index], inputs, forwarded)
                     }
                 });
             }
@@ -431,6 +418,7 @@ pub fn generate(
         }
     };
     let names = a.operations.iter().map(|o| &o.name);
+    let routes_len = route_specs.len();
     let port = super::port_const(a.port);
     let build = quote! {
         let state = ::std::sync::Arc::new((handlers, config));
@@ -491,6 +479,9 @@ pub fn generate(
 
         #upstreams
         #(#inputs_structs)*
+
+        /// How each operation reads its inputs, and what it forwards to.
+        static ROUTES: [__rt::RouteSpec; #routes_len] = [#(#route_specs),*];
 
         #[doc = #trait_doc]
         #[diagnostic::on_unimplemented(message = #on_unimplemented, note = #unimplemented_note)]
@@ -670,4 +661,35 @@ fn route_for_axum(route: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The `CallPlan` of an operation whose default forwards to one consumed
+/// operation (a `call`, no steps, no mock).
+fn plain_call(cap: &ir::Capability, used: &[usize], op: &ir::RestOp) -> Option<TokenStream> {
+    let c = op.call?;
+    if op.steps.is_some() {
+        return None;
+    }
+    let api = cap.apis.get(c.api)?;
+    let target = api.operations.get(c.op)?;
+    let upstream = used.iter().position(|u| *u == c.api).unwrap_or_default();
+    let input_of = |src: &Source| -> Option<String> {
+        let name = match src {
+            Source::Body => "body",
+            Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
+                n.as_str()
+            }
+            Source::Literal(_) | Source::Template(_) => return None,
+        };
+        op.inputs
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.name.clone())
+    };
+    let exposed = super::plan::Exposed {
+        bindings: &op.bindings,
+        mapping: op.output_mapping.as_deref(),
+        input_of: &input_of,
+    };
+    Some(super::plan::call_plan(upstream, api, target, &exposed))
 }

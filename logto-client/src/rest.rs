@@ -1,0 +1,150 @@
+//! What a generated REST route does, from a static [`RouteSpec`] per exposed
+//! operation: read the request's inputs ([`read_inputs`]) into the values
+//! the operation's typed input struct is built from, and, by default,
+//! forward them to the consumed operation its `call` names
+//! ([`forward_route`]).
+
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use crate::client::Core;
+use crate::plan::{CallPlan, Inputs};
+use crate::server::{Incoming, RestConfig, error_response, forward, forwarded_headers, problem};
+
+/// Where an exposed input is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Read {
+    /// The route's path parameter at this index.
+    Path(usize),
+    /// The query parameter of the input's name.
+    Query,
+    /// The header of the input's name.
+    Header,
+    /// The whole JSON body.
+    Body,
+    /// The field of the input's name of a JSON object body.
+    BodyField,
+    /// The value at this JSONPath in the JSON body.
+    BodyPath(&'static str),
+    /// A fixed text (the spec's `value`), not read from the request.
+    Fixed(&'static str),
+}
+
+/// One exposed input of a route.
+#[derive(Debug, Clone, Copy)]
+pub struct InputRead {
+    /// Its name (for messages and the call's inputs).
+    pub name: &'static str,
+    /// Where it is read from.
+    pub read: Read,
+    /// Whether a request without it gets 400.
+    pub required: bool,
+}
+
+impl InputRead {
+    /// An input (a `const fn`, so generated tables stay one line each).
+    pub const fn new(name: &'static str, read: Read, required: bool) -> Self {
+        Self {
+            name,
+            read,
+            required,
+        }
+    }
+}
+
+/// Everything about an exposed REST operation that does not change per
+/// request.
+#[derive(Debug)]
+pub struct RouteSpec {
+    /// The inputs, in the order of the input struct's fields.
+    pub inputs: &'static [InputRead],
+    /// Headers passed on to the upstream besides cookies.
+    pub trusted: &'static [&'static str],
+    /// What the default handler sends upstream (`None`: it has no plain
+    /// `call`; steps, a mock or the user's own handler serve it).
+    pub call: Option<&'static CallPlan>,
+}
+
+/// A request's input values, taken in field order by the generated code
+/// that builds the input struct.
+#[derive(Debug)]
+pub struct Values(std::vec::IntoIter<Option<Value>>);
+
+impl Values {
+    /// The next value as text (a path parameter or required input: present).
+    pub fn text(&mut self) -> String {
+        self.opt_text().unwrap_or_default()
+    }
+
+    /// The next value as optional text.
+    pub fn opt_text(&mut self) -> Option<String> {
+        self.0.next().flatten().map(|v| match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
+    /// The next value as JSON (a required body input: present).
+    pub fn json(&mut self) -> Value {
+        self.opt_json().unwrap_or_default()
+    }
+
+    /// The next value as optional JSON.
+    pub fn opt_json(&mut self) -> Option<Value> {
+        self.0.next().flatten()
+    }
+}
+
+/// Reads the inputs `route` declares from `req`, and the headers forwarded
+/// upstream. 413 above the body limit; 400 naming the input when a required
+/// one is missing or the body is not JSON.
+pub async fn read_inputs(
+    req: axum::extract::Request,
+    config: &RestConfig,
+    route: &'static RouteSpec,
+) -> Result<(Values, HeaderMap), Response> {
+    let incoming = Incoming::read(req, config.body_limit).await?;
+    let mut values = Vec::with_capacity(route.inputs.len());
+    for input in route.inputs {
+        let (name, required) = (input.name, input.required);
+        let value = match input.read {
+            Read::Path(index) => Some(Value::String(incoming.path_param(index, name)?)),
+            Read::Query => incoming.query_param(name, required)?.map(Value::String),
+            Read::Header => incoming.header(name, required)?.map(Value::String),
+            Read::Body => incoming.json_body(required)?,
+            Read::BodyField => incoming.body_field(name, required)?,
+            Read::BodyPath(path) => incoming.body_path(name, path, required)?,
+            Read::Fixed(text) => Some(Value::String(text.to_owned())),
+        };
+        if value.is_none() && required {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("missing required input `{name}`"),
+            ));
+        }
+        values.push(value);
+    }
+    let forwarded = forwarded_headers(&incoming.headers, route.trusted);
+    Ok((Values(values.into_iter()), forwarded))
+}
+
+/// The default handler of a route with a `call`: the inputs to the consumed
+/// operation, its answer streamed back (400 when an input does not fit it).
+pub async fn forward_route(
+    core: &Core,
+    route: &'static RouteSpec,
+    inputs: Inputs,
+    forwarded: HeaderMap,
+) -> Response {
+    let Some(plan) = route.call else {
+        return problem(
+            StatusCode::NOT_IMPLEMENTED,
+            "this operation has no `call` to forward to",
+        );
+    };
+    match plan.prepare(core, inputs) {
+        Ok(call) => forward(core, call, forwarded, plan.mapping).await,
+        Err(e) => error_response(e),
+    }
+}
