@@ -60,18 +60,24 @@ pub use {axum, http, reqwest, rmcp, serde_json};
 pub mod __private {
     pub use crate::client::{
         ApiSpec, Arg, At, AuthSpec, BindSpec, BodySpec, Call, CallBody, Core, CoreBuilder,
-        FixedParam, FixedPlace, FixedSpec, InputSpec, OpSpec, PathPiece, Piece, Ty,
+        FixedParam, FixedPlace, FixedSpec, InputSpec, OpSpec, Output, Piece, Ty,
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::plan::{CallPlan, Src, TemplatePart, inputs};
-    pub use crate::rest::{InputRead, Read, RouteSpec, forward_route, read_inputs};
+    pub use crate::rest::{InputRead, Read, RouteSpec, Shared, forward_route, read_inputs, routes};
     pub use crate::server::{
         Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
         method_not_allowed, not_found, problem,
     };
+    pub use ::core::future::Future;
+    pub use ::core::marker::Send;
+    pub use ::core::option::Option::{None, Some};
+    pub use ::core::result::Result::{Err, Ok};
     pub use axum;
+    pub use axum::response::Response;
     pub use bytes;
     pub use http;
+    pub use http::HeaderMap;
     pub use reqwest;
     pub use rmcp;
     pub use serde_json;

@@ -59,6 +59,30 @@ pub struct CallPlan {
 }
 
 impl CallPlan {
+    /// A plan sending `args` to `op` of upstream `api`, with no extras and
+    /// no exposed mapping (`const fn`s, for generated tables).
+    pub const fn new(api: usize, op: &'static OpSpec, args: &'static [Src]) -> Self {
+        Self {
+            api,
+            op,
+            args,
+            extras: &[],
+            mapping: None,
+        }
+    }
+
+    /// The same plan sending `extras` as extra query parameters.
+    pub const fn extras(mut self, extras: &'static [(&'static str, Src)]) -> Self {
+        self.extras = extras;
+        self
+    }
+
+    /// The same plan applying the exposed output `mapping`.
+    pub const fn mapping(mut self, mapping: &'static str) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+
     /// The call for one request's `inputs`. A bound variable a template
     /// needs and cannot find is [`Error::Config`]; an input that does not
     /// fit is [`Error::InvalidRequest`] naming it.

@@ -4,7 +4,13 @@
 //! forward them to the consumed operation its `call` names
 //! ([`forward_route`]).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::response::Response;
+use axum::routing::{MethodFilter, on};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
@@ -57,6 +63,10 @@ impl InputRead {
 /// request.
 #[derive(Debug)]
 pub struct RouteSpec {
+    /// The method.
+    pub method: MethodFilter,
+    /// The axum route (`/items/{p0}`: placeholders named by position).
+    pub path: &'static str,
     /// The inputs, in the order of the input struct's fields.
     pub inputs: &'static [InputRead],
     /// Headers passed on to the upstream besides cookies.
@@ -96,14 +106,40 @@ impl Values {
     }
 }
 
-/// Reads the inputs `route` declares from `req`, and the headers forwarded
-/// upstream. 413 above the body limit; 400 naming the input when a required
-/// one is missing or the body is not JSON.
+/// What a generated adapter's routes share: its handlers and settings.
+pub type Shared<H> = Arc<(H, RestConfig)>;
+
+/// A generated adapter's dispatcher: serves request `req` for the
+/// operation at this index of its routes.
+pub type Dispatch<H> =
+    fn(Shared<H>, Request, usize) -> Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// An axum router with one route per entry of `routes` (routes sharing a
+/// path share its method router), each served by `dispatch`.
+pub fn routes<H: Send + Sync + 'static>(
+    routes: &'static [RouteSpec],
+    dispatch: Dispatch<H>,
+) -> axum::Router<Shared<H>> {
+    let mut router = axum::Router::new();
+    for (op, spec) in routes.iter().enumerate() {
+        let handler = move |State(state): State<Shared<H>>, req: Request| dispatch(state, req, op);
+        router = router.route(spec.path, on(spec.method, handler));
+    }
+    router
+}
+
+/// Reads the inputs of operation `op` of `routes` from `req`, and the
+/// headers forwarded upstream. 413 above the body limit; 400 naming the
+/// input when a required one is missing or the body is not JSON.
 pub async fn read_inputs(
-    req: axum::extract::Request,
+    req: Request,
     config: &RestConfig,
-    route: &'static RouteSpec,
+    routes: &'static [RouteSpec],
+    op: usize,
 ) -> Result<(Values, HeaderMap), Response> {
+    let Some(route) = routes.get(op) else {
+        return Err(problem(StatusCode::NOT_FOUND, "no such operation"));
+    };
     let incoming = Incoming::read(req, config.body_limit).await?;
     let mut values = Vec::with_capacity(route.inputs.len());
     for input in route.inputs {

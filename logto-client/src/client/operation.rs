@@ -32,7 +32,7 @@ pub enum Ty {
 /// Where a consumed input goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum At {
-    /// A path segment (placed by [`PathPiece::Param`]).
+    /// A path segment (its `{name}` in [`OpSpec::path`]).
     Path,
     /// A query parameter.
     Query,
@@ -69,15 +69,6 @@ impl InputSpec {
             required,
         }
     }
-}
-
-/// A piece of an operation's path.
-#[derive(Debug, Clone, Copy)]
-pub enum PathPiece {
-    /// Literal text, already encoded.
-    Text(&'static str),
-    /// The input at this index, encoded as exactly one segment.
-    Param(usize),
 }
 
 /// A parameter the operation always sends: its value template may read the
@@ -124,6 +115,35 @@ pub enum BodySpec {
     Json(&'static str),
 }
 
+/// How an operation's answer becomes its value.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// The output mapping (see [`crate::mapping::shape`]).
+    pub mapping: Option<&'static str>,
+    /// `outputRawFormat` when it is not JSON.
+    pub raw_format: Option<&'static str>,
+    /// `outputSchema` of a raw format.
+    pub raw_schema: Option<&'static str>,
+}
+
+impl Output {
+    /// JSON answers, passed through.
+    pub const JSON: Output = Output::new(None, None, None);
+
+    /// An output (a `const fn`, for generated tables).
+    pub const fn new(
+        mapping: Option<&'static str>,
+        raw_format: Option<&'static str>,
+        raw_schema: Option<&'static str>,
+    ) -> Self {
+        Self {
+            mapping,
+            raw_format,
+            raw_schema,
+        }
+    }
+}
+
 /// Everything about a consumed operation that does not change per call.
 #[derive(Debug)]
 pub struct OpSpec {
@@ -131,20 +151,17 @@ pub struct OpSpec {
     pub operation: &'static str,
     /// The HTTP method.
     pub method: Method,
-    /// The path after the base URL.
-    pub path: &'static [PathPiece],
+    /// The path after the base URL: literal text (already encoded) and
+    /// `{name}` placeholders, each filled with its input as one segment.
+    pub path: &'static str,
     /// The inputs, in spec order (the order of a call's arguments).
     pub inputs: &'static [InputSpec],
     /// Parameters sent with every call.
     pub fixed: &'static [FixedParam],
     /// The body.
     pub body: BodySpec,
-    /// The output mapping (see [`crate::mapping::shape`]).
-    pub mapping: Option<&'static str>,
-    /// `outputRawFormat` when it is not JSON.
-    pub raw_format: Option<&'static str>,
-    /// `outputSchema` of a raw format.
-    pub raw_schema: Option<&'static str>,
+    /// How the answer becomes the call's value.
+    pub output: Output,
 }
 
 impl Core {
@@ -166,17 +183,27 @@ impl Core {
         }
         let value = |i: usize| values.get(i).and_then(Option::as_ref);
         let mut call = Call::new(op.operation, op.method.clone());
-        for piece in op.path {
-            match piece {
-                PathPiece::Text(t) => call.path_text(t),
-                PathPiece::Param(i) => {
-                    let name = op.inputs.get(*i).map_or("", |input| input.name);
-                    if let Some(v) = value(*i) {
+        // `{name}` placeholders; text between them goes as it is.
+        let mut rest = op.path;
+        while let Some(open) = rest.find('{') {
+            let (literal, after) = rest.split_at(open);
+            call.path_text(literal);
+            let Some(close) = after.find('}') else {
+                rest = after;
+                break;
+            };
+            let name = after.get(1..close).unwrap_or_default();
+            match op.inputs.iter().position(|input| input.name == name) {
+                Some(i) => {
+                    if let Some(v) = value(i) {
                         call.path_param(name, &text(v))?;
                     }
                 }
+                None => call.path_text(after.get(..=close).unwrap_or_default()),
             }
+            rest = after.get(close + 1..).unwrap_or_default();
         }
+        call.path_text(rest);
         for (input, v) in op.inputs.iter().zip(&values) {
             let Some(v) = v else { continue };
             match input.at {
@@ -243,9 +270,9 @@ impl Core {
             BodySpec::Multipart(parts) => self.render_multipart(&mut call, parts, &body_vars())?,
             BodySpec::Json(template) => call.json(self.render_json(template, &body_vars())?),
         }
-        call.mapping = op.mapping;
-        call.raw_format = op.raw_format;
-        call.raw_schema = op.raw_schema;
+        call.mapping = op.output.mapping;
+        call.raw_format = op.output.raw_format;
+        call.raw_schema = op.output.raw_schema;
         Ok(call)
     }
 

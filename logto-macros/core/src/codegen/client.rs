@@ -50,11 +50,7 @@ fn var_setter(var: &str) -> String {
 }
 
 /// The `BindSpec`s of every bound variable of the capability.
-pub(crate) fn bind_specs(
-    rt: &syn::Path,
-    cap: &ir::Capability,
-    settings: &Settings,
-) -> Vec<TokenStream> {
+pub(crate) fn bind_specs(cap: &ir::Capability, settings: &Settings) -> Vec<TokenStream> {
     cap.binds
         .iter()
         .map(|b| {
@@ -64,36 +60,36 @@ pub(crate) fn bind_specs(
             let location = opt_str(b.location.as_deref());
             let used_at = b.used_at.clone().unwrap_or_else(|| settings.source_name.clone());
             quote! {
-                #rt::__private::BindSpec { namespace: #namespace, var: #var, source_key: #key, location: #location, used_at: #used_at }
+                __rt::BindSpec { namespace: #namespace, var: #var, source_key: #key, location: #location, used_at: #used_at }
             }
         })
         .collect()
 }
 
-pub(crate) fn pieces(rt: &syn::Path, template: &ir::Template) -> TokenStream {
+pub(crate) fn pieces(template: &ir::Template) -> TokenStream {
     let items = template.0.iter().map(|p| match p {
-        Piece::Text(t) => quote! { #rt::__private::Piece::Text(#t) },
-        Piece::Var(v) => quote! { #rt::__private::Piece::Var(#v) },
-        Piece::Bind(i) => quote! { #rt::__private::Piece::Bind(#i) },
+        Piece::Text(t) => quote! { __rt::Piece::Text(#t) },
+        Piece::Var(v) => quote! { __rt::Piece::Var(#v) },
+        Piece::Bind(i) => quote! { __rt::Piece::Bind(#i) },
     });
     quote! { &[#(#items),*] }
 }
 
 fn opt_str(value: Option<&str>) -> TokenStream {
     match value {
-        Some(v) => quote! { ::core::option::Option::Some(#v) },
-        None => quote! { ::core::option::Option::None },
+        Some(v) => quote! { __rt::Some(#v) },
+        None => quote! { __rt::None },
     }
 }
 
 /// The Rust type of an argument: JSON values are borrowed.
-fn arg_type(rt: &syn::Path, input: &ir::Input) -> TokenStream {
+fn arg_type(input: &ir::Input) -> TokenStream {
     let base = match input.ty {
         JsonType::String => quote! { &str },
         JsonType::Integer => quote! { i64 },
         JsonType::Number => quote! { f64 },
         JsonType::Boolean => quote! { bool },
-        JsonType::Object | JsonType::Array => quote! { &#rt::__private::serde_json::Value },
+        JsonType::Object | JsonType::Array => quote! { &__rt::serde_json::Value },
     };
     if input.required {
         base
@@ -112,29 +108,29 @@ pub fn generate(
     let rt = &settings.runtime;
     let ns = &api.namespace;
     let base_text = &api.base_uri_text;
-    let base = pieces(rt, &api.base_uri);
-    let binds = bind_specs(rt, cap, settings);
+    let base = pieces(&api.base_uri);
+    let binds = bind_specs(cap, settings);
     let auth = match &api.auth {
-        None => quote! { ::core::option::Option::None },
+        None => quote! { __rt::None },
         Some(ir::Auth::Bearer { token }) => {
-            let token = pieces(rt, token);
-            quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::Bearer { token: #token }) }
+            let token = pieces(token);
+            quote! { __rt::Some(__rt::AuthSpec::Bearer { token: #token }) }
         }
         Some(ir::Auth::Basic { username, password }) => {
-            let (u, p) = (pieces(rt, username), pieces(rt, password));
-            quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::Basic { username: #u, password: #p }) }
+            let (u, p) = (pieces(username), pieces(password));
+            quote! { __rt::Some(__rt::AuthSpec::Basic { username: #u, password: #p }) }
         }
         Some(ir::Auth::ApiKey {
             name,
             value,
             in_query,
         }) => {
-            let value = pieces(rt, value);
-            quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::ApiKey { name: #name, value: #value, in_query: #in_query }) }
+            let value = pieces(value);
+            quote! { __rt::Some(__rt::AuthSpec::ApiKey { name: #name, value: #value, in_query: #in_query }) }
         }
         Some(ir::Auth::Digest { username, password }) => {
-            let (u, p) = (pieces(rt, username), pieces(rt, password));
-            quote! { ::core::option::Option::Some(#rt::__private::AuthSpec::Digest { username: #u, password: #p }) }
+            let (u, p) = (pieces(username), pieces(password));
+            quote! { __rt::Some(__rt::AuthSpec::Digest { username: #u, password: #p }) }
         }
         Some(ir::Auth::OAuth2 {
             token_endpoint,
@@ -147,22 +143,22 @@ pub fn generate(
         }) => {
             let opt_pieces = |t: &Option<ir::Template>| match t {
                 Some(t) => {
-                    let p = pieces(rt, t);
-                    quote! { ::core::option::Option::Some(#p) }
+                    let p = pieces(t);
+                    quote! { __rt::Some(#p) }
                 }
-                None => quote! { ::core::option::Option::None },
+                None => quote! { __rt::None },
             };
             let (endpoint, issuer) = (opt_pieces(token_endpoint), opt_pieces(issuer));
             let empty = ir::Template::default();
-            let id = pieces(rt, client_id.as_ref().unwrap_or(&empty));
-            let secret = pieces(rt, client_secret.as_ref().unwrap_or(&empty));
+            let id = pieces(client_id.as_ref().unwrap_or(&empty));
+            let secret = pieces(client_secret.as_ref().unwrap_or(&empty));
             let (scopes, audience, resource) = (
                 opt_str(scopes.as_deref()),
                 opt_str(audience.as_deref()),
                 opt_str(resource.as_deref()),
             );
             quote! {
-                ::core::option::Option::Some(#rt::__private::AuthSpec::OAuth2 {
+                __rt::Some(__rt::AuthSpec::OAuth2 {
                     token_endpoint: #endpoint, issuer: #issuer, client_id: #id, client_secret: #secret,
                     scopes: #scopes, audience: #audience, resource: #resource,
                 })
@@ -180,8 +176,8 @@ pub fn generate(
             }
         };
         let name = &f.name;
-        let value = pieces(rt, &f.value);
-        Some(quote! { #rt::__private::FixedSpec { name: #name, place: #rt::__private::FixedPlace::#place, value: #value } })
+        let value = pieces(&f.value);
+        Some(quote! { __rt::FixedSpec { name: #name, place: __rt::FixedPlace::#place, value: #value } })
     }).collect::<Vec<_>>();
     let setters = api.base_vars.iter().map(|v| {
         let setter = format_ident!("{}", var_setter(v));
@@ -203,15 +199,11 @@ pub fn generate(
         "Builds a [`Client`] for `{ns}`: `Client::builder(){example_setters}.build()`.\n\n\
          The base URL is `{base_text}` unless [`ClientBuilder::base_url`] replaces it."
     );
-    let ops: Vec<TokenStream> = api
-        .operations
-        .iter()
-        .map(|op| operation(rt, op, settings))
-        .collect();
+    let ops: Vec<TokenStream> = api.operations.iter().map(operation).collect();
     let specs: Vec<TokenStream> = api
         .operations
         .iter()
-        .map(|op| op_spec(rt, api, op, settings, sink))
+        .map(|op| op_spec(api, op, settings, sink))
         .collect();
     let client_doc = format!(
         "A client for the consumed API `{ns}`: one `async fn` per operation.\n\n\
@@ -224,7 +216,7 @@ pub fn generate(
     );
     quote! {
         #[doc(hidden)]
-        pub static SPEC: #rt::__private::ApiSpec = #rt::__private::ApiSpec {
+        pub static SPEC: __rt::ApiSpec = __rt::ApiSpec {
             namespace: #ns,
             base_uri: #base,
             base_uri_text: #base_text,
@@ -234,20 +226,20 @@ pub fn generate(
         };
 
         /// What every operation method of [`Client`] answers.
-        pub type Answer = ::core::result::Result<#rt::ResponseValue<#rt::__private::serde_json::Value>, #rt::Error>;
+        pub type Answer = ::core::result::Result<#rt::ResponseValue<__rt::serde_json::Value>, #rt::Error>;
 
         #(#specs)*
 
         #[doc = #client_doc]
         #[derive(Debug, Clone)]
         pub struct Client {
-            core: #rt::__private::Core,
+            core: __rt::Core,
         }
 
         #[doc = #builder_doc]
         #[derive(Debug, Default)]
         pub struct ClientBuilder {
-            inner: #rt::__private::CoreBuilder,
+            inner: __rt::CoreBuilder,
         }
 
         impl ClientBuilder {
@@ -264,7 +256,7 @@ pub fn generate(
                 self
             }
             /// Uses this reqwest client (with its own cookie store and settings).
-            pub fn http_client(mut self, client: #rt::__private::reqwest::Client) -> Self {
+            pub fn http_client(mut self, client: __rt::reqwest::Client) -> Self {
                 self.inner = self.inner.http_client(client);
                 self
             }
@@ -286,7 +278,7 @@ pub fn generate(
             }
             /// Builds the client; fails naming the missing variable or the bad URL.
             pub fn build(self) -> ::core::result::Result<Client, #rt::Error> {
-                ::core::result::Result::Ok(Client { core: self.inner.build(&SPEC)? })
+                __rt::Ok(Client { core: self.inner.build(&SPEC)? })
             }
         }
 
@@ -302,18 +294,18 @@ pub fn generate(
             }
 
             /// A copy that adds `headers` to every call (e.g. a caller's `Cookie`).
-            pub fn with_headers(&self, headers: #rt::__private::http::HeaderMap) -> Self {
+            pub fn with_headers(&self, headers: __rt::http::HeaderMap) -> Self {
                 Self { core: self.core.with_headers(headers) }
             }
 
             /// The runtime under this client (for servers that stream answers).
-            pub fn core(&self) -> &#rt::__private::Core {
+            pub fn core(&self) -> &__rt::Core {
                 &self.core
             }
 
             /// The same client with a new, empty cookie jar: one more session.
             pub fn fresh_session(&self) -> ::core::result::Result<Self, #rt::Error> {
-                ::core::result::Result::Ok(Self { core: self.core.fresh_session()? })
+                __rt::Ok(Self { core: self.core.fresh_session()? })
             }
 
             /// The same client keeping its cookies in `jar` (an MCP session's).
@@ -363,7 +355,6 @@ fn ty(p: &TokenStream, t: JsonType) -> TokenStream {
 /// The `OpSpec` static of an operation: its method, path, inputs, fixed
 /// values, body and output, interpreted by `Core::prepare`.
 fn op_spec(
-    rt: &syn::Path,
     api: &ir::Api,
     op: &ir::ConsumedOp,
     settings: &Settings,
@@ -371,17 +362,18 @@ fn op_spec(
 ) -> TokenStream {
     // `__rt` is the runtime's `__private`, imported by every module.
     let p = quote! { __rt };
-    let _ = rt;
+    let rt = &settings.runtime;
     let full = format!("{}.{}", api.namespace, op.name);
     let method = format_ident!("{}", op.method);
     let index = |name: &str| op.inputs.iter().position(|i| i.name == name);
-    let path = op.path.iter().filter_map(|part| match part {
-        PathPart::Text(t) => Some(quote! { #p::PathPiece::Text(#t) }),
-        PathPart::Param(name) => index(name).map(|i| {
-            let i = proc_macro2::Literal::usize_unsuffixed(i);
-            quote! { #p::PathPiece::Param(#i) }
-        }),
-    });
+    let path: String = op
+        .path
+        .iter()
+        .filter_map(|part| match part {
+            PathPart::Text(t) => Some(t.clone()),
+            PathPart::Param(name) => index(name).map(|_| format!("{{{name}}}")),
+        })
+        .collect();
     let inputs = op.inputs.iter().map(|i| {
         let name = &i.name;
         let at = match i.location {
@@ -413,7 +405,7 @@ fn op_spec(
                 continue;
             }
         };
-        let (name, value) = (&f.name, pieces(rt, &f.value));
+        let (name, value) = (&f.name, pieces(&f.value));
         fixed.push(
             quote! { #p::FixedParam { name: #name, place: #p::FixedPlace::#place, value: #value } },
         );
@@ -460,9 +452,15 @@ fn op_spec(
             quote! { #p::BodySpec::Json(#text) }
         }
     };
-    let mapping = opt_str(op.output_mapping.as_deref());
-    let raw_format = opt_str(op.raw_format.as_deref());
-    let raw_schema = opt_str(op.raw_format.as_ref().and(op.output_schema.as_deref()));
+    let output = match (&op.output_mapping, &op.raw_format) {
+        (None, None) => quote! { #p::Output::JSON },
+        (mapping, format) => {
+            let mapping = opt_str(mapping.as_deref());
+            let raw_format = opt_str(format.as_deref());
+            let raw_schema = opt_str(format.as_ref().and(op.output_schema.as_deref()));
+            quote! { #p::Output::new(#mapping, #raw_format, #raw_schema) }
+        }
+    };
     // A compile error naming the feature when the runtime lacks it.
     let feature = match op.raw_format.as_deref() {
         Some("avro") => quote! { #rt::__avro_supported!(); },
@@ -478,25 +476,23 @@ fn op_spec(
         pub static #spec: #p::OpSpec = #p::OpSpec {
             operation: #full,
             method: #p::http::Method::#method,
-            path: &[#(#path),*],
+            path: #path,
             inputs: &[#(#inputs),*],
             fixed: &[#(#fixed),*],
             body: #body,
-            mapping: #mapping,
-            raw_format: #raw_format,
-            raw_schema: #raw_schema,
+            output: #output,
         };
     }
 }
 
 /// The typed method of an operation: its arguments, as `Arg`s, to
 /// `Core::run` with the operation's `OpSpec`.
-fn operation(rt: &syn::Path, op: &ir::ConsumedOp, settings: &Settings) -> TokenStream {
+fn operation(op: &ir::ConsumedOp) -> TokenStream {
     let method_ident = ident(&method_name(op));
     let spec = spec_name(op);
     let args = op.inputs.iter().map(|i| {
         let name = ident(&i.rust_name);
-        let ty = arg_type(rt, i);
+        let ty = arg_type(i);
         quote! { #name: #ty }
     });
     let arg_names = op.inputs.iter().map(|i| ident(&i.rust_name));
@@ -527,7 +523,6 @@ fn operation(rt: &syn::Path, op: &ir::ConsumedOp, settings: &Settings) -> TokenS
     if op.output_mapping.is_some() {
         doc.push_str("\n\nA 2xx JSON body comes back through the output mapping.");
     }
-    let _ = settings;
     quote! {
         #[doc = #doc]
         pub async fn #method_ident(&self, #(#args),*) -> Answer {

@@ -29,15 +29,15 @@ pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::McpAdapter) -> Vec<usize> 
 
 fn opt_str(v: Option<&str>) -> TokenStream {
     match v {
-        Some(s) => quote! { ::core::option::Option::Some(#s) },
-        None => quote! { ::core::option::Option::None },
+        Some(s) => quote! { __rt::Some(#s) },
+        None => quote! { __rt::None },
     }
 }
 
 /// The `ServerHandler` methods and tables of an adapter's resources and
 /// prompts (none when it has neither).
 fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenStream, TokenStream) {
-    let rmcp = quote! { #rt::__private::rmcp };
+    let rmcp = quote! { __rt::rmcp };
     let c = quote! { #rt::mcp_catalog };
     let mut tables = Vec::new();
     let mut methods = Vec::new();
@@ -63,8 +63,8 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                     });
                     quote! {
                         #i => match (#block).await {
-                            ::core::result::Result::Ok(v) => ::core::result::Result::Ok(#c::contents(&request.uri, #mime, v).into()),
-                            ::core::result::Result::Err(e) => ::core::result::Result::Err(e.into_error_data()),
+                            __rt::Ok(v) => __rt::Ok(#c::contents(&request.uri, #mime, v).into()),
+                            __rt::Err(e) => __rt::Err(e.into_error_data()),
                         },
                     }
                 }
@@ -81,7 +81,7 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                 _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
                 _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::ListResourcesResult, #rmcp::ErrorData> {
-                ::core::result::Result::Ok(#c::list_resources(&RESOURCES))
+                __rt::Ok(#c::list_resources(&RESOURCES))
             }
 
             async fn list_resource_templates(
@@ -89,7 +89,7 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                 _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
                 _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::ListResourceTemplatesResult, #rmcp::ErrorData> {
-                ::core::result::Result::Ok(#c::list_templates(&RESOURCES))
+                __rt::Ok(#c::list_templates(&RESOURCES))
             }
 
             async fn read_resource(
@@ -103,7 +103,7 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                 let (index, params) = #c::find_resource(&RESOURCES, &request.uri)?;
                 match index {
                     #(#arms)*
-                    _ => ::core::result::Result::Err(#rmcp::ErrorData::invalid_params("unknown resource", ::core::option::Option::None)),
+                    _ => __rt::Err(#rmcp::ErrorData::invalid_params("unknown resource", __rt::None)),
                 }
             }
         });
@@ -136,7 +136,7 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
                 _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
                 _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::ListPromptsResult, #rmcp::ErrorData> {
-                ::core::result::Result::Ok(#c::list_prompts(&PROMPTS))
+                __rt::Ok(#c::list_prompts(&PROMPTS))
             }
 
             async fn get_prompt(
@@ -174,22 +174,22 @@ pub fn input_schema(tool: &ir::McpTool) -> Value {
 
 fn opt_bool(b: Option<bool>) -> TokenStream {
     match b {
-        Some(v) => quote! { ::core::option::Option::Some(#v) },
-        None => quote! { ::core::option::Option::None },
+        Some(v) => quote! { __rt::Some(#v) },
+        None => quote! { __rt::None },
     }
 }
 
 /// A tool's function: checks the arguments against the tool's schema, then
 /// runs `body` with `server` and `args` (a JSON object) in scope.
-fn tool_fn(rt: &syn::Path, fn_ident: &syn::Ident, name: &str, body: TokenStream) -> TokenStream {
-    let rmcp = quote! { #rt::__private::rmcp };
+fn tool_fn(fn_ident: &syn::Ident, name: &str, body: TokenStream) -> TokenStream {
+    let rmcp = quote! { __rt::rmcp };
     quote! {
         async fn #fn_ident(
             server: &Server,
             args: ::core::option::Option<#rmcp::model::JsonObject>,
         ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-            if let ::core::option::Option::Some(tool) = server.tools.get(#name) {
-                #rt::__private::check_arguments(tool, args.as_ref())?;
+            if let __rt::Some(tool) = server.tools.get(#name) {
+                __rt::check_arguments(tool, args.as_ref())?;
             }
             let args = args.unwrap_or_default();
             #body
@@ -205,9 +205,9 @@ pub fn generate(
     sink: &mut Sink,
 ) -> TokenStream {
     let rt = &settings.runtime;
-    let rmcp = quote! { #rt::__private::rmcp };
+    let rmcp = quote! { __rt::rmcp };
     let used = used_apis(cap, a);
-    let upstreams = upstreams_struct(rt, cap, &used);
+    let upstreams = upstreams_struct(cap, &used);
     let mut specs = Vec::new();
     let mut routes = Vec::new();
     let mut fns = Vec::new();
@@ -248,8 +248,8 @@ pub fn generate(
             }
         };
         let title = match &t.title {
-            Some(s) => quote! { ::core::option::Option::Some(#s) },
-            None => quote! { ::core::option::Option::None },
+            Some(s) => quote! { __rt::Some(#s) },
+            None => quote! { __rt::None },
         };
         let description = t.description.clone().unwrap_or(default_description);
         let schema = input_schema(t).to_string();
@@ -279,8 +279,8 @@ pub fn generate(
             _ => None,
         };
         let call = match &plan {
-            Some(plan) => quote! { ::core::option::Option::Some(&#plan) },
-            None => quote! { ::core::option::Option::None },
+            Some(plan) => quote! { __rt::Some(&#plan) },
+            None => quote! { __rt::None },
         };
         specs.push(quote! {
             __rt::ToolSpec {
@@ -297,7 +297,7 @@ pub fn generate(
         }
         routes.push(quote! {
             .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
-                #rt::__private::tool(#spec_ref),
+                __rt::tool(#spec_ref),
                 |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
                     ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
                 },
@@ -308,32 +308,30 @@ pub fn generate(
                 quote! { server.upstreams.#module.core().clone() }
             });
             fns.push(tool_fn(
-                rt,
                 &fn_ident,
                 name,
                 quote! {
                     let params = args;
                     match (#block).await {
-                        ::core::result::Result::Ok(v) => ::core::result::Result::Ok(#rt::mcp::value_result(v).into()),
-                        ::core::result::Result::Err(e) => e.into_tool_result(),
+                        __rt::Ok(v) => __rt::Ok(#rt::mcp::value_result(v).into()),
+                        __rt::Err(e) => e.into_tool_result(),
                     }
                 },
             ));
             continue;
         }
         // A mock tool: its answer is built from the arguments.
-        let text = |arg: &str| quote! { #rt::__private::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
+        let text = |arg: &str| quote! { __rt::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
         let value = t
             .mock
             .as_ref()
             .map(|m| super::rest::mock_expr(rt, m, &text));
         fns.push(tool_fn(
-            rt,
             &fn_ident,
             name,
             quote! {
-                let value: #rt::__private::serde_json::Value = #value;
-                ::core::result::Result::Ok(#rt::mcp::value_result(value).into())
+                let value: __rt::serde_json::Value = #value;
+                __rt::Ok(#rt::mcp::value_result(value).into())
             },
         ));
     }
@@ -343,7 +341,7 @@ pub fn generate(
         .enumerate()
         .map(|(k, api)| {
             let f = ident(&api.module);
-            quote! { #k => ::core::option::Option::Some(self.upstreams.#f.core()), }
+            quote! { #k => __rt::Some(self.upstreams.#f.core()), }
         });
     let specs_len = specs.len();
     let in_jar = used
@@ -358,16 +356,16 @@ pub fn generate(
     let names = a.tools.iter().map(|t| &t.name);
     let port = super::port_const(a.port);
     let instructions = match &a.description {
-        Some(d) => quote! { ::core::option::Option::Some(#d) },
-        None => quote! { ::core::option::Option::None },
+        Some(d) => quote! { __rt::Some(#d) },
+        None => quote! { __rt::None },
     };
     let stdio = a.stdio;
-    let binds = super::client::bind_specs(rt, cap, settings);
+    let binds = super::client::bind_specs(cap, settings);
     let binds_len = [binds.len()];
     let token = match &a.bearer_token {
         Some(t) => {
-            let pieces = super::client::pieces(rt, t);
-            quote! { ::core::option::Option::Some(#rt::mcp::resolve_token(#pieces, &BINDS, config.bearer_token.as_ref(), &config.binds)?) }
+            let pieces = super::client::pieces(t);
+            quote! { __rt::Some(#rt::mcp::resolve_token(#pieces, &BINDS, config.bearer_token.as_ref(), &config.binds)?) }
         }
         None => quote! { config.bearer_token.clone() },
     };
@@ -387,7 +385,7 @@ pub fn generate(
     };
     quote! {
         /// The bound variables of the capability (for inbound authentication).
-        static BINDS: [#rt::__private::BindSpec; #(#binds_len)*] = [#(#binds),*];
+        static BINDS: [__rt::BindSpec; #(#binds_len)*] = [#(#binds),*];
         /// The adapter's namespace as written in the spec.
         pub const NAMESPACE: &str = #ns;
         #port
@@ -429,11 +427,11 @@ pub fn generate(
             #[allow(unused_variables)]
             fn in_session(&self, context: &#rmcp::service::RequestContext<#rmcp::RoleServer>) -> Self {
                 match #rt::mcp::session_of(&context.extensions) {
-                    ::core::option::Option::Some(session) => Self {
+                    __rt::Some(session) => Self {
                         upstreams: Upstreams { #(#in_jar,)* },
                         tools: ::std::sync::Arc::clone(&self.tools),
                     },
-                    ::core::option::Option::None => self.clone(),
+                    __rt::None => self.clone(),
                 }
             }
 
@@ -445,10 +443,10 @@ pub fn generate(
         }
 
         impl #rt::mcp::ToolHost for Server {
-            fn core(&self, api: usize) -> ::core::option::Option<&#rt::__private::Core> {
+            fn core(&self, api: usize) -> ::core::option::Option<&__rt::Core> {
                 match api {
                     #(#cores)*
-                    _ => ::core::option::Option::None,
+                    _ => __rt::None,
                 }
             }
 
@@ -469,7 +467,7 @@ pub fn generate(
                 _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
                 _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
             ) -> ::core::result::Result<#rmcp::model::ListToolsResult, #rmcp::ErrorData> {
-                ::core::result::Result::Ok(#rmcp::model::ListToolsResult::with_all_items(self.tools.list_all()))
+                __rt::Ok(#rmcp::model::ListToolsResult::with_all_items(self.tools.list_all()))
             }
 
             async fn call_tool(
@@ -501,13 +499,13 @@ pub fn generate(
         /// An axum router serving the adapter at `/mcp`.
         ///
         #[doc = #auth_doc]
-        pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
+        pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
             let token = #token;
             let sessions = #rt::mcp::sessions(config);
             let service = http_service(upstreams, config);
             let router = #rt::mcp::http_router(service, sessions, token);
             #guard
-            ::core::result::Result::Ok(router)
+            __rt::Ok(router)
         }
 
         /// Serves one session over stdin/stdout until the client closes it.

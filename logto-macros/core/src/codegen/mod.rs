@@ -171,8 +171,8 @@ pub(crate) fn inbound_auth(
     values: &TokenStream,
 ) -> Option<TokenStream> {
     let secret = |t: &ir::Template| {
-        let pieces = client::pieces(rt, t);
-        quote! { #rt::mcp::resolve_token(#pieces, &BINDS, ::core::option::Option::None, #values)? }
+        let pieces = client::pieces(t);
+        quote! { #rt::mcp::resolve_token(#pieces, &BINDS, __rt::None, #values)? }
     };
     Some(match auth {
         ir::Auth::Bearer { token } => {
@@ -208,8 +208,8 @@ pub(crate) fn inbound_auth(
         } => {
             let issuer = secret(issuer);
             let audience = match resource.as_ref().or(audience.as_ref()) {
-                Some(a) => quote! { ::core::option::Option::Some(::std::string::String::from(#a)) },
-                None => quote! { ::core::option::Option::None },
+                Some(a) => quote! { __rt::Some(::std::string::String::from(#a)) },
+                None => quote! { __rt::None },
             };
             let scopes = scopes.as_deref().unwrap_or_default().split_whitespace();
             quote! {

@@ -19,7 +19,7 @@ pub(crate) struct Exposed<'a> {
     pub input_of: &'a dyn Fn(&Source) -> Option<String>,
 }
 
-/// A `__rt::CallPlan { .. }` expression (promotable to `&'static`).
+/// A `__rt::CallPlan` constant expression (promotable to `&'static`).
 /// `api` is the index of the upstream's client in the adapter's
 /// `Upstreams`.
 pub(crate) fn call_plan(
@@ -93,19 +93,15 @@ pub(crate) fn call_plan(
         .collect();
     let op = super::client::spec_name(target);
     let module = crate::names::ident(&target_api.module);
-    let mapping = match exposed.mapping {
-        Some(m) => quote! { ::core::option::Option::Some(#m) },
-        None => quote! { ::core::option::Option::None },
-    };
-    quote! {
-        __rt::CallPlan {
-            api: #api,
-            op: &super::#module::#op,
-            args: &[#(#args),*],
-            extras: &[#(#extras),*],
-            mapping: #mapping,
-        }
+    let api = proc_macro2::Literal::usize_unsuffixed(api);
+    let mut plan = quote! { __rt::CallPlan::new(#api, &super::#module::#op, &[#(#args),*]) };
+    if !extras.is_empty() {
+        plan.extend(quote! { .extras(&[#(#extras),*]) });
     }
+    if let Some(m) = exposed.mapping {
+        plan.extend(quote! { .mapping(#m) });
+    }
+    plan
 }
 
 /// One source as a `__rt::Src`.

@@ -31,11 +31,7 @@ pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::RestAdapter) -> Vec<usize>
 }
 
 /// The `Upstreams` struct: one generated client per consumed API used.
-pub(crate) fn upstreams_struct(
-    rt: &syn::Path,
-    cap: &ir::Capability,
-    used: &[usize],
-) -> TokenStream {
+pub(crate) fn upstreams_struct(cap: &ir::Capability, used: &[usize]) -> TokenStream {
     let fields = used.iter().filter_map(|i| cap.apis.get(*i)).map(|api| {
         let field = ident(&api.module);
         let module = ident(&api.module);
@@ -45,7 +41,6 @@ pub(crate) fn upstreams_struct(
             pub #field: super::#module::Client
         }
     });
-    let _ = rt;
     quote! {
         /// The upstream clients this adapter forwards to, one per consumed API.
         #[derive(Debug, Clone)]
@@ -56,9 +51,9 @@ pub(crate) fn upstreams_struct(
 }
 
 /// The field type of an exposed input.
-fn field_type(rt: &syn::Path, i: &ir::ExposedInput) -> TokenStream {
+fn field_type(i: &ir::ExposedInput) -> TokenStream {
     let base = if i.location == Location::Body {
-        quote! { #rt::__private::serde_json::Value }
+        quote! { __rt::serde_json::Value }
     } else {
         quote! { ::std::string::String }
     };
@@ -70,16 +65,16 @@ fn field_type(rt: &syn::Path, i: &ir::ExposedInput) -> TokenStream {
 }
 
 /// An `Arg` expression for a literal `with` value.
-pub(crate) fn literal_arg(rt: &syn::Path, v: &serde_json::Value) -> TokenStream {
+pub(crate) fn literal_arg(v: &serde_json::Value) -> TokenStream {
     match v {
         serde_json::Value::String(s) => {
-            quote! { #rt::__private::Arg::Text(::std::string::String::from(#s)) }
+            quote! { __rt::Arg::Text(::std::string::String::from(#s)) }
         }
-        serde_json::Value::Null => quote! { #rt::__private::Arg::Missing },
+        serde_json::Value::Null => quote! { __rt::Arg::Missing },
         other => {
             let text = other.to_string();
             quote! {
-                #rt::__private::Arg::json(#rt::__private::serde_json::from_str(#text).ok())
+                __rt::Arg::json(__rt::serde_json::from_str(#text).ok())
             }
         }
     }
@@ -95,10 +90,10 @@ pub fn generate(
 ) -> TokenStream {
     let rt = &settings.runtime;
     let used = used_apis(cap, a);
-    let upstreams = upstreams_struct(rt, cap, &used);
+    let upstreams = upstreams_struct(cap, &used);
     let mut inputs_structs = Vec::new();
     let mut methods = Vec::new();
-    let mut routes: Vec<(String, Vec<TokenStream>)> = Vec::new();
+    let mut arms = Vec::new();
     let mut handlers = Vec::new();
     let mut must_implement = Vec::new();
     let mut forward_routes = Vec::new();
@@ -117,7 +112,7 @@ pub fn generate(
         let input_ty = format_ident!("{}Input", camel(&op.fn_name));
         let fields = op.inputs.iter().map(|i| {
             let f = ident(&i.rust_name);
-            let ty = field_type(rt, i);
+            let ty = field_type(i);
             let doc = i
                 .description
                 .clone()
@@ -189,32 +184,25 @@ pub fn generate(
         let route_index = route_specs.len();
         let plan = plain_call(cap, &used, op);
         let call = match &plan {
-            Some(plan) => quote! { ::core::option::Option::Some(&#plan) },
-            None => quote! { ::core::option::Option::None },
+            Some(plan) => quote! { __rt::Some(&#plan) },
+            None => quote! { __rt::None },
         };
-        route_specs.push(quote! {
-            __rt::RouteSpec { inputs: &[#(#reads),*], trusted: &[#(#trusted),*], call: #call }
-        });
-        let method_ident = ident(&op.fn_name);
-        let route_fn = format_ident!("route_{}", op.fn_name);
-        handlers.push(quote! {
-            async fn #route_fn<H: Handlers>(
-                __rt::axum::extract::State(state): __rt::axum::extract::State<::std::sync::Arc<(H, __rt::RestConfig)>>,
-                req: __rt::axum::extract::Request,
-            ) -> __rt::axum::response::Response {
-                match __rt::read_inputs(req, &state.1, &ROUTES[#route_index]).await {
-                    ::core::result::Result::Ok((mut v, forwarded)) => state.0.#method_ident(#input_ty { #(#fields,)* }, forwarded).await,
-                    ::core::result::Result::Err(resp) => resp,
-                }
-            }
-        });
         let axum_route = route_for_axum(&op.route);
         let method = format_ident!("{}", op.method);
-        let on = quote! { (#rt::__private::axum::routing::MethodFilter::#method, #route_fn::<H>) };
-        match routes.iter_mut().find(|(r, _)| *r == axum_route) {
-            Some((_, list)) => list.push(on),
-            None => routes.push((axum_route, vec![on])),
-        }
+        route_specs.push(quote! {
+            __rt::RouteSpec {
+                method: __rt::axum::routing::MethodFilter::#method,
+                path: #axum_route,
+                inputs: &[#(#reads),*],
+                trusted: &[#(#trusted),*],
+                call: #call,
+            }
+        });
+        let method_ident = ident(&op.fn_name);
+        let route_index = proc_macro2::Literal::usize_unsuffixed(route_index);
+        arms.push(quote! {
+            #route_index => h.#method_ident(#input_ty { #(#fields,)* }, forwarded).await,
+        });
 
         let summary = op
             .description
@@ -238,8 +226,8 @@ pub fn generate(
             ),
         };
         let sig = quote! {
-            fn #method_ident(&self, input: #input_ty, forwarded: #rt::__private::http::HeaderMap)
-                -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
+            fn #method_ident(&self, input: #input_ty, forwarded: __rt::HeaderMap)
+                -> impl __rt::Future<Output = __rt::Response> + __rt::Send
         };
         match target {
             None if op.steps.is_some() => {
@@ -252,11 +240,11 @@ pub fn generate(
                     let f = ident(&i.rust_name);
                     let name = &i.name;
                     if i.required || i.location == Location::Path {
-                        quote! { params.insert(::std::string::String::from(#name), #rt::__private::serde_json::Value::from(input.#f)); }
+                        quote! { params.insert(::std::string::String::from(#name), __rt::serde_json::Value::from(input.#f)); }
                     } else {
                         quote! {
-                            if let ::core::option::Option::Some(v) = input.#f {
-                                params.insert(::std::string::String::from(#name), #rt::__private::serde_json::Value::from(v));
+                            if let __rt::Some(v) = input.#f {
+                                params.insert(::std::string::String::from(#name), __rt::serde_json::Value::from(v));
                             }
                         }
                     }
@@ -271,11 +259,11 @@ pub fn generate(
                     #[doc = #doc]
                     #sig {
                         async move {
-                            let mut params = #rt::__private::serde_json::Map::new();
+                            let mut params = __rt::serde_json::Map::new();
                             #(#inserts)*
                             match (#orch).await {
-                                ::core::result::Result::Ok(v) => #rt::__private::axum::response::IntoResponse::into_response(#rt::__private::axum::Json(v)),
-                                ::core::result::Result::Err(e) => e.into_response(),
+                                __rt::Ok(v) => __rt::axum::response::IntoResponse::into_response(__rt::axum::Json(v)),
+                                __rt::Err(e) => e.into_response(),
                             }
                         }
                     }
@@ -296,7 +284,7 @@ pub fn generate(
                     #sig {
                         async move {
                             let value = #value;
-                            #rt::__private::axum::response::IntoResponse::into_response(#rt::__private::axum::Json(value))
+                            __rt::axum::response::IntoResponse::into_response(__rt::axum::Json(value))
                         }
                     }
                 });
@@ -311,7 +299,7 @@ pub fn generate(
                 let pairs = op.inputs.iter().filter(|i| uses(op, &i.name) > 0).map(|i| {
                     let (name, f) = (&i.name, ident(&i.rust_name));
                     if i.required || i.location == Location::Path {
-                        quote! { (#name, ::core::option::Option::Some(input.#f.into())) }
+                        quote! { (#name, __rt::Some(input.#f.into())) }
                     } else {
                         quote! { (#name, input.#f.map(::core::convert::Into::into)) }
                     }
@@ -338,10 +326,10 @@ pub fn generate(
         let operation = format!("{}.forward", api.namespace);
         handlers.push(quote! {
             async fn #handler<H: Handlers>(
-                #rt::__private::axum::extract::State(state): #rt::__private::axum::extract::State<::std::sync::Arc<(H, #rt::__private::RestConfig)>>,
-                req: #rt::__private::axum::extract::Request,
-            ) -> #rt::__private::axum::response::Response {
-                #rt::__private::forward_path(state.0.upstreams().#field.core(), #operation, #prefix, req, &[#(#trusted),*], state.1.body_limit).await
+                __rt::axum::extract::State(state): __rt::axum::extract::State<::std::sync::Arc<(H, __rt::RestConfig)>>,
+                req: __rt::axum::extract::Request,
+            ) -> __rt::axum::response::Response {
+                __rt::forward_path(state.0.upstreams().#field.core(), #operation, #prefix, req, &[#(#trusted),*], state.1.body_limit).await
             }
         });
         let mut paths = vec![f.prefix.clone()];
@@ -350,17 +338,10 @@ pub fn generate(
         }
         for p in paths {
             forward_routes.push(quote! {
-                .route(#p, #rt::__private::axum::routing::any(#handler::<H>))
+                .route(#p, __rt::axum::routing::any(#handler::<H>))
             });
         }
     }
-    let route_items = routes.iter().map(|(path, ons)| {
-        let chain = ons.iter().skip(1).map(|on| quote! { .on #on });
-        let first = ons.first();
-        quote! {
-            .route(#path, #rt::__private::axum::routing::on #first #(#chain)*)
-        }
-    });
     let ns = &a.namespace;
     let unimplemented_note = if must_implement.is_empty() {
         "every operation forwards by default; implement `upstreams` and override what you need"
@@ -390,10 +371,10 @@ pub fn generate(
             );
             quote! {
                 #[allow(unused_variables)]
-                fn #m(&self, input: #input_ty, forwarded: #rt::__private::http::HeaderMap)
-                    -> impl ::core::future::Future<Output = #rt::__private::axum::response::Response> + ::core::marker::Send
+                fn #m(&self, input: #input_ty, forwarded: __rt::HeaderMap)
+                    -> impl __rt::Future<Output = __rt::Response> + __rt::Send
                 {
-                    async move { #rt::__private::problem(#rt::__private::http::StatusCode::NOT_IMPLEMENTED, #message) }
+                    async move { __rt::problem(__rt::http::StatusCode::NOT_IMPLEMENTED, #message) }
                 }
             }
         });
@@ -422,14 +403,13 @@ pub fn generate(
     let port = super::port_const(a.port);
     let build = quote! {
         let state = ::std::sync::Arc::new((handlers, config));
-        let router = #rt::__private::axum::Router::new()
-            #(#route_items)*
+        let router = __rt::routes(&ROUTES, dispatch::<H>)
             #(#forward_routes)*
-            .route("/openapi.json", #rt::__private::axum::routing::get(|| async {
-                ([(#rt::__private::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+            .route("/openapi.json", __rt::axum::routing::get(|| async {
+                ([(__rt::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
             }))
-            .fallback(#rt::__private::not_found)
-            .method_not_allowed_fallback(#rt::__private::method_not_allowed)
+            .fallback(__rt::not_found)
+            .method_not_allowed_fallback(__rt::method_not_allowed)
             .with_state(state);
     };
     // Inbound oauth2 is reported as not generated by validation.
@@ -442,28 +422,28 @@ pub fn generate(
             /// The axum router of this adapter, with `GET /openapi.json`, JSON
             /// problem answers for unknown paths (404) and methods (405), and the
             /// body limit of `config` (413).
-            pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> #rt::__private::axum::Router {
+            pub fn router<H: Handlers>(handlers: H, config: __rt::RestConfig) -> __rt::axum::Router {
                 #build
                 router
             }
         },
         Some(auth) => {
-            let binds = super::client::bind_specs(rt, cap, settings);
+            let binds = super::client::bind_specs(cap, settings);
             let binds_len = binds.len();
             let inbound = super::inbound_auth(rt, auth, &quote! { &config.binds });
             quote! {
                 /// The bound variables of the capability (for inbound authentication).
-                static BINDS: [#rt::__private::BindSpec; #binds_len] = [#(#binds),*];
+                static BINDS: [__rt::BindSpec; #binds_len] = [#(#binds),*];
 
                 /// The axum router of this adapter, with `GET /openapi.json`, JSON
                 /// problem answers for unknown paths (404) and methods (405), and the
                 /// body limit of `config` (413). Every route requires the spec's
                 /// `authentication` (401 otherwise), its secrets resolved from
                 /// `config.binds` or the environment: a missing one is an error naming it.
-                pub fn router<H: Handlers>(handlers: H, config: #rt::__private::RestConfig) -> ::core::result::Result<#rt::__private::axum::Router, #rt::Error> {
+                pub fn router<H: Handlers>(handlers: H, config: __rt::RestConfig) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
                     let auth = #inbound;
                     #build
-                    ::core::result::Result::Ok(#rt::inbound::require(router, auth))
+                    __rt::Ok(#rt::inbound::require(router, auth))
                 }
             }
         }
@@ -496,6 +476,26 @@ pub fn generate(
         #router
 
 
+        /// Serves a request for the operation at index `op` of [`ROUTES`]:
+        /// its inputs read, its handler called.
+        fn dispatch<H: Handlers>(
+            state: __rt::Shared<H>,
+            req: __rt::axum::extract::Request,
+            op: usize,
+        ) -> ::std::pin::Pin<::std::boxed::Box<dyn __rt::Future<Output = __rt::Response> + __rt::Send>> {
+            ::std::boxed::Box::pin(async move {
+                let (mut v, forwarded) = match __rt::read_inputs(req, &state.1, &ROUTES, op).await {
+                    __rt::Ok(read) => read,
+                    __rt::Err(resp) => return resp,
+                };
+                let h = &state.0;
+                match op {
+                    #(#arms)*
+                    _ => __rt::problem(__rt::http::StatusCode::NOT_FOUND, "no such operation"),
+                }
+            })
+        }
+
         #(#handlers)*
     }
 }
@@ -503,18 +503,13 @@ pub fn generate(
 /// The `Arg` for a binding source of a REST operation.
 fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
     let name = match src {
-        Source::Literal(v) => return literal_arg(rt, v),
+        Source::Literal(v) => return literal_arg(v),
         Source::Template(parts) => {
             let text = |name: &str| {
                 let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
                 quote! { (#arg).opt_text(#name)?.unwrap_or_default() }
             };
-            return template_arg(
-                rt,
-                parts,
-                text,
-                quote! { .map_err(#rt::__private::error_response)? },
-            );
+            return template_arg(parts, text, quote! { .map_err(__rt::error_response)? });
         }
         Source::Body => "body",
         Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
@@ -522,7 +517,7 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
         }
     };
     let Some(i) = op.inputs.iter().find(|i| i.name == name) else {
-        return quote! { #rt::__private::Arg::Missing };
+        return quote! { __rt::Arg::Missing };
     };
     let f = ident(&i.rust_name);
     // An input read once is moved into its argument (the body is not copied
@@ -534,12 +529,12 @@ fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
     };
     let opt = !(i.required || i.location == Location::Path);
     match (i.location == Location::Body, opt) {
-        (true, false) => quote! { #rt::__private::Arg::json(::core::option::Option::Some(#value)) },
-        (true, true) => quote! { #rt::__private::Arg::json(#value) },
+        (true, false) => quote! { __rt::Arg::json(__rt::Some(#value)) },
+        (true, true) => quote! { __rt::Arg::json(#value) },
         (false, false) => {
-            quote! { #rt::__private::Arg::text(::core::option::Option::Some(#value)) }
+            quote! { __rt::Arg::text(__rt::Some(#value)) }
         }
-        (false, true) => quote! { #rt::__private::Arg::text(#value) },
+        (false, true) => quote! { __rt::Arg::text(#value) },
     }
 }
 
@@ -582,7 +577,7 @@ pub(crate) fn mock_expr(
     match mock {
         ir::Mock::Literal(v) => {
             let json = v.to_string();
-            quote! { #rt::__private::serde_json::from_str::<#rt::__private::serde_json::Value>(#json).unwrap_or_default() }
+            quote! { __rt::serde_json::from_str::<__rt::serde_json::Value>(#json).unwrap_or_default() }
         }
         ir::Mock::Template { parts, ty } => {
             let ty = ty.as_str();
@@ -609,9 +604,9 @@ pub(crate) fn mock_expr(
             });
             quote! {
                 {
-                    let mut m = #rt::__private::serde_json::Map::new();
+                    let mut m = __rt::serde_json::Map::new();
                     #(#inserts)*
-                    #rt::__private::serde_json::Value::Object(m)
+                    __rt::serde_json::Value::Object(m)
                 }
             }
         }
@@ -621,7 +616,6 @@ pub(crate) fn mock_expr(
 /// An `Arg::Text` built from a `with` template; `text` reads an input's
 /// text, `on_error` turns a bind error into the caller's error type.
 pub(crate) fn template_arg(
-    rt: &syn::Path,
     parts: &[ir::TemplatePart],
     text: impl Fn(&str) -> TokenStream,
     on_error: TokenStream,
@@ -640,7 +634,7 @@ pub(crate) fn template_arg(
         {
             let mut s = ::std::string::String::new();
             #(#pushes)*
-            #rt::__private::Arg::Text(s)
+            __rt::Arg::Text(s)
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn skill_items(a: &ir::SkillAdapter, settings: &Settings) -> TokenStream {
 
         /// The axum router: `GET /skills`, `/skills/{name}`, `/skills/{name}/download`,
         /// `/skills/{name}/contents` and `/skills/{name}/contents/{file}`.
-        pub fn router() -> #rt::__private::axum::Router {
+        pub fn router() -> __rt::axum::Router {
             #rt::skill::router(CATALOG)
         }
     }
@@ -41,22 +41,22 @@ pub fn skill_items(a: &ir::SkillAdapter, settings: &Settings) -> TokenStream {
 
 fn opt_str(v: Option<&str>) -> TokenStream {
     match v {
-        Some(s) => quote! { ::core::option::Option::Some(#s) },
-        None => quote! { ::core::option::Option::None },
+        Some(s) => quote! { __rt::Some(#s) },
+        None => quote! { __rt::None },
     }
 }
 
 fn opt_port(v: Option<u16>) -> TokenStream {
     match v {
-        Some(p) => quote! { ::core::option::Option::Some(#p) },
-        None => quote! { ::core::option::Option::None },
+        Some(p) => quote! { __rt::Some(#p) },
+        None => quote! { __rt::None },
     }
 }
 
 /// The `capability` module.
 pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
     let rt = &settings.runtime;
-    let binds = super::client::bind_specs(rt, cap, settings);
+    let binds = super::client::bind_specs(cap, settings);
     let binds_len = binds.len();
     // One client per consumed API and cookie policy: REST adapters forward
     // each caller's cookies (no jar); MCP sessions keep a jar each.
@@ -88,7 +88,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                         .timeout(config.timeout)
                         .answer_limit(config.answer_limit)
                         .cookie_store(#jar);
-                    if let ::core::option::Option::Some(url) = config.upstreams.get(#ns) {
+                    if let __rt::Some(url) = config.upstreams.get(#ns) {
                         b = b.base_url(url.as_str());
                     }
                     for (name, value) in &binds {
@@ -133,14 +133,14 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             });
         });
     }
-    let mut stdio = quote! { ::core::option::Option::None };
+    let mut stdio = quote! { __rt::None };
     for a in &cap.mcp {
         let m = ident(&a.module);
         let ups = upstreams(&m, super::mcp::used_apis(cap, a), "mcp");
         let ns = &a.namespace;
         if a.stdio {
             stdio = quote! {
-                ::core::option::Option::Some(::std::boxed::Box::pin(super::#m::serve_stdio(#ups)) as #rt::serve::Stdio)
+                __rt::Some(::std::boxed::Box::pin(super::#m::serve_stdio(#ups)) as #rt::serve::Stdio)
             };
             continue;
         }
@@ -229,12 +229,12 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         quote! {
             let binds = config.bind_values(&BINDS)?;
             #(#clients)*
-            ::core::result::Result::Ok(#stdio)
+            __rt::Ok(#stdio)
         }
     } else {
         quote! {
             let _ = config;
-            ::core::result::Result::Ok(::core::option::Option::None)
+            __rt::Ok(__rt::None)
         }
     };
     let doc = format!(
@@ -248,8 +248,11 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         #[doc = #doc]
         #[allow(clippy::all, unused_mut, unused_variables)]
         pub mod capability {
+            #[allow(unused_imports)]
+            use #rt::__private as __rt;
+
             /// The bound variables of the capability.
-            static BINDS: [#rt::__private::BindSpec; #binds_len] = [#(#binds),*];
+            static BINDS: [__rt::BindSpec; #binds_len] = [#(#binds),*];
 
             /// The adapters served over HTTP, configured by `config` (an MCP
             /// adapter with `transport: stdio` is served by [`serve`] on
@@ -263,7 +266,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                 #(#adapters)*
                 #observer
                 #control
-                ::core::result::Result::Ok(adapters)
+                __rt::Ok(adapters)
             }
 
             /// The MCP adapter with `transport: stdio`, if the spec has one:

@@ -18,7 +18,7 @@ pub(crate) fn block(
     core: &dyn Fn(&syn::Ident) -> TokenStream,
 ) -> TokenStream {
     let o = quote! { #rt::orchestrate };
-    let json = quote! { #rt::__private::serde_json };
+    let json = quote! { __rt::serde_json };
     let mut stmts = Vec::new();
     for step in &orch.steps {
         match step {
@@ -91,7 +91,7 @@ pub(crate) fn block(
         async move {
             let mut context: #json::Map<::std::string::String, #json::Value> = params;
             #(#stmts)*
-            ::core::result::Result::Ok::<#json::Value, #o::StepError>(#answer)
+            __rt::Ok::<#json::Value, #o::StepError>(#answer)
         }
     }
 }
