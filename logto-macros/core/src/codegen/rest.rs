@@ -271,7 +271,7 @@ pub fn generate(
             }
             None if op.mock.is_some() => {
                 let text = |name: &str| {
-                    let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
+                    let arg = source_arg(op, &Source::Query(name.to_owned()));
                     quote! { (#arg).opt_text(#name).ok().flatten().unwrap_or_default() }
                 };
                 let value = op.mock.as_ref().map(|m| mock_expr(rt, m, &text));
@@ -501,12 +501,12 @@ pub fn generate(
 }
 
 /// The `Arg` for a binding source of a REST operation.
-fn source_arg(rt: &syn::Path, op: &ir::RestOp, src: &Source) -> TokenStream {
+fn source_arg(op: &ir::RestOp, src: &Source) -> TokenStream {
     let name = match src {
         Source::Literal(v) => return literal_arg(v),
         Source::Template(parts) => {
             let text = |name: &str| {
-                let arg = source_arg(rt, op, &Source::Query(name.to_owned()));
+                let arg = source_arg(op, &Source::Query(name.to_owned()));
                 quote! { (#arg).opt_text(#name)?.unwrap_or_default() }
             };
             return template_arg(parts, text, quote! { .map_err(__rt::error_response)? });
