@@ -39,7 +39,7 @@ pub struct ToolSpec {
     pub hints: [Option<bool>; 4],
     /// The consumed operation a plain forwarding tool calls; `None` for
     /// tools with a generated function (steps, mocks).
-    pub call: Option<&'static CallPlan>,
+    pub call: Option<CallPlan>,
 }
 
 /// What the tools of a generated MCP server need from it.
@@ -56,7 +56,7 @@ pub trait ToolHost: Sized + Send + Sync + 'static {
 pub fn tool_router<S: ToolHost>(specs: &'static [ToolSpec]) -> ToolRouter<S> {
     let mut router = ToolRouter::new();
     for spec in specs {
-        if let Some(plan) = spec.call {
+        if let Some(plan) = &spec.call {
             router = router.with_route(ToolRoute::new_dyn(
                 tool(spec),
                 move |ctx: ToolCallContext<'_, S>| {

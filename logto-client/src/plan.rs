@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::client::{Arg, Call, Core, OpSpec};
+use crate::client::{Arg, Call, Core};
 use crate::error::Error;
 
 /// The exposed inputs of one request, by name.
@@ -47,8 +47,8 @@ pub enum TemplatePart {
 pub struct CallPlan {
     /// The upstream: the index of its client in the adapter's `Upstreams`.
     pub api: usize,
-    /// The consumed operation.
-    pub op: &'static OpSpec,
+    /// The consumed operation: its index in the upstream's operations.
+    pub op: usize,
     /// The source of each of its inputs, in its order.
     pub args: &'static [Src],
     /// Inputs the consumed operation does not declare, sent as extra query
@@ -58,10 +58,16 @@ pub struct CallPlan {
     pub mapping: Option<&'static str>,
 }
 
+/// The upstream clients of a generated adapter, by index.
+pub trait Upstreams {
+    /// The client core of upstream `api`.
+    fn core(&self, api: usize) -> Option<&Core>;
+}
+
 impl CallPlan {
     /// A plan sending `args` to `op` of upstream `api`, with no extras and
     /// no exposed mapping (`const fn`s, for generated tables).
-    pub const fn new(api: usize, op: &'static OpSpec, args: &'static [Src]) -> Self {
+    pub const fn new(api: usize, op: usize, args: &'static [Src]) -> Self {
         Self {
             api,
             op,
@@ -71,31 +77,24 @@ impl CallPlan {
         }
     }
 
-    /// The same plan sending `extras` as extra query parameters.
-    pub const fn extras(mut self, extras: &'static [(&'static str, Src)]) -> Self {
-        self.extras = extras;
-        self
-    }
-
-    /// The same plan applying the exposed output `mapping`.
-    pub const fn mapping(mut self, mapping: &'static str) -> Self {
-        self.mapping = Some(mapping);
-        self
-    }
-
     /// The call for one request's `inputs`. A bound variable a template
     /// needs and cannot find is [`Error::Config`]; an input that does not
     /// fit is [`Error::InvalidRequest`] naming it.
     pub fn prepare(&self, core: &Core, mut inputs: Inputs) -> Result<Call, Error> {
+        let Some(op) = core.operation(self.op) else {
+            return Err(Error::Config {
+                message: format!("`{}` has no operation {}", core.namespace(), self.op),
+            });
+        };
         let mut args = Vec::with_capacity(self.args.len());
         for src in self.args {
             args.push(src.arg(core, &mut inputs)?);
         }
-        let mut call = core.prepare(self.op, args)?;
+        let mut call = core.prepare(op, args)?;
         for (name, src) in self.extras {
             let value = src.arg(core, &mut inputs)?.opt_text(name);
             if let Some(v) = value.map_err(|e| Error::InvalidRequest {
-                operation: self.op.operation,
+                operation: op.operation,
                 message: e.0,
             })? {
                 call.query(name, v);
@@ -135,6 +134,29 @@ impl Src {
             }
         })
     }
+}
+
+/// The plan of an exposed operation or tool that sends `args` to `op` of
+/// upstream `api` (a `const fn`: generated tables call it).
+pub const fn plan(api: usize, op: usize, args: &'static [Src]) -> Option<CallPlan> {
+    Some(CallPlan::new(api, op, args))
+}
+
+/// [`plan`] with extra query parameters and an exposed output mapping.
+pub const fn plan_with(
+    api: usize,
+    op: usize,
+    args: &'static [Src],
+    extras: &'static [(&'static str, Src)],
+    mapping: Option<&'static str>,
+) -> Option<CallPlan> {
+    Some(CallPlan {
+        api,
+        op,
+        args,
+        extras,
+        mapping,
+    })
 }
 
 /// The inputs of one request from `(name, value)` pairs; `None` values

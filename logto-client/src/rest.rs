@@ -14,8 +14,7 @@ use axum::routing::{MethodFilter, on};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::client::Core;
-use crate::plan::{CallPlan, Inputs};
+use crate::plan::{CallPlan, Inputs, Upstreams};
 use crate::server::{Incoming, RestConfig, error_response, forward, forwarded_headers, problem};
 
 /// Where an exposed input is read from.
@@ -63,17 +62,16 @@ impl InputRead {
 /// request.
 #[derive(Debug)]
 pub struct RouteSpec {
-    /// The method.
-    pub method: MethodFilter,
-    /// The axum route (`/items/{p0}`: placeholders named by position).
-    pub path: &'static str,
+    /// The method and the axum route (`GET /items/{p0}`: placeholders
+    /// named by position).
+    pub route: &'static str,
     /// The inputs, in the order of the input struct's fields.
     pub inputs: &'static [InputRead],
     /// Headers passed on to the upstream besides cookies.
     pub trusted: &'static [&'static str],
     /// What the default handler sends upstream (`None`: it has no plain
     /// `call`; steps, a mock or the user's own handler serve it).
-    pub call: Option<&'static CallPlan>,
+    pub call: Option<CallPlan>,
 }
 
 /// A request's input values, taken in field order by the generated code
@@ -122,8 +120,16 @@ pub fn routes<H: Send + Sync + 'static>(
 ) -> axum::Router<Shared<H>> {
     let mut router = axum::Router::new();
     for (op, spec) in routes.iter().enumerate() {
+        let (method, path) = spec.route.split_once(' ').unwrap_or(("GET", spec.route));
+        // Generated routes carry a method the spec validation accepted.
+        let Some(filter) = http::Method::from_bytes(method.as_bytes())
+            .ok()
+            .and_then(|m| MethodFilter::try_from(m).ok())
+        else {
+            continue;
+        };
         let handler = move |State(state): State<Shared<H>>, req: Request| dispatch(state, req, op);
-        router = router.route(spec.path, on(spec.method, handler));
+        router = router.route(path, on(filter, handler));
     }
     router
 }
@@ -168,15 +174,21 @@ pub async fn read_inputs(
 /// The default handler of a route with a `call`: the inputs to the consumed
 /// operation, its answer streamed back (400 when an input does not fit it).
 pub async fn forward_route(
-    core: &Core,
+    upstreams: &impl Upstreams,
     route: &'static RouteSpec,
     inputs: Inputs,
     forwarded: HeaderMap,
 ) -> Response {
-    let Some(plan) = route.call else {
+    let Some(plan) = &route.call else {
         return problem(
             StatusCode::NOT_IMPLEMENTED,
             "this operation has no `call` to forward to",
+        );
+    };
+    let Some(core) = upstreams.core(plan.api) else {
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the operation's upstream is missing",
         );
     };
     match plan.prepare(core, inputs) {

@@ -363,6 +363,11 @@ impl Core {
         self.shared.spec.namespace
     }
 
+    /// The API's operation at `index` (spec order).
+    pub fn operation(&self, index: usize) -> Option<&'static OpSpec> {
+        self.shared.spec.operations.get(index).copied()
+    }
+
     /// Builds the reqwest request for a call.
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
         let s = &self.shared;

@@ -115,4 +115,7 @@ pub struct ApiSpec {
     pub auth: Option<AuthSpec>,
     /// Parameters sent with every request.
     pub fixed: &'static [FixedSpec],
+    /// The operations, in spec order (what adapters' call plans name by
+    /// index).
+    pub operations: &'static [&'static super::OpSpec],
 }

@@ -200,6 +200,7 @@ pub fn generate(
          The base URL is `{base_text}` unless [`ClientBuilder::base_url`] replaces it."
     );
     let ops: Vec<TokenStream> = api.operations.iter().map(operation).collect();
+    let op_names = api.operations.iter().map(spec_name);
     let specs: Vec<TokenStream> = api
         .operations
         .iter()
@@ -223,6 +224,7 @@ pub fn generate(
             binds: &[#(#binds),*],
             auth: #auth,
             fixed: &[#(#fixed),*],
+            operations: &[#(&#op_names),*],
         };
 
         /// What every operation method of [`Client`] answers.
@@ -468,11 +470,14 @@ fn op_spec(
         _ => quote! {},
     };
     let spec = spec_name(op);
-    let doc = format!("What `{full}` sends: `{} {}`.", op.method, op.path_text);
+    let doc = format!(
+        "What `{full}` sends (`{} {}`): [`Client`]'s method prepares and sends it; \
+         an overriding REST handler can prepare it with `Core::prepare` and forward it.",
+        op.method, op.path_text
+    );
     quote! {
         #feature
         #[doc = #doc]
-        #[doc(hidden)]
         pub static #spec: #p::OpSpec = #p::OpSpec {
             operation: #full,
             method: #p::http::Method::#method,

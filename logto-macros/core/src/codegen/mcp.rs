@@ -278,10 +278,8 @@ pub fn generate(
             }
             _ => None,
         };
-        let call = match &plan {
-            Some(plan) => quote! { __rt::Some(&#plan) },
-            None => quote! { __rt::None },
-        };
+        let forwards = plan.is_some();
+        let call = plan.unwrap_or_else(|| quote! { __rt::None });
         specs.push(quote! {
             __rt::ToolSpec {
                 name: #name,
@@ -292,7 +290,7 @@ pub fn generate(
                 call: #call,
             }
         });
-        if plan.is_some() {
+        if forwards {
             continue;
         }
         routes.push(quote! {
@@ -335,14 +333,6 @@ pub fn generate(
             },
         ));
     }
-    let cores = used
-        .iter()
-        .filter_map(|i| cap.apis.get(*i))
-        .enumerate()
-        .map(|(k, api)| {
-            let f = ident(&api.module);
-            quote! { #k => __rt::Some(self.upstreams.#f.core()), }
-        });
     let specs_len = specs.len();
     let in_jar = used
         .iter()
@@ -444,10 +434,7 @@ pub fn generate(
 
         impl #rt::mcp::ToolHost for Server {
             fn core(&self, api: usize) -> ::core::option::Option<&__rt::Core> {
-                match api {
-                    #(#cores)*
-                    _ => __rt::None,
-                }
+                __rt::Upstreams::core(&self.upstreams, api)
             }
 
             fn tools(&self) -> &#rmcp::handler::server::router::tool::ToolRouter<Self> {

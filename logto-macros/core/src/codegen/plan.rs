@@ -19,7 +19,7 @@ pub(crate) struct Exposed<'a> {
     pub input_of: &'a dyn Fn(&Source) -> Option<String>,
 }
 
-/// A `__rt::CallPlan` constant expression (promotable to `&'static`).
+/// An `Option<__rt::CallPlan>` constant expression.
 /// `api` is the index of the upstream's client in the adapter's
 /// `Upstreams`.
 pub(crate) fn call_plan(
@@ -72,7 +72,7 @@ pub(crate) fn call_plan(
     let mut k = 0;
     let mut next_src = |src: Option<&Source>| -> TokenStream {
         let Some(src) = src else {
-            return quote! { __rt::Src::Missing };
+            return quote! { __rt::Missing };
         };
         let moved = take.get(k).copied().unwrap_or(false);
         k += 1;
@@ -91,17 +91,25 @@ pub(crate) fn call_plan(
             quote! { (#name, #src) }
         })
         .collect();
-    let op = super::client::spec_name(target);
-    let module = crate::names::ident(&target_api.module);
+    // The consumed operation by its index in its API (the plan's upstream
+    // knows its operations).
+    let op = target_api
+        .operations
+        .iter()
+        .position(|o| std::ptr::eq(o, target))
+        .unwrap_or_default();
+    let op = proc_macro2::Literal::usize_unsuffixed(op);
     let api = proc_macro2::Literal::usize_unsuffixed(api);
-    let mut plan = quote! { __rt::CallPlan::new(#api, &super::#module::#op, &[#(#args),*]) };
-    if !extras.is_empty() {
-        plan.extend(quote! { .extras(&[#(#extras),*]) });
+    match (extras.is_empty(), exposed.mapping) {
+        (true, None) => quote! { __rt::plan(#api, #op, &[#(#args),*]) },
+        (_, mapping) => {
+            let mapping = match mapping {
+                Some(m) => quote! { __rt::Some(#m) },
+                None => quote! { __rt::None },
+            };
+            quote! { __rt::plan_with(#api, #op, &[#(#args),*], &[#(#extras),*], #mapping) }
+        }
     }
-    if let Some(m) = exposed.mapping {
-        plan.extend(quote! { .mapping(#m) });
-    }
-    plan
 }
 
 /// One source as a `__rt::Src`.
@@ -109,7 +117,7 @@ fn src_expr(src: &Source, moved: bool, exposed: &Exposed<'_>) -> TokenStream {
     match src {
         Source::Literal(v) => {
             let text = v.to_string();
-            quote! { __rt::Src::Literal(#text) }
+            quote! { __rt::Literal(#text) }
         }
         Source::Template(parts) => {
             let parts = parts.iter().map(|p| match p {
@@ -117,12 +125,12 @@ fn src_expr(src: &Source, moved: bool, exposed: &Exposed<'_>) -> TokenStream {
                 TemplatePart::Input(n) => quote! { __rt::TemplatePart::Input(#n) },
                 TemplatePart::Bind(i) => quote! { __rt::TemplatePart::Bind(#i) },
             });
-            quote! { __rt::Src::Template(&[#(#parts),*]) }
+            quote! { __rt::Template(&[#(#parts),*]) }
         }
         other => match (exposed.input_of)(other) {
-            Some(name) if moved => quote! { __rt::Src::Take(#name) },
-            Some(name) => quote! { __rt::Src::Input(#name) },
-            None => quote! { __rt::Src::Missing },
+            Some(name) if moved => quote! { __rt::Take(#name) },
+            Some(name) => quote! { __rt::Input(#name) },
+            None => quote! { __rt::Missing },
         },
     }
 }

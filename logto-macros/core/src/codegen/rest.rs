@@ -41,11 +41,28 @@ pub(crate) fn upstreams_struct(cap: &ir::Capability, used: &[usize]) -> TokenStr
             pub #field: super::#module::Client
         }
     });
+    let cores = used
+        .iter()
+        .filter_map(|i| cap.apis.get(*i))
+        .enumerate()
+        .map(|(k, api)| {
+            let f = ident(&api.module);
+            quote! { #k => __rt::Some(self.#f.core()), }
+        });
     quote! {
         /// The upstream clients this adapter forwards to, one per consumed API.
         #[derive(Debug, Clone)]
         pub struct Upstreams {
             #(#fields,)*
+        }
+
+        impl __rt::Upstreams for Upstreams {
+            fn core(&self, api: usize) -> ::core::option::Option<&__rt::Core> {
+                match api {
+                    #(#cores)*
+                    _ => __rt::None,
+                }
+            }
         }
     }
 }
@@ -183,16 +200,12 @@ pub fn generate(
         let trusted = &op.trusted_headers;
         let route_index = route_specs.len();
         let plan = plain_call(cap, &used, op);
-        let call = match &plan {
-            Some(plan) => quote! { __rt::Some(&#plan) },
-            None => quote! { __rt::None },
-        };
+        let call = plan.unwrap_or_else(|| quote! { __rt::None });
         let axum_route = route_for_axum(&op.route);
-        let method = format_ident!("{}", op.method);
+        let route_text = format!("{} {axum_route}", op.method);
         route_specs.push(quote! {
             __rt::RouteSpec {
-                method: __rt::axum::routing::MethodFilter::#method,
-                path: #axum_route,
+                route: #route_text,
                 inputs: &[#(#reads),*],
                 trusted: &[#(#trusted),*],
                 call: #call,
@@ -293,8 +306,7 @@ pub fn generate(
                 must_implement.push(op.fn_name.clone());
                 methods.push(quote! { #[doc = #doc] #sig; });
             }
-            Some((api, _)) => {
-                let field = ident(&api.module);
+            Some(_) => {
                 // Only the inputs the call reads go into its inputs.
                 let pairs = op.inputs.iter().filter(|i| uses(op, &i.name) > 0).map(|i| {
                     let (name, f) = (&i.name, ident(&i.rust_name));
@@ -308,7 +320,7 @@ pub fn generate(
                     #[doc = #doc]
                     #sig {
                         let inputs = __rt::inputs([#(#pairs),*]);
-                        __rt::forward_route(self.upstreams().#field.core(), &ROUTES[#route_index], inputs, forwarded)
+                        __rt::forward_route(self.upstreams(), &ROUTES[#route_index], inputs, forwarded)
                     }
                 });
             }
@@ -657,13 +669,10 @@ fn route_for_axum(route: &str) -> String {
         .collect()
 }
 
-/// The `CallPlan` of an operation whose default forwards to one consumed
-/// operation (a `call`, no steps, no mock).
+/// The `CallPlan` of an operation whose default forwards to the consumed
+/// operation its `call` names.
 fn plain_call(cap: &ir::Capability, used: &[usize], op: &ir::RestOp) -> Option<TokenStream> {
     let c = op.call?;
-    if op.steps.is_some() {
-        return None;
-    }
     let api = cap.apis.get(c.api)?;
     let target = api.operations.get(c.op)?;
     let upstream = used.iter().position(|u| *u == c.api).unwrap_or_default();
