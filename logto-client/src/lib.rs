@@ -34,6 +34,7 @@ pub mod listen;
 pub mod mapping;
 pub mod mcp;
 pub mod mcp_catalog;
+pub mod mcp_server;
 pub mod mcp_sessions;
 pub mod orchestrate;
 pub mod plan;

@@ -4,20 +4,19 @@
 
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
-use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CallToolResponse, CallToolResult, ContentBlock, JsonObject, ServerCapabilities, ServerConfig,
     Tool, ToolAnnotations,
 };
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use rmcp::{ErrorData, ServiceExt};
 use serde_json::Value;
 
 use crate::client::{BindSpec, Call, Core, Piece, is_json};
 use crate::error::Error;
 use crate::mapping;
+pub use crate::mcp_server::{McpAdapter, McpFuture, McpServer};
 pub use crate::mcp_sessions::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSession, Sessions, session_of,
 };
@@ -42,44 +41,18 @@ pub struct ToolSpec {
     pub call: Option<CallPlan>,
 }
 
-/// What the tools of a generated MCP server need from it.
-pub trait ToolHost: Sized + Send + Sync + 'static {
-    /// The client core of upstream `api` (its index in `Upstreams`), with
-    /// the session's cookie jar.
-    fn core(&self, api: usize) -> Option<&Core>;
-    /// The server's tools.
-    fn tools(&self) -> &ToolRouter<Self>;
-}
-
-/// A tool router with a route for every forwarding tool of `specs` (those
-/// with a [`CallPlan`]); the generated server adds the others.
-pub fn tool_router<S: ToolHost>(specs: &'static [ToolSpec]) -> ToolRouter<S> {
-    let mut router = ToolRouter::new();
-    for spec in specs {
-        if let Some(plan) = &spec.call {
-            router = router.with_route(ToolRoute::new_dyn(
-                tool(spec),
-                move |ctx: ToolCallContext<'_, S>| {
-                    Box::pin(call_planned(ctx.service, spec, plan, ctx.arguments))
-                },
-            ));
-        }
-    }
-    router
-}
-
 /// One call of a forwarding tool: arguments checked against the tool's
 /// schema, the consumed operation called, its answer as the tool result.
-async fn call_planned<S: ToolHost>(
-    server: &S,
+pub(crate) async fn call_planned(
+    server: &McpServer,
     spec: &'static ToolSpec,
     plan: &'static CallPlan,
     args: Option<JsonObject>,
 ) -> Result<CallToolResponse, ErrorData> {
-    if let Some(tool) = server.tools().get(spec.name) {
+    if let Some(tool) = server.tool(spec.name) {
         check_arguments(tool, args.as_ref())?;
     }
-    let Some(core) = server.core(plan.api) else {
+    let Some(core) = server.adapter().core(plan.api) else {
         return Err(ErrorData::internal_error(
             "the tool's upstream is missing",
             None,
@@ -367,13 +340,11 @@ pub fn sessions(config: &McpHttpConfig) -> Arc<Sessions> {
 /// jars are kept by [`http_router`]'s [`Sessions`] instead of rmcp's session
 /// manager, which costs a task and several channels per session. Answers
 /// are plain JSON when the handler sends nothing before its result.
-pub fn http_service<S>(
-    server: S,
+pub fn http_service(
+    adapter: Arc<dyn McpAdapter>,
     config: &McpHttpConfig,
-) -> StreamableHttpService<S, LocalSessionManager>
-where
-    S: ServerHandler + Clone + Send + Sync + 'static,
-{
+) -> StreamableHttpService<McpServer, LocalSessionManager> {
+    let server = McpServer::new(adapter);
     let cfg = StreamableHttpServerConfig::default()
         .with_allowed_hosts(config.allowed_hosts.clone())
         .with_legacy_session_mode(false)
@@ -384,14 +355,11 @@ where
 /// An axum router serving `service` at `/mcp`, with MCP sessions kept in
 /// `sessions` (an `initialize` past its limit gets a JSON-RPC error); with a
 /// token, requests without `Authorization: Bearer <token>` get 401.
-pub fn http_router<S>(
-    service: StreamableHttpService<S, LocalSessionManager>,
+pub fn http_router(
+    service: StreamableHttpService<McpServer, LocalSessionManager>,
     sessions: Arc<Sessions>,
     token: Option<Secret>,
-) -> axum::Router
-where
-    S: ServerHandler + Send + 'static,
-{
+) -> axum::Router {
     let router =
         axum::Router::new()
             .nest_service("/mcp", service)
@@ -438,8 +406,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Serves one session over stdin/stdout until the client closes it.
-pub async fn serve_stdio<S: ServerHandler + Send + 'static>(server: S) -> std::io::Result<()> {
-    let running = server
+pub async fn serve_stdio(adapter: Arc<dyn McpAdapter>) -> std::io::Result<()> {
+    let running = McpServer::new(adapter)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;

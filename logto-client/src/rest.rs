@@ -174,7 +174,7 @@ pub async fn read_inputs(
 /// The default handler of a route with a `call`: the inputs to the consumed
 /// operation, its answer streamed back (400 when an input does not fit it).
 pub async fn forward_route(
-    upstreams: &impl Upstreams,
+    upstreams: &(dyn Upstreams + Sync),
     route: &'static RouteSpec,
     inputs: Inputs,
     forwarded: HeaderMap,

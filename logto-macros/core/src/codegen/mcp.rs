@@ -34,7 +34,7 @@ fn opt_str(v: Option<&str>) -> TokenStream {
     }
 }
 
-/// The `ServerHandler` methods and tables of an adapter's resources and
+/// The `McpAdapter` methods and tables of an adapter's resources and
 /// prompts (none when it has neither).
 fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenStream, TokenStream) {
     let rmcp = quote! { __rt::rmcp };
@@ -55,15 +55,15 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
             let mime = opt_str(r.mime_type.as_deref());
             match &r.source {
                 ir::ResourceSource::File(location) => quote! {
-                    #i => #c::file_contents(&request.uri, #mime, #location).map(::core::convert::Into::into),
+                    #i => #c::file_contents(&uri, #mime, #location).map(::core::convert::Into::into),
                 },
                 ir::ResourceSource::Steps(orch) => {
                     let block = super::steps::block(rt, cap, orch, &|module| {
-                        quote! { server.upstreams.#module.core().clone() }
+                        quote! { self.upstreams.#module.core().clone() }
                     });
                     quote! {
                         #i => match (#block).await {
-                            __rt::Ok(v) => __rt::Ok(#c::contents(&request.uri, #mime, v).into()),
+                            __rt::Ok(v) => __rt::Ok(#c::contents(&uri, #mime, v).into()),
                             __rt::Err(e) => __rt::Err(e.into_error_data()),
                         },
                     }
@@ -76,35 +76,23 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
             static RESOURCES: [#c::ResourceSpec; #len] = [#(#specs),*];
         });
         methods.push(quote! {
-            async fn list_resources(
-                &self,
-                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::ListResourcesResult, #rmcp::ErrorData> {
-                __rt::Ok(#c::list_resources(&RESOURCES))
+            fn resources(&self) -> &'static [#c::ResourceSpec] {
+                &RESOURCES
             }
 
-            async fn list_resource_templates(
+            #[allow(unused_variables)]
+            fn read_resource(
                 &self,
-                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::ListResourceTemplatesResult, #rmcp::ErrorData> {
-                __rt::Ok(#c::list_templates(&RESOURCES))
-            }
-
-            async fn read_resource(
-                &self,
-                request: #rmcp::model::ReadResourceRequestParams,
-                context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::ReadResourceResponse, #rmcp::ErrorData> {
-                #[allow(unused_variables)]
-                let server = self.in_session(&context);
-                #[allow(unused_variables)]
-                let (index, params) = #c::find_resource(&RESOURCES, &request.uri)?;
-                match index {
-                    #(#arms)*
-                    _ => __rt::Err(#rmcp::ErrorData::invalid_params("unknown resource", __rt::None)),
-                }
+                index: usize,
+                uri: ::std::string::String,
+                params: #rmcp::model::JsonObject,
+            ) -> #rt::mcp::McpFuture<'_, #rmcp::model::ReadResourceResponse> {
+                ::std::boxed::Box::pin(async move {
+                    match index {
+                        #(#arms)*
+                        _ => __rt::Err(#rmcp::ErrorData::invalid_params("unknown resource", __rt::None)),
+                    }
+                })
             }
         });
     }
@@ -131,20 +119,8 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
             static PROMPTS: [#c::PromptSpec; #len] = [#(#specs),*];
         });
         methods.push(quote! {
-            async fn list_prompts(
-                &self,
-                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::ListPromptsResult, #rmcp::ErrorData> {
-                __rt::Ok(#c::list_prompts(&PROMPTS))
-            }
-
-            async fn get_prompt(
-                &self,
-                request: #rmcp::model::GetPromptRequestParams,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::GetPromptResponse, #rmcp::ErrorData> {
-                #c::get_prompt(&PROMPTS, &request.name, request.arguments.as_ref()).map(::core::convert::Into::into)
+            fn prompts(&self) -> &'static [#c::PromptSpec] {
+                &PROMPTS
             }
         });
     }
@@ -179,19 +155,15 @@ fn opt_bool(b: Option<bool>) -> TokenStream {
     }
 }
 
-/// A tool's function: checks the arguments against the tool's schema, then
-/// runs `body` with `server` and `args` (a JSON object) in scope.
-fn tool_fn(fn_ident: &syn::Ident, name: &str, body: TokenStream) -> TokenStream {
+/// A tool's function: runs `body` with `server` and `args` (a JSON object,
+/// already checked against the tool's schema) in scope.
+fn tool_fn(fn_ident: &syn::Ident, body: TokenStream) -> TokenStream {
     let rmcp = quote! { __rt::rmcp };
     quote! {
         async fn #fn_ident(
             server: &Server,
-            args: ::core::option::Option<#rmcp::model::JsonObject>,
+            args: #rmcp::model::JsonObject,
         ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-            if let __rt::Some(tool) = server.tools.get(#name) {
-                __rt::check_arguments(tool, args.as_ref())?;
-            }
-            let args = args.unwrap_or_default();
             #body
         }
     }
@@ -222,7 +194,6 @@ pub fn generate(
             continue;
         }
         let index = specs.len();
-        let spec_ref = quote! { &TOOL_SPECS[#index] };
         let fn_ident = format_ident!("call_{}", t.fn_name);
         let name = &t.name;
         let target = t.call.and_then(|c| {
@@ -293,21 +264,14 @@ pub fn generate(
         if forwards {
             continue;
         }
-        routes.push(quote! {
-            .with_route(#rmcp::handler::server::router::tool::ToolRoute::new_dyn(
-                __rt::tool(#spec_ref),
-                |ctx: #rmcp::handler::server::tool::ToolCallContext<'_, Server>| {
-                    ::std::boxed::Box::pin(async move { #fn_ident(ctx.service, ctx.arguments).await })
-                },
-            ))
-        });
+        let tool_index = proc_macro2::Literal::usize_unsuffixed(index);
+        routes.push(quote! { #tool_index => #fn_ident(self, args).await, });
         if let Some(orch) = &t.steps {
             let block = super::steps::block(rt, cap, orch, &|module| {
                 quote! { server.upstreams.#module.core().clone() }
             });
             fns.push(tool_fn(
                 &fn_ident,
-                name,
                 quote! {
                     let params = args;
                     match (#block).await {
@@ -326,7 +290,6 @@ pub fn generate(
             .map(|m| super::rest::mock_expr(rt, m, &text));
         fns.push(tool_fn(
             &fn_ident,
-            name,
             quote! {
                 let value: __rt::serde_json::Value = #value;
                 __rt::Ok(#rt::mcp::value_result(value).into())
@@ -338,7 +301,21 @@ pub fn generate(
         .iter()
         .filter_map(|i| cap.apis.get(*i))
         .map(|api| ident(&api.module))
-        .map(|f| quote! { #f: self.upstreams.#f.with_cookie_jar(session.jar()) });
+        .map(|f| quote! { #f: self.upstreams.#f.with_cookie_jar(jar) });
+    let call_tool = if routes.is_empty() {
+        quote! {}
+    } else {
+        quote! {
+            fn call_tool(&self, index: usize, args: #rmcp::model::JsonObject) -> #rt::mcp::McpFuture<'_, #rmcp::model::CallToolResponse> {
+                ::std::boxed::Box::pin(async move {
+                    match index {
+                        #(#routes)*
+                        _ => __rt::Err(#rmcp::ErrorData::invalid_params("unknown tool", __rt::None)),
+                    }
+                })
+            }
+        }
+    };
     let (catalog_tables, catalog_methods) = catalog(rt, cap, a);
     let has_resources = !a.resources.is_empty();
     let has_prompts = !a.prompts.is_empty();
@@ -393,84 +370,47 @@ pub fn generate(
         static TOOL_SPECS: [__rt::ToolSpec; #specs_len] = [#(#specs),*];
         #catalog_tables
 
-        /// One MCP session of this adapter: the tools (shared by every
-        /// session) and its own upstream cookie jars.
+        /// The adapter as the runtime's MCP server sees it: its tools, and
+        /// its upstream clients (one set per MCP session, each with the
+        /// session's cookie jar).
         #[derive(Debug, Clone)]
         pub struct Server {
             upstreams: Upstreams,
-            tools: ::std::sync::Arc<#rmcp::handler::server::router::tool::ToolRouter<Server>>,
         }
 
         impl Server {
-            /// A server forwarding to `upstreams`.
+            /// An adapter forwarding to `upstreams`.
             pub fn new(upstreams: Upstreams) -> Self {
-                Self { upstreams, tools: ::std::sync::Arc::new(Self::tool_router()) }
+                Self { upstreams }
             }
 
             /// The upstream clients.
             pub fn upstreams(&self) -> &Upstreams {
                 &self.upstreams
             }
-
-            /// This server with the cookie jar of the MCP session the request
-            /// belongs to, if it belongs to one.
-            #[allow(unused_variables)]
-            fn in_session(&self, context: &#rmcp::service::RequestContext<#rmcp::RoleServer>) -> Self {
-                match #rt::mcp::session_of(&context.extensions) {
-                    __rt::Some(session) => Self {
-                        upstreams: Upstreams { #(#in_jar,)* },
-                        tools: ::std::sync::Arc::clone(&self.tools),
-                    },
-                    __rt::None => self.clone(),
-                }
-            }
-
-            /// The tool router, built from the spec's tools.
-            pub fn tool_router() -> #rmcp::handler::server::router::tool::ToolRouter<Server> {
-                #rt::mcp::tool_router(&TOOL_SPECS)
-                    #(#routes)*
-            }
         }
 
-        impl #rt::mcp::ToolHost for Server {
+        impl #rt::mcp::McpAdapter for Server {
+            fn info(&self) -> #rmcp::model::ServerConfig {
+                #rt::mcp::server_info_with(NAMESPACE, INSTRUCTIONS, #has_resources, #has_prompts)
+            }
+
+            fn tools(&self) -> &'static [__rt::ToolSpec] {
+                &TOOL_SPECS
+            }
+
             fn core(&self, api: usize) -> ::core::option::Option<&__rt::Core> {
                 __rt::Upstreams::core(&self.upstreams, api)
             }
 
-            fn tools(&self) -> &#rmcp::handler::server::router::tool::ToolRouter<Self> {
-                &self.tools
+            #[allow(unused_variables)]
+            fn in_session(&self, jar: &#rt::client::CookieJar) -> ::std::sync::Arc<dyn #rt::mcp::McpAdapter> {
+                ::std::sync::Arc::new(Server { upstreams: Upstreams { #(#in_jar,)* } })
             }
-        }
 
-        impl #rmcp::ServerHandler for Server {
-            fn get_info(&self) -> #rmcp::model::ServerConfig {
-                #rt::mcp::server_info_with(NAMESPACE, INSTRUCTIONS, #has_resources, #has_prompts)
-            }
+            #call_tool
 
             #catalog_methods
-
-            async fn list_tools(
-                &self,
-                _request: ::core::option::Option<#rmcp::model::PaginatedRequestParams>,
-                _context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::ListToolsResult, #rmcp::ErrorData> {
-                __rt::Ok(#rmcp::model::ListToolsResult::with_all_items(self.tools.list_all()))
-            }
-
-            async fn call_tool(
-                &self,
-                request: #rmcp::model::CallToolRequestParams,
-                context: #rmcp::service::RequestContext<#rmcp::RoleServer>,
-            ) -> ::core::result::Result<#rmcp::model::CallToolResponse, #rmcp::ErrorData> {
-                let server = self.in_session(&context);
-                server.tools
-                    .call(#rmcp::handler::server::tool::ToolCallContext::new(&server, request, context))
-                    .await
-            }
-
-            fn get_tool(&self, name: &str) -> ::core::option::Option<#rmcp::model::Tool> {
-                self.tools.get(name).cloned()
-            }
         }
 
         /// The streamable HTTP service (mount it at `/mcp` behind the
@@ -479,8 +419,8 @@ pub fn generate(
         pub fn http_service(
             upstreams: Upstreams,
             config: &#rt::mcp::McpHttpConfig,
-        ) -> #rmcp::transport::streamable_http_server::StreamableHttpService<Server, #rmcp::transport::streamable_http_server::session::local::LocalSessionManager> {
-            #rt::mcp::http_service(Server::new(upstreams), config)
+        ) -> #rmcp::transport::streamable_http_server::StreamableHttpService<#rt::mcp::McpServer, #rmcp::transport::streamable_http_server::session::local::LocalSessionManager> {
+            #rt::mcp::http_service(::std::sync::Arc::new(Server::new(upstreams)), config)
         }
 
         /// An axum router serving the adapter at `/mcp`.
@@ -497,7 +437,7 @@ pub fn generate(
 
         /// Serves one session over stdin/stdout until the client closes it.
         pub async fn serve_stdio(upstreams: Upstreams) -> ::std::io::Result<()> {
-            #rt::mcp::serve_stdio(Server::new(upstreams)).await
+            #rt::mcp::serve_stdio(::std::sync::Arc::new(Server::new(upstreams))).await
         }
 
         #(#fns)*
