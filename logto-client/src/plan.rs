@@ -170,3 +170,98 @@ pub fn inputs<const N: usize>(pairs: [(&'static str, Option<Value>); N]) -> Inpu
     }
     map
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use http::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::client::{
+        ApiSpec, At, BodySpec, CallBody, CoreBuilder, InputSpec, OpSpec, Output, Piece, Ty,
+    };
+
+    static OP: OpSpec = OpSpec {
+        operation: "t.update",
+        method: Method::POST,
+        path: "/things/{id}/{nope}",
+        inputs: &[
+            InputSpec::new("id", At::Path, Ty::String, true),
+            InputSpec::new("limit", At::Query, Ty::Integer, false),
+            InputSpec::new("body", At::Body, Ty::Json, true),
+        ],
+        fixed: &[],
+        body: BodySpec::Whole(2),
+        output: Output::JSON,
+    };
+    static SPEC: ApiSpec = ApiSpec {
+        namespace: "t",
+        base_uri: &[Piece::Text("http://127.0.0.1:9")],
+        base_uri_text: "http://127.0.0.1:9",
+        binds: &[],
+        auth: None,
+        fixed: &[],
+        operations: &[&OP],
+    };
+    static PLAN: CallPlan = CallPlan {
+        api: 0,
+        op: 0,
+        args: &[Src::Input("name"), Src::Literal("25"), Src::Take("payload")],
+        extras: &[(
+            "trace",
+            Src::Template(&[TemplatePart::Text("t-"), TemplatePart::Input("name")]),
+        )],
+        mapping: None,
+    };
+
+    #[test]
+    fn a_plan_reads_each_consumed_input_from_its_source() {
+        let core = CoreBuilder::default().build(&SPEC).unwrap();
+        let inputs = json!({"name": "a/b", "payload": {"x": [1, 2]}});
+        let call = PLAN
+            .prepare(&core, inputs.as_object().cloned().unwrap())
+            .unwrap();
+        assert_eq!(call.method, Method::POST);
+        // One segment, encoded; a placeholder naming no input stays text.
+        assert_eq!(call.path, "/things/a%2Fb/{nope}");
+        assert_eq!(
+            call.query,
+            vec![
+                ("limit".to_owned(), "25".to_owned()),
+                ("trace".to_owned(), "t-a/b".to_owned())
+            ]
+        );
+        match call.body {
+            CallBody::Json(v) => assert_eq!(v, json!({"x": [1, 2]})),
+            other => panic!("a JSON body, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_input_that_does_not_fit_is_named() {
+        let core = CoreBuilder::default().build(&SPEC).unwrap();
+        let missing = PLAN.prepare(&core, Inputs::new()).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "t.update: invalid request: missing required input `id`"
+        );
+        let bad = CallPlan {
+            args: &[
+                Src::Input("name"),
+                Src::Literal("\"many\""),
+                Src::Take("payload"),
+            ],
+            ..PLAN
+        };
+        let inputs = json!({"name": "a", "payload": {}});
+        let err = bad
+            .prepare(&core, inputs.as_object().cloned().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.update: invalid request: `limit` must be an integer, got `many`"
+        );
+    }
+}
