@@ -173,7 +173,7 @@ pub fn inputs<const N: usize>(pairs: [(&'static str, Option<Value>); N]) -> Inpu
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use http::Method;
     use serde_json::json;
