@@ -61,7 +61,7 @@ pub use {axum, http, reqwest, rmcp, serde_json};
 pub mod __private {
     pub use crate::client::{
         ApiSpec, Arg, At, AuthSpec, BindSpec, BodySpec, Call, CallBody, Core, CoreBuilder,
-        FixedParam, FixedPlace, FixedSpec, InputSpec, OpSpec, Output, Piece, Ty,
+        FixedPlace, FixedSpec, InputSpec, OpSpec, Output, Piece, Ty,
     };
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::plan::Src::{Input, Literal, Missing, Take, Template};

@@ -13,7 +13,7 @@ mod spec;
 
 pub use builder::{CoreBuilder, DEFAULT_ANSWER_LIMIT, DEFAULT_TIMEOUT};
 pub use call::{Call, CallBody};
-pub use operation::{Arg, ArgError, At, BodySpec, FixedParam, InputSpec, OpSpec, Output, Ty};
+pub use operation::{Arg, ArgError, At, BodySpec, InputSpec, OpSpec, Output, Ty};
 pub use spec::{ApiSpec, AuthSpec, BindSpec, FixedPlace, FixedSpec, Piece};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 use http::Method;
 use serde_json::{Map, Value};
 
-use super::{Call, Core, FixedPlace, Piece};
+use super::{Call, Core, FixedPlace, FixedSpec};
 use crate::error::Error;
 use crate::response::ResponseValue;
 
@@ -69,18 +69,6 @@ impl InputSpec {
             required,
         }
     }
-}
-
-/// A parameter the operation always sends: its value template may read the
-/// operation's `in: template` inputs by name.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedParam {
-    /// Name.
-    pub name: &'static str,
-    /// Where it goes.
-    pub place: FixedPlace,
-    /// Value template.
-    pub value: &'static [Piece],
 }
 
 /// How an operation's body is made from its `in: body` inputs.
@@ -156,8 +144,9 @@ pub struct OpSpec {
     pub path: &'static str,
     /// The inputs, in spec order (the order of a call's arguments).
     pub inputs: &'static [InputSpec],
-    /// Parameters sent with every call.
-    pub fixed: &'static [FixedParam],
+    /// Parameters sent with every call; their value templates may read the
+    /// operation's `in: template` inputs by name.
+    pub fixed: &'static [FixedSpec],
     /// The body.
     pub body: BodySpec,
     /// How the answer becomes the call's value.

@@ -409,7 +409,7 @@ fn op_spec(
         };
         let (name, value) = (&f.name, pieces(&f.value));
         fixed.push(
-            quote! { #p::FixedParam { name: #name, place: #p::FixedPlace::#place, value: #value } },
+            quote! { #p::FixedSpec { name: #name, place: #p::FixedPlace::#place, value: #value } },
         );
     }
     let body = match &op.body {
