@@ -116,13 +116,24 @@ fn main() -> ExitCode {
 async fn serve(args: Args) -> ExitCode {
     // rmcp dumps whole JSON-RPC messages (tool arguments: passwords) at
     // debug and trace: its service module stays at info whatever RUST_LOG says.
+    // `RUST_LOG` is read as `target=level` directives (tracing-subscriber's
+    // `Targets`: no span or field filters, so no regex engine to build).
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(format!("{filter},rmcp::service=info"))
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp::service=info")),
-        )
-        .with_writer(std::io::stderr)
+    let targets = format!("{filter},rmcp::service=info")
+        .parse::<Targets>()
+        .unwrap_or_else(|_| {
+            eprintln!(
+                "RUST_LOG `{filter}` is not a list of target=level directives: logging at info"
+            );
+            Targets::new()
+                .with_default(tracing::Level::INFO)
+                .with_target("rmcp::service", tracing::Level::INFO)
+        });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(targets)
         .init();
 
     let stop_signal = shutdown();
