@@ -120,11 +120,10 @@ impl Src {
                 for part in parts {
                     match part {
                         TemplatePart::Text(t) => s.push_str(t),
+                        // Not given (or `null`): nothing.
                         TemplatePart::Input(name) => {
-                            let arg = Arg::json(inputs.get(*name).cloned());
-                            // Text of any JSON: `opt_text` never fails.
-                            if let Ok(Some(t)) = arg.opt_text(name) {
-                                s.push_str(&t);
+                            if let Some(v) = inputs.get(*name).filter(|v| !v.is_null()) {
+                                crate::template::text(v, &mut s);
                             }
                         }
                         TemplatePart::Bind(i) => s.push_str(&core.bind_value(*i)?),
@@ -237,6 +236,34 @@ mod tests {
             CallBody::Json(v) => assert_eq!(v, json!({"x": [1, 2]})),
             other => panic!("a JSON body, not {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_template_writes_json_inputs_as_json_and_leaves_out_missing_ones() {
+        let core = CoreBuilder::default().build(&SPEC).unwrap();
+        let plan = CallPlan {
+            extras: &[(
+                "trace",
+                Src::Template(&[
+                    TemplatePart::Input("n"),
+                    TemplatePart::Text("|"),
+                    TemplatePart::Input("absent"),
+                    TemplatePart::Text("|"),
+                    TemplatePart::Input("null"),
+                    TemplatePart::Text("|"),
+                    TemplatePart::Input("obj"),
+                ]),
+            )],
+            ..PLAN
+        };
+        let inputs = json!({"name": "a", "payload": {}, "n": 7, "null": null, "obj": {"k": "v"}});
+        let call = plan
+            .prepare(&core, inputs.as_object().cloned().unwrap())
+            .unwrap();
+        assert_eq!(
+            call.query.last(),
+            Some(&("trace".to_owned(), "7|||{\"k\":\"v\"}".to_owned()))
+        );
     }
 
     #[test]

@@ -238,9 +238,11 @@ impl Core {
             }
             BodySpec::Merged(fields) => {
                 let mut body = Map::new();
+                // The body is placed last: its values are moved, not copied.
                 for i in fields {
-                    if let (Some(input), Some(v)) = (op.inputs.get(*i), value(*i)) {
-                        body.insert(input.name.to_owned(), v.clone());
+                    let v = values.get_mut(*i).and_then(Option::take);
+                    if let (Some(input), Some(v)) = (op.inputs.get(*i), v) {
+                        body.insert(input.name.to_owned(), v);
                     }
                 }
                 call.json(Value::Object(body));
@@ -488,6 +490,50 @@ mod tests {
         assert_eq!(text(&Value::from(1.0_f64)), "1");
         assert_eq!(text(&Value::from("a b")), "a b");
         assert_eq!(text(&Value::Bool(true)), "true");
+    }
+
+    #[test]
+    fn several_body_inputs_are_merged_into_one_object_by_name() {
+        #![allow(clippy::unwrap_used)]
+        static OP: OpSpec = OpSpec {
+            operation: "t.create",
+            method: Method::POST,
+            path: "/things/{id}",
+            inputs: &[
+                InputSpec::new("id", At::Path, Ty::Integer, true),
+                InputSpec::new("name", At::Body, Ty::String, true),
+                InputSpec::new("tags", At::Body, Ty::Json, false),
+                InputSpec::new("size", At::Body, Ty::Number, false),
+            ],
+            fixed: &[],
+            body: BodySpec::Merged(&[1, 2, 3]),
+            output: Output::JSON,
+        };
+        static SPEC: super::super::ApiSpec = super::super::ApiSpec {
+            namespace: "t",
+            base_uri: &[super::super::Piece::Text("http://127.0.0.1:9")],
+            base_uri_text: "http://127.0.0.1:9",
+            binds: &[],
+            auth: None,
+            fixed: &[],
+            operations: &[&OP],
+        };
+        let core = super::super::CoreBuilder::default().build(&SPEC).unwrap();
+        let tags = serde_json::json!(["a", 1]);
+        let call = core
+            .prepare(
+                &OP,
+                vec![7_i64.into(), "n".into(), (&tags).into(), None::<f64>.into()],
+            )
+            .unwrap();
+        assert_eq!(call.path, "/things/7");
+        match call.body {
+            // `size` was not given: left out, not `null`.
+            super::super::CallBody::Json(v) => {
+                assert_eq!(v, serde_json::json!({"name": "n", "tags": ["a", 1]}));
+            }
+            other => unreachable!("a JSON body, not {other:?}"),
+        }
     }
 
     #[test]

@@ -54,10 +54,10 @@ pub(crate) fn bind_specs(cap: &ir::Capability, settings: &Settings) -> Vec<Token
     cap.binds
         .iter()
         .map(|b| {
-            let namespace = opt_str(b.namespace.as_deref());
+            let namespace = super::opt(b.namespace.as_deref());
             let var = &b.var;
             let key = &b.source_key;
-            let location = opt_str(b.location.as_deref());
+            let location = super::opt(b.location.as_deref());
             let used_at = b.used_at.clone().unwrap_or_else(|| settings.source_name.clone());
             quote! {
                 __rt::BindSpec { namespace: #namespace, var: #var, source_key: #key, location: #location, used_at: #used_at }
@@ -73,13 +73,6 @@ pub(crate) fn pieces(template: &ir::Template) -> TokenStream {
         Piece::Bind(i) => quote! { __rt::Piece::Bind(#i) },
     });
     quote! { &[#(#items),*] }
-}
-
-fn opt_str(value: Option<&str>) -> TokenStream {
-    match value {
-        Some(v) => quote! { __rt::Some(#v) },
-        None => quote! { __rt::None },
-    }
 }
 
 /// The Rust type of an argument: JSON values are borrowed.
@@ -153,9 +146,9 @@ pub fn generate(
             let id = pieces(client_id.as_ref().unwrap_or(&empty));
             let secret = pieces(client_secret.as_ref().unwrap_or(&empty));
             let (scopes, audience, resource) = (
-                opt_str(scopes.as_deref()),
-                opt_str(audience.as_deref()),
-                opt_str(resource.as_deref()),
+                super::opt(scopes.as_deref()),
+                super::opt(audience.as_deref()),
+                super::opt(resource.as_deref()),
             );
             quote! {
                 __rt::Some(__rt::AuthSpec::OAuth2 {
@@ -439,8 +432,8 @@ fn op_spec(
         BodyPlan::Multipart(parts) => {
             let parts = parts.iter().map(|part| {
                 let (name, value) = (&part.name, &part.value);
-                let filename = opt_str(part.filename.as_deref());
-                let ct = opt_str(part.content_type.as_deref());
+                let filename = super::opt(part.filename.as_deref());
+                let ct = super::opt(part.content_type.as_deref());
                 quote! { (#name, #value, #filename, #ct) }
             });
             quote! { #p::BodySpec::Multipart(&[#(#parts),*]) }
@@ -457,9 +450,9 @@ fn op_spec(
     let output = match (&op.output_mapping, &op.raw_format) {
         (None, None) => quote! { #p::Output::JSON },
         (mapping, format) => {
-            let mapping = opt_str(mapping.as_deref());
-            let raw_format = opt_str(format.as_deref());
-            let raw_schema = opt_str(format.as_ref().and(op.output_schema.as_deref()));
+            let mapping = super::opt(mapping.as_deref());
+            let raw_format = super::opt(format.as_deref());
+            let raw_schema = super::opt(format.as_ref().and(op.output_schema.as_deref()));
             quote! { #p::Output::new(#mapping, #raw_format, #raw_schema) }
         }
     };

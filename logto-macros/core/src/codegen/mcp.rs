@@ -27,13 +27,6 @@ pub(crate) fn used_apis(cap: &ir::Capability, a: &ir::McpAdapter) -> Vec<usize> 
     upstream_apis(cap, tools.chain(resources))
 }
 
-fn opt_str(v: Option<&str>) -> TokenStream {
-    match v {
-        Some(s) => quote! { __rt::Some(#s) },
-        None => quote! { __rt::None },
-    }
-}
-
 /// The `McpAdapter` methods and tables of an adapter's resources and
 /// prompts (none when it has neither).
 fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenStream, TokenStream) {
@@ -45,14 +38,14 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
         let specs = a.resources.iter().map(|r| {
             let (name, uri) = (&r.name, &r.uri);
             let (title, description, mime) = (
-                opt_str(r.title.as_deref()),
-                opt_str(r.description.as_deref()),
-                opt_str(r.mime_type.as_deref()),
+                super::opt(r.title.as_deref()),
+                super::opt(r.description.as_deref()),
+                super::opt(r.mime_type.as_deref()),
             );
             quote! { #c::ResourceSpec { name: #name, title: #title, description: #description, mime_type: #mime, uri: #uri } }
         });
         let arms = a.resources.iter().enumerate().map(|(i, r)| {
-            let mime = opt_str(r.mime_type.as_deref());
+            let mime = super::opt(r.mime_type.as_deref());
             match &r.source {
                 ir::ResourceSource::File(location) => quote! {
                     #i => #c::file_contents(&uri, #mime, #location).map(::core::convert::Into::into),
@@ -100,12 +93,12 @@ fn catalog(rt: &syn::Path, cap: &ir::Capability, a: &ir::McpAdapter) -> (TokenSt
         let specs = a.prompts.iter().map(|p| {
             let name = &p.name;
             let (title, description, file) = (
-                opt_str(p.title.as_deref()),
-                opt_str(p.description.as_deref()),
-                opt_str(p.file.as_deref()),
+                super::opt(p.title.as_deref()),
+                super::opt(p.description.as_deref()),
+                super::opt(p.file.as_deref()),
             );
             let args = p.arguments.iter().map(|(n, d, r)| {
-                let d = opt_str(d.as_deref());
+                let d = super::opt(d.as_deref());
                 quote! { (#n, #d, #r) }
             });
             let messages = p.messages.iter().map(|(r, m)| quote! { (#r, #m) });
@@ -146,13 +139,6 @@ pub fn input_schema(tool: &ir::McpTool) -> Value {
         obj.insert("required".into(), Value::Array(required));
     }
     schema
-}
-
-fn opt_bool(b: Option<bool>) -> TokenStream {
-    match b {
-        Some(v) => quote! { __rt::Some(#v) },
-        None => quote! { __rt::None },
-    }
 }
 
 /// A tool's function: runs `body` with `server` and `args` (a JSON object,
@@ -198,7 +184,7 @@ pub fn generate(
         let name = &t.name;
         let target = t.call.and_then(|c| {
             Some((
-                c.api,
+                c,
                 cap.apis.get(c.api)?,
                 cap.apis.get(c.api)?.operations.get(c.op)?,
             ))
@@ -218,18 +204,15 @@ pub fn generate(
                 continue;
             }
         };
-        let title = match &t.title {
-            Some(s) => quote! { __rt::Some(#s) },
-            None => quote! { __rt::None },
-        };
+        let title = super::opt(t.title.as_deref());
         let description = t.description.clone().unwrap_or(default_description);
         let schema = input_schema(t).to_string();
-        let hints = t.hints.iter().map(|h| opt_bool(*h));
+        let hints = t.hints.iter().map(|h| super::opt(*h));
         // A tool that forwards to one consumed operation is a table entry
         // (its `CallPlan`); steps and mocks get a function of their own.
         let plan = match target {
-            Some((api, target_api, op)) if t.steps.is_none() => {
-                let upstream = used.iter().position(|u| *u == api).unwrap_or_default();
+            Some((call, _, op)) if t.steps.is_none() => {
+                let upstream = used.iter().position(|u| *u == call.api).unwrap_or_default();
                 let input_of = |src: &Source| -> Option<String> {
                     match src {
                         Source::Argument(n)
@@ -245,7 +228,7 @@ pub fn generate(
                     mapping: t.output_mapping.as_deref(),
                     input_of: &input_of,
                 };
-                Some(super::plan::call_plan(upstream, target_api, op, &exposed))
+                Some(super::plan::call_plan(upstream, call.op, op, &exposed))
             }
             _ => None,
         };
@@ -322,10 +305,7 @@ pub fn generate(
     let ns = &a.namespace;
     let names = a.tools.iter().map(|t| &t.name);
     let port = super::port_const(a.port);
-    let instructions = match &a.description {
-        Some(d) => quote! { __rt::Some(#d) },
-        None => quote! { __rt::None },
-    };
+    let instructions = super::opt(a.description.as_deref());
     let stdio = a.stdio;
     let binds = super::client::bind_specs(cap, settings);
     let binds_len = [binds.len()];

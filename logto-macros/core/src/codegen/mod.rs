@@ -128,6 +128,14 @@ fn module(name: &str, doc: &str, body: TokenStream, settings: &Settings) -> Toke
     }
 }
 
+/// `__rt::Some(value)` or `__rt::None`, for the generated tables.
+pub(crate) fn opt<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(v) => quote! { __rt::Some(#v) },
+        None => quote! { __rt::None },
+    }
+}
+
 pub(crate) fn port_const(port: Option<u16>) -> TokenStream {
     match port {
         Some(p) => quote! {

@@ -21,10 +21,10 @@ pub(crate) struct Exposed<'a> {
 
 /// An `Option<__rt::CallPlan>` constant expression.
 /// `api` is the index of the upstream's client in the adapter's
-/// `Upstreams`.
+/// `Upstreams`, `op` that of `target` in its API (the `CallRef`'s).
 pub(crate) fn call_plan(
     api: usize,
-    target_api: &ir::Api,
+    op: usize,
     target: &ir::ConsumedOp,
     exposed: &Exposed<'_>,
 ) -> TokenStream {
@@ -93,20 +93,12 @@ pub(crate) fn call_plan(
         .collect();
     // The consumed operation by its index in its API (the plan's upstream
     // knows its operations).
-    let op = target_api
-        .operations
-        .iter()
-        .position(|o| std::ptr::eq(o, target))
-        .unwrap_or_default();
     let op = proc_macro2::Literal::usize_unsuffixed(op);
     let api = proc_macro2::Literal::usize_unsuffixed(api);
     match (extras.is_empty(), exposed.mapping) {
         (true, None) => quote! { __rt::plan(#api, #op, &[#(#args),*]) },
         (_, mapping) => {
-            let mapping = match mapping {
-                Some(m) => quote! { __rt::Some(#m) },
-                None => quote! { __rt::None },
-            };
+            let mapping = super::opt(mapping);
             quote! { __rt::plan_with(#api, #op, &[#(#args),*], &[#(#extras),*], #mapping) }
         }
     }

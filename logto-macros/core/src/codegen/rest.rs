@@ -81,22 +81,6 @@ fn field_type(i: &ir::ExposedInput) -> TokenStream {
     }
 }
 
-/// An `Arg` expression for a literal `with` value.
-pub(crate) fn literal_arg(v: &serde_json::Value) -> TokenStream {
-    match v {
-        serde_json::Value::String(s) => {
-            quote! { __rt::Arg::Text(::std::string::String::from(#s)) }
-        }
-        serde_json::Value::Null => quote! { __rt::Arg::Missing },
-        other => {
-            let text = other.to_string();
-            quote! {
-                __rt::Arg::json(__rt::serde_json::from_str(#text).ok())
-            }
-        }
-    }
-}
-
 /// Generates the module body of a REST adapter.
 pub fn generate(
     a: &ir::RestAdapter,
@@ -284,7 +268,7 @@ pub fn generate(
             }
             None if op.mock.is_some() => {
                 let text = |name: &str| {
-                    let arg = source_arg(op, &Source::Query(name.to_owned()));
+                    let arg = input_arg(op, name);
                     quote! { (#arg).opt_text(#name).ok().flatten().unwrap_or_default() }
                 };
                 let value = op.mock.as_ref().map(|m| mock_expr(rt, m, &text));
@@ -512,28 +496,15 @@ pub fn generate(
     }
 }
 
-/// The `Arg` for a binding source of a REST operation.
-fn source_arg(op: &ir::RestOp, src: &Source) -> TokenStream {
-    let name = match src {
-        Source::Literal(v) => return literal_arg(v),
-        Source::Template(parts) => {
-            let text = |name: &str| {
-                let arg = source_arg(op, &Source::Query(name.to_owned()));
-                quote! { (#arg).opt_text(#name)?.unwrap_or_default() }
-            };
-            return template_arg(parts, text, quote! { .map_err(__rt::error_response)? });
-        }
-        Source::Body => "body",
-        Source::PathParam(n) | Source::Query(n) | Source::Header(n) | Source::Argument(n) => {
-            n.as_str()
-        }
-    };
+/// The `Arg` of exposed input `name` for a mock answer (`Missing` when the
+/// operation does not declare it).
+fn input_arg(op: &ir::RestOp, name: &str) -> TokenStream {
     let Some(i) = op.inputs.iter().find(|i| i.name == name) else {
         return quote! { __rt::Arg::Missing };
     };
     let f = ident(&i.rust_name);
-    // An input read once is moved into its argument (the body is not copied
-    // on the request path); one read several times is cloned.
+    // An input read once is moved into its argument; one read several times
+    // is cloned.
     let value = if uses(op, name) > 1 {
         quote! { input.#f.clone() }
     } else {
@@ -543,9 +514,7 @@ fn source_arg(op: &ir::RestOp, src: &Source) -> TokenStream {
     match (i.location == Location::Body, opt) {
         (true, false) => quote! { __rt::Arg::json(__rt::Some(#value)) },
         (true, true) => quote! { __rt::Arg::json(#value) },
-        (false, false) => {
-            quote! { __rt::Arg::text(__rt::Some(#value)) }
-        }
+        (false, false) => quote! { __rt::Arg::text(__rt::Some(#value)) },
         (false, true) => quote! { __rt::Arg::text(#value) },
     }
 }
@@ -625,32 +594,6 @@ pub(crate) fn mock_expr(
     }
 }
 
-/// An `Arg::Text` built from a `with` template; `text` reads an input's
-/// text, `on_error` turns a bind error into the caller's error type.
-pub(crate) fn template_arg(
-    parts: &[ir::TemplatePart],
-    text: impl Fn(&str) -> TokenStream,
-    on_error: TokenStream,
-) -> TokenStream {
-    let pushes = parts.iter().map(|p| match p {
-        ir::TemplatePart::Text(t) => quote! { s.push_str(#t); },
-        ir::TemplatePart::Input(name) => {
-            let value = text(name);
-            quote! { s.push_str(&#value); }
-        }
-        ir::TemplatePart::Bind(i) => {
-            quote! { s.push_str(&client.core().bind_value(#i) #on_error); }
-        }
-    });
-    quote! {
-        {
-            let mut s = ::std::string::String::new();
-            #(#pushes)*
-            __rt::Arg::Text(s)
-        }
-    }
-}
-
 /// The route with its placeholders renamed by position (`{p0}`, `{p1}`):
 /// axum refuses two routes that name one segment differently, and the
 /// handlers read path parameters by position anyway.
@@ -694,5 +637,5 @@ fn plain_call(cap: &ir::Capability, used: &[usize], op: &ir::RestOp) -> Option<T
         mapping: op.output_mapping.as_deref(),
         input_of: &input_of,
     };
-    Some(super::plan::call_plan(upstream, api, target, &exposed))
+    Some(super::plan::call_plan(upstream, c.op, target, &exposed))
 }

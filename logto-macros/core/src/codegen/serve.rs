@@ -39,20 +39,6 @@ pub fn skill_items(a: &ir::SkillAdapter, settings: &Settings) -> TokenStream {
     }
 }
 
-fn opt_str(v: Option<&str>) -> TokenStream {
-    match v {
-        Some(s) => quote! { __rt::Some(#s) },
-        None => quote! { __rt::None },
-    }
-}
-
-fn opt_port(v: Option<u16>) -> TokenStream {
-    match v {
-        Some(p) => quote! { __rt::Some(#p) },
-        None => quote! { __rt::None },
-    }
-}
-
 /// The `capability` module.
 pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
     let rt = &settings.runtime;
@@ -112,7 +98,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         let m = ident(&a.module);
         let ups = upstreams(&m, super::rest::used_apis(cap, a), "rest");
         let ns = &a.namespace;
-        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        let (addr, port) = (super::opt(a.address.as_deref()), super::opt(a.port));
         let call = quote! { super::#m::router(super::#m::Forwarder { upstreams: #ups }, rest_config.clone()) };
         let guarded = a
             .auth
@@ -144,7 +130,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             };
             continue;
         }
-        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        let (addr, port) = (super::opt(a.address.as_deref()), super::opt(a.port));
         adapters.push(quote! {
             adapters.push(#rt::serve::Adapter {
                 namespace: #ns,
@@ -158,7 +144,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
     for a in &cap.skills {
         let m = ident(&a.module);
         let ns = &a.namespace;
-        let (addr, port) = (opt_str(a.address.as_deref()), opt_port(a.port));
+        let (addr, port) = (super::opt(a.address.as_deref()), super::opt(a.port));
         adapters.push(quote! {
             adapters.push(#rt::serve::Adapter {
                 namespace: #ns,
@@ -173,13 +159,13 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         None => quote! {},
         Some(c) => {
             let ns = &c.namespace;
-            let (addr, port) = (opt_str(c.address.as_deref()), opt_port(c.port));
+            let (addr, port) = (super::opt(c.address.as_deref()), super::opt(c.port));
             let (health, info, metrics, traces, buffer) =
                 (c.health, c.info, c.metrics, c.traces, c.buffer);
             let unsupported = c.unsupported.iter().map(|(r, w)| quote! { (#r, #w) });
             let notes = &c.notes;
             let notes_len = notes.len();
-            let label = opt_str(cap.label.as_deref());
+            let label = super::opt(cap.label.as_deref());
             let version = &cap.version;
             let guard = c
                 .auth
