@@ -66,7 +66,9 @@ pub mod __private {
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
     pub use crate::plan::Src::{Input, Literal, Missing, Take, Template};
     pub use crate::plan::{CallPlan, Src, TemplatePart, Upstreams, inputs, plan, plan_with};
-    pub use crate::rest::{InputRead, Read, RouteSpec, Shared, forward_route, read_inputs, routes};
+    pub use crate::rest::{
+        HandlerFuture, InputRead, Read, RouteSpec, Shared, forward_route, read_inputs, routes,
+    };
     pub use crate::server::{
         Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,
         method_not_allowed, not_found, problem,

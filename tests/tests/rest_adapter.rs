@@ -286,34 +286,36 @@ impl items_rest::Handlers for App {
         &self.upstreams
     }
 
-    async fn health(
+    fn health(
         &self,
         _input: items_rest::HealthInput,
         _forwarded: http::HeaderMap,
-    ) -> axum::response::Response {
-        axum::Json(json!({"ok": true})).into_response()
+    ) -> items_rest::HandlerFuture<'_> {
+        Box::pin(async move { axum::Json(json!({"ok": true})).into_response() })
     }
 
-    async fn get_item(
+    fn get_item(
         &self,
         input: items_rest::GetItemInput,
         forwarded: http::HeaderMap,
-    ) -> axum::response::Response {
-        if input.item_id == "local" {
-            return axum::Json(json!("served locally")).into_response();
-        }
-        // Everything else: proxy as the spec says.
-        let core = self.upstreams.items_api.core();
-        let call = core
-            .prepare(&items_api::OP_GET_ITEM, vec![input.item_id.into()])
-            .unwrap();
-        logto_client::server::forward(
-            self.upstreams.items_api.core(),
-            call,
-            forwarded,
-            Some("$.name"),
-        )
-        .await
+    ) -> items_rest::HandlerFuture<'_> {
+        Box::pin(async move {
+            if input.item_id == "local" {
+                return axum::Json(json!("served locally")).into_response();
+            }
+            // Everything else: proxy as the spec says.
+            let core = self.upstreams.items_api.core();
+            let call = core
+                .prepare(&items_api::OP_GET_ITEM, vec![input.item_id.into()])
+                .unwrap();
+            logto_client::server::forward(
+                self.upstreams.items_api.core(),
+                call,
+                forwarded,
+                Some("$.name"),
+            )
+            .await
+        })
     }
 }
 

@@ -198,7 +198,7 @@ pub fn generate(
         let method_ident = ident(&op.fn_name);
         let route_index = proc_macro2::Literal::usize_unsuffixed(route_index);
         arms.push(quote! {
-            #route_index => h.#method_ident(#input_ty { #(#fields,)* }, forwarded).await,
+            #route_index => h.#method_ident(#input_ty { #(#fields,)* }, forwarded),
         });
 
         let summary = op
@@ -223,8 +223,7 @@ pub fn generate(
             ),
         };
         let sig = quote! {
-            fn #method_ident(&self, input: #input_ty, forwarded: __rt::HeaderMap)
-                -> impl __rt::Future<Output = __rt::Response> + __rt::Send
+            fn #method_ident(&self, input: #input_ty, forwarded: __rt::HeaderMap) -> HandlerFuture<'_>
         };
         match target {
             None if op.steps.is_some() => {
@@ -255,14 +254,14 @@ pub fn generate(
                 methods.push(quote! {
                     #[doc = #doc]
                     #sig {
-                        async move {
+                        ::std::boxed::Box::pin(async move {
                             let mut params = __rt::serde_json::Map::new();
                             #(#inserts)*
                             match (#orch).await {
                                 __rt::Ok(v) => __rt::axum::response::IntoResponse::into_response(__rt::axum::Json(v)),
                                 __rt::Err(e) => e.into_response(),
                             }
-                        }
+                        })
                     }
                 });
             }
@@ -279,10 +278,10 @@ pub fn generate(
                 methods.push(quote! {
                     #[doc = #doc]
                     #sig {
-                        async move {
+                        ::std::boxed::Box::pin(async move {
                             let value = #value;
                             __rt::axum::response::IntoResponse::into_response(__rt::axum::Json(value))
-                        }
+                        })
                     }
                 });
             }
@@ -352,7 +351,9 @@ pub fn generate(
     let trait_doc = format!(
         "The operations of the REST adapter `{ns}`. Every method has a default that forwards to the consumed \
          operation its `call` names (\"proxy, then customise\"): implement [`Handlers::upstreams`] and override \
-         only what you need.\n\n{unimplemented_note}."
+         only what you need. A method returns a boxed future, [`HandlerFuture`]: an override is \
+         `fn op(&self, input: OpInput, forwarded: HeaderMap) -> HandlerFuture<'_> {{ Box::pin(async move {{ .. }}) }}`.\n\n\
+         {unimplemented_note}."
     );
     let not_implemented = a
         .operations
@@ -367,10 +368,8 @@ pub fn generate(
             );
             quote! {
                 #[allow(unused_variables)]
-                fn #m(&self, input: #input_ty, forwarded: __rt::HeaderMap)
-                    -> impl __rt::Future<Output = __rt::Response> + __rt::Send
-                {
-                    async move { __rt::problem(__rt::http::StatusCode::NOT_IMPLEMENTED, #message) }
+                fn #m(&self, input: #input_ty, forwarded: __rt::HeaderMap) -> HandlerFuture<'_> {
+                    ::std::boxed::Box::pin(async move { __rt::problem(__rt::http::StatusCode::NOT_IMPLEMENTED, #message) })
                 }
             }
         });
@@ -447,6 +446,7 @@ pub fn generate(
     quote! {
         /// The adapter's namespace as written in the spec.
         pub const NAMESPACE: &str = #ns;
+        pub use #rt::rest::HandlerFuture;
         #port
         /// The exposed operations, in spec order.
         pub const OPERATIONS: &[&str] = &[#(#names),*];
@@ -478,17 +478,18 @@ pub fn generate(
             state: __rt::Shared<H>,
             req: __rt::axum::extract::Request,
             op: usize,
-        ) -> ::std::pin::Pin<::std::boxed::Box<dyn __rt::Future<Output = __rt::Response> + __rt::Send>> {
+        ) -> HandlerFuture<'static> {
             ::std::boxed::Box::pin(async move {
                 let (mut v, forwarded) = match __rt::read_inputs(req, &state.1, &ROUTES, op).await {
                     __rt::Ok(read) => read,
                     __rt::Err(resp) => return resp,
                 };
                 let h = &state.0;
-                match op {
+                let answer: HandlerFuture<'_> = match op {
                     #(#arms)*
-                    _ => __rt::problem(__rt::http::StatusCode::NOT_FOUND, "no such operation"),
-                }
+                    _ => return __rt::problem(__rt::http::StatusCode::NOT_FOUND, "no such operation"),
+                };
+                answer.await
             })
         }
 
