@@ -1,0 +1,82 @@
+//! The floor of our HTTP stack as a reverse proxy, for `proxy-bench`: hyper's
+//! server and hyper-util's pooled client on one current-thread tokio runtime,
+//! and nothing else (no axum, no reqwest, no input reading). It does only
+//! what proxy-bench's nginx does: `/v1/api/...` → upstream `/api/...`, an
+//! `Authorization: Bearer $LOGTO_API_KEY` added, the rest passed through.
+//!
+//! ```text
+//! cargo build --release -p logto-tests --example bare_proxy
+//! ../shared/bin/proxy-bench --adapter-cmd 'target/release/examples/bare_proxy {UPSTREAM} 127.0.0.1:{PORT}'
+//! ```
+//!
+//! What the generated adapter does beyond this (routing, reading and
+//! checking inputs, the call plan, hop-by-hop hygiene, limits) costs the
+//! difference between the two runs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+
+use http::{HeaderValue, Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let upstream: Uri = args.next().expect("upstream URL").parse().expect("URL");
+    let addr = args.next().expect("listen address");
+    let key = std::env::var("LOGTO_API_KEY").unwrap_or_default();
+    let auth = HeaderValue::from_str(&format!("Bearer {key}")).expect("header");
+    let authority = upstream.authority().expect("host:port").clone();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async move {
+            let client: Client<HttpConnector, Incoming> =
+                Client::builder(TokioExecutor::new()).build_http();
+            let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let (client, auth, authority) = (client.clone(), auth.clone(), authority.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let (client, auth, authority) =
+                            (client.clone(), auth.clone(), authority.clone());
+                        async move {
+                            let (mut parts, body) = req.into_parts();
+                            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                            let path = path.strip_prefix("/v1").unwrap_or(path);
+                            parts.uri = Uri::builder()
+                                .scheme("http")
+                                .authority(authority)
+                                .path_and_query(path)
+                                .build()
+                                .expect("uri");
+                            parts.headers.insert(http::header::AUTHORIZATION, auth);
+                            parts.headers.remove(http::header::HOST);
+                            let answer =
+                                match client.request(Request::from_parts(parts, body)).await {
+                                    Ok(resp) => resp.map(http_body_util::Either::Left),
+                                    Err(_) => Response::builder()
+                                        .status(502)
+                                        .body(http_body_util::Either::Right(
+                                            http_body_util::Empty::new(),
+                                        ))
+                                        .expect("response"),
+                                };
+                            Ok::<_, Infallible>(answer)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+}
