@@ -263,16 +263,23 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
 
             /// Serves every adapter until Ctrl-C or SIGTERM; in-flight
             /// requests then get `config.grace` to finish.
-            pub async fn serve(config: #rt::serve::ServeConfig) -> ::std::io::Result<()> {
-                let built = adapters(&config).map_err(::std::io::Error::other)?;
-                let stdio = stdio(&config).map_err(::std::io::Error::other)?;
-                #rt::serve::run(built, stdio, &config).await
+            // A boxed future rather than an `async fn`: a public `async fn` of
+            // a binary crate is code-generated even when nothing calls it,
+            // with the whole server stack it reaches (550 more functions for
+            // the Logto capability: 2.2 s instead of 1.3-1.8 s for a first
+            // build of a crate using it).
+            pub fn serve(config: #rt::serve::ServeConfig) -> #rt::serve::Serving<::std::io::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    let built = adapters(&config).map_err(::std::io::Error::other)?;
+                    let stdio = stdio(&config).map_err(::std::io::Error::other)?;
+                    #rt::serve::run(built, stdio, &config).await
+                })
             }
 
             /// The `main` of a binary serving this capability, configured by
             /// its command-line options (see `ServeConfig::from_args`).
-            pub async fn main() -> ::std::process::ExitCode {
-                #rt::serve::main(adapters, stdio).await
+            pub fn main() -> #rt::serve::Serving<::std::process::ExitCode> {
+                ::std::boxed::Box::pin(#rt::serve::main(adapters, stdio))
             }
         }
     }
