@@ -92,11 +92,7 @@ impl CallPlan {
         }
         let mut call = core.prepare(op, args)?;
         for (name, src) in self.extras {
-            let value = src.arg(core, &mut inputs)?.opt_text(name);
-            if let Some(v) = value.map_err(|e| Error::InvalidRequest {
-                operation: op.operation,
-                message: e.0,
-            })? {
+            if let Some(v) = src.arg(core, &mut inputs)?.into_text() {
                 call.query(name, v);
             }
         }
@@ -179,7 +175,7 @@ mod tests {
 
     use super::*;
     use crate::client::{
-        ApiSpec, At, BodySpec, CallBody, CoreBuilder, InputSpec, OpSpec, Output, Piece, Ty,
+        ApiSpec, At, BodySpec, CallBody, CoreBuilder, InputSpec, OpSpec, Output, Ty,
     };
 
     static OP: OpSpec = OpSpec {
@@ -195,15 +191,7 @@ mod tests {
         body: BodySpec::Whole(2),
         output: Output::JSON,
     };
-    static SPEC: ApiSpec = ApiSpec {
-        namespace: "t",
-        base_uri: &[Piece::Text("http://127.0.0.1:9")],
-        base_uri_text: "http://127.0.0.1:9",
-        binds: &[],
-        auth: None,
-        fixed: &[],
-        operations: &[&OP],
-    };
+    static SPEC: ApiSpec = ApiSpec::for_tests(&[&OP]);
     static PLAN: CallPlan = CallPlan {
         api: 0,
         op: 0,

@@ -321,21 +321,28 @@ impl Arg {
         ArgError(format!("missing required input `{name}`"))
     }
 
-    /// As text, for a `string` consumed input.
-    pub fn opt_text(self, _name: &str) -> Result<Option<String>, ArgError> {
-        Ok(match self {
+    /// As text (a JSON value as its JSON text): what a `string` input, an
+    /// extra query parameter or a mock's `{{input}}` gets.
+    pub fn into_text(self) -> Option<String> {
+        match self {
             Arg::Missing => None,
             Arg::Text(t) | Arg::Json(Value::String(t)) => Some(t),
             Arg::Json(v) => Some(v.to_string()),
-        })
+        }
     }
 
-    /// As text, required.
-    pub fn req_text(self, name: &str) -> Result<String, ArgError> {
-        self.opt_text(name)?.ok_or_else(|| Self::missing(name))
+    /// As JSON (text as a JSON string), for `object`/`array` inputs.
+    fn into_json(self) -> Option<Value> {
+        match self {
+            Arg::Missing => None,
+            Arg::Text(t) => Some(Value::String(t)),
+            Arg::Json(v) => Some(v),
+        }
     }
 
-    fn opt_parse<T: std::str::FromStr>(
+    /// As `T`, parsed from text or read from JSON by `from_json`; `what`
+    /// names the type in the error.
+    fn parse<T: std::str::FromStr>(
         self,
         name: &str,
         what: &str,
@@ -352,48 +359,27 @@ impl Arg {
         }
     }
 
-    /// As an integer.
-    pub fn opt_i64(self, name: &str) -> Result<Option<i64>, ArgError> {
-        self.opt_parse(name, "an integer", Value::as_i64)
-    }
-
-    /// As an integer, required.
-    pub fn req_i64(self, name: &str) -> Result<i64, ArgError> {
-        self.opt_i64(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As a number.
-    pub fn opt_f64(self, name: &str) -> Result<Option<f64>, ArgError> {
-        self.opt_parse(name, "a number", Value::as_f64)
-    }
-
-    /// As a number, required.
-    pub fn req_f64(self, name: &str) -> Result<f64, ArgError> {
-        self.opt_f64(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As a boolean.
-    pub fn opt_bool(self, name: &str) -> Result<Option<bool>, ArgError> {
-        self.opt_parse(name, "true or false", Value::as_bool)
-    }
-
-    /// As a boolean, required.
-    pub fn req_bool(self, name: &str) -> Result<bool, ArgError> {
-        self.opt_bool(name)?.ok_or_else(|| Self::missing(name))
-    }
-
-    /// As JSON, for `object`/`array` consumed inputs.
-    pub fn opt_json(self, _name: &str) -> Result<Option<Value>, ArgError> {
-        Ok(match self {
-            Arg::Missing => None,
-            Arg::Text(t) => Some(Value::String(t)),
-            Arg::Json(v) => Some(v),
-        })
-    }
-
-    /// As JSON, required.
-    pub fn req_json(self, name: &str) -> Result<Value, ArgError> {
-        self.opt_json(name)?.ok_or_else(|| Self::missing(name))
+    /// The argument converted to its input's type: `None` when it is
+    /// missing and may be.
+    fn typed(self, input: &InputSpec) -> Result<Option<Value>, ArgError> {
+        let name = input.name;
+        let value = match input.ty {
+            Ty::String => self.into_text().map(Value::String),
+            Ty::Integer => self
+                .parse(name, "an integer", Value::as_i64)?
+                .map(Value::from),
+            Ty::Number => self
+                .parse(name, "a number", Value::as_f64)?
+                .map(Value::from),
+            Ty::Boolean => self
+                .parse(name, "true or false", Value::as_bool)?
+                .map(Value::Bool),
+            Ty::Json => self.into_json(),
+        };
+        match value {
+            None if input.required => Err(Self::missing(name)),
+            other => Ok(other),
+        }
     }
 }
 
@@ -406,25 +392,6 @@ fn parse_text<T: std::str::FromStr>(value: &str, name: &str, what: &str) -> Resu
     value
         .parse()
         .map_err(|_| ArgError(format!("`{name}` must be {what}, got `{value}`")))
-}
-
-impl Arg {
-    /// The argument converted to its input's type: `None` when it is
-    /// missing and may be.
-    fn typed(self, input: &InputSpec) -> Result<Option<Value>, ArgError> {
-        let name = input.name;
-        let value = match input.ty {
-            Ty::String => self.opt_text(name)?.map(Value::String),
-            Ty::Integer => self.opt_i64(name)?.map(Value::from),
-            Ty::Number => self.opt_f64(name)?.map(Value::from),
-            Ty::Boolean => self.opt_bool(name)?.map(Value::Bool),
-            Ty::Json => self.opt_json(name)?,
-        };
-        match value {
-            None if input.required => Err(Self::missing(name)),
-            other => Ok(other),
-        }
-    }
 }
 
 // What a typed client method's parameters become.
@@ -509,15 +476,7 @@ mod tests {
             body: BodySpec::Merged(&[1, 2, 3]),
             output: Output::JSON,
         };
-        static SPEC: super::super::ApiSpec = super::super::ApiSpec {
-            namespace: "t",
-            base_uri: &[super::super::Piece::Text("http://127.0.0.1:9")],
-            base_uri_text: "http://127.0.0.1:9",
-            binds: &[],
-            auth: None,
-            fixed: &[],
-            operations: &[&OP],
-        };
+        static SPEC: super::super::ApiSpec = super::super::ApiSpec::for_tests(&[&OP]);
         let core = super::super::CoreBuilder::default().build(&SPEC).unwrap();
         let tags = serde_json::json!(["a", 1]);
         let call = core

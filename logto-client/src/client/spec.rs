@@ -119,3 +119,20 @@ pub struct ApiSpec {
     /// index).
     pub operations: &'static [&'static super::OpSpec],
 }
+
+#[cfg(test)]
+impl ApiSpec {
+    /// The API `t` at `http://127.0.0.1:9` with these operations and nothing
+    /// else (no binds, auth or fixed values): the runtime's unit tests' spec.
+    pub(crate) const fn for_tests(operations: &'static [&'static super::OpSpec]) -> Self {
+        Self {
+            namespace: "t",
+            base_uri: &[Piece::Text("http://127.0.0.1:9")],
+            base_uri_text: "http://127.0.0.1:9",
+            binds: &[],
+            auth: None,
+            fixed: &[],
+            operations,
+        }
+    }
+}

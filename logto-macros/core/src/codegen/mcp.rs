@@ -266,7 +266,7 @@ pub fn generate(
             continue;
         }
         // A mock tool: its answer is built from the arguments.
-        let text = |arg: &str| quote! { __rt::Arg::json(args.get(#arg).cloned()).opt_text(#arg).ok().flatten().unwrap_or_default() };
+        let text = |arg: &str| quote! { __rt::Arg::json(args.get(#arg).cloned()).into_text().unwrap_or_default() };
         let value = t
             .mock
             .as_ref()

@@ -268,7 +268,7 @@ pub fn generate(
             None if op.mock.is_some() => {
                 let text = |name: &str| {
                     let arg = input_arg(op, name);
-                    quote! { (#arg).opt_text(#name).ok().flatten().unwrap_or_default() }
+                    quote! { (#arg).into_text().unwrap_or_default() }
                 };
                 let value = op.mock.as_ref().map(|m| mock_expr(rt, m, &text));
                 let doc = format!(
