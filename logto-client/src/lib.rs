@@ -24,6 +24,9 @@ extern crate self as logto_client;
 
 pub mod client;
 pub mod control;
+// The dev upstream is the binary's and the tests' (issue 9: not in a
+// dependent crate's default build).
+#[cfg(any(feature = "dev", logto_cli))]
 pub mod dev;
 pub mod digest_auth;
 pub mod encode;

@@ -5,6 +5,14 @@
 // The doc comments of `Args` are clap's --help text, written for a terminal.
 #![allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links)]
 
+// clap and tracing-subscriber are this binary's alone, so they are not in
+// the library's default build (see .cargo/config.toml).
+#[cfg(not(any(logto_cli, feature = "cli")))]
+compile_error!(
+    "the logto-experience binary needs the `cli` feature (`--features cli`) or `--cfg logto_cli` \
+     (set by this repository's .cargo/config.toml; a RUSTFLAGS variable replaces it)"
+);
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;

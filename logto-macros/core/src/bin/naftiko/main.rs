@@ -1,6 +1,14 @@
 //! `naftiko`: check capability files, print the Rust they generate or their
 //! OpenAPI document, or serve them.
 
+// clap is this tool's alone, so it is not built for the proc macro of a
+// dependent crate (see .cargo/config.toml).
+#[cfg(not(any(logto_cli, feature = "cli")))]
+compile_error!(
+    "the naftiko tool needs the `cli` feature (`--features cli`) or `--cfg logto_cli` \
+     (set by this repository's .cargo/config.toml; a RUSTFLAGS variable replaces it)"
+);
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
