@@ -28,8 +28,8 @@ pub enum Error {
         operation: &'static str,
         /// The host the call was sent to.
         host: String,
-        /// reqwest's error, with its URL removed.
-        source: reqwest::Error,
+        /// What failed (reqwest's or hyper's error, no URL in it).
+        source: TransportError,
     },
     /// The request could not be built from the arguments (a header value
     /// with CR/LF, a path segment of `..`, a body that is not JSON).
@@ -199,6 +199,116 @@ impl fmt::Debug for Error {
                 f.debug_struct("Config").field("message", message).finish()
             }
         }
+    }
+}
+
+/// Why a request got no (complete) answer: the error of reqwest or of
+/// hyper's client (plain-HTTP calls of clients without a cookie store go
+/// straight to hyper), or the call's deadline. It never holds a URL.
+pub struct TransportError {
+    kind: TransportKind,
+    inner: Box<dyn std::error::Error + Send + Sync>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Timeout,
+    Connect,
+    Other,
+}
+
+impl TransportError {
+    /// `true` when the call ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == TransportKind::Timeout
+    }
+
+    /// `true` when no connection could be made.
+    pub fn is_connect(&self) -> bool {
+        self.kind == TransportKind::Connect
+    }
+
+    /// The call's deadline passed (`after` is the client's timeout).
+    pub(crate) fn timed_out(after: std::time::Duration) -> Self {
+        Self {
+            kind: TransportKind::Timeout,
+            inner: format!("no complete answer within {after:?}").into(),
+        }
+    }
+
+    /// A URL that HTTP cannot carry (url's encoding and http's URI grammar
+    /// differ at the edges).
+    pub(crate) fn invalid_url(e: http::uri::InvalidUri) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            inner: format!("the request URL is not a valid URI: {e}").into(),
+        }
+    }
+
+    /// hyper's client failed to send or to get the answer's head.
+    pub(crate) fn hyper_client(e: hyper_util::client::legacy::Error) -> Self {
+        use std::error::Error as _;
+        let kind = if e.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Other
+        };
+        // The legacy client's own message is "client error (Connect)"; the
+        // cause under it says what happened. Neither holds the URL.
+        let inner: Box<dyn std::error::Error + Send + Sync> = match e.source() {
+            Some(cause) => cause.to_string().into(),
+            None => e.to_string().into(),
+        };
+        Self { kind, inner }
+    }
+
+    /// Reading the answer's body failed (hyper).
+    pub(crate) fn body(e: hyper::Error) -> Self {
+        Self {
+            kind: if e.is_timeout() {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Other
+            },
+            inner: Box::new(e),
+        }
+    }
+}
+
+impl From<reqwest::Error> for TransportError {
+    fn from(e: reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            TransportKind::Timeout
+        } else if e.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Other
+        };
+        Self {
+            kind,
+            inner: Box::new(e.without_url()),
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("timeout", &self.is_timeout())
+            .field("connect", &self.is_connect())
+            .finish()
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
     }
 }
 

@@ -49,7 +49,7 @@ pub mod server;
 pub mod skill;
 pub mod template;
 
-pub use error::Error;
+pub use error::{Error, TransportError};
 pub use logto_macros::naftiko_capability;
 pub use response::ResponseValue;
 pub use secret::Secret;

@@ -309,10 +309,10 @@ pub fn error_response(e: Error) -> Response {
 /// An upstream answer streamed through, cut (an error ends the stream, so
 /// the caller's connection is closed, not the body quietly truncated) past
 /// `limit` bytes. An upstream that fails mid-body cuts it the same way.
-fn limited_stream(resp: reqwest::Response, limit: usize) -> Body {
+fn limited_stream(resp: crate::client::Answer, limit: usize) -> Body {
     use futures::StreamExt;
     let mut seen = 0usize;
-    Body::from_stream(resp.bytes_stream().map(move |chunk| {
+    Body::from_stream(resp.into_stream().map(move |chunk| {
         let chunk = chunk.map_err(std::io::Error::other)?;
         seen = seen.saturating_add(chunk.len());
         if seen > limit {

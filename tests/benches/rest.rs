@@ -1,6 +1,8 @@
 //! Requests through the generated REST adapter against the same requests
 //! straight to the upstream, in the same run, on loopback. Read the ratio
-//! of the two medians. (`../shared/bin/proxy-bench` measures the release
+//! of the two medians. A third adapter sends on a reqwest client given to
+//! it (`.http_client`), the way every call went before plain-HTTP calls of
+//! adapters went straight to hyper's client: their ratio is that change. (`../shared/bin/proxy-bench` measures the release
 //! binary under load against nginx.)
 //!
 //! `cargo bench -p logto-tests --bench rest`
@@ -19,7 +21,7 @@ use common::{ANSWER, serve};
 
 fn bench(c: &mut Criterion) {
     let rt = common::runtime();
-    let (upstream, adapter) = rt.block_on(async {
+    let (upstream, adapter, adapter_reqwest) = rt.block_on(async {
         let upstream = common::upstream().await;
         let client = Client::builder()
             .base_url(&upstream)
@@ -27,16 +29,32 @@ fn bench(c: &mut Criterion) {
             .cookie_store(false)
             .build()
             .unwrap();
-        let adapter = serve(router(
-            Forwarder {
-                upstreams: Upstreams {
-                    logto_experience: client,
+        // The same adapter on a reqwest client of the user's: its calls go
+        // through reqwest's layers instead of straight to hyper's client.
+        let via_reqwest = Client::builder()
+            .base_url(&upstream)
+            .bind("LOGTO_API_KEY", "bench-key")
+            .cookie_store(false)
+            .http_client(
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let adapter = |client| {
+            serve(router(
+                Forwarder {
+                    upstreams: Upstreams {
+                        logto_experience: client,
+                    },
                 },
-            },
-            RestConfig::default(),
-        ))
-        .await;
-        (upstream, adapter)
+                RestConfig::default(),
+            ))
+        };
+        let (a, b) = (adapter(client).await, adapter(via_reqwest).await);
+        (upstream, a, b)
     });
     let http = reqwest::Client::new();
     let body =
@@ -53,6 +71,10 @@ fn bench(c: &mut Criterion) {
         (
             "through_adapter",
             format!("{adapter}/v1/api/experience/verification/password"),
+        ),
+        (
+            "through_adapter_on_reqwest",
+            format!("{adapter_reqwest}/v1/api/experience/verification/password"),
         ),
     ] {
         group.bench_function(name, |b| {

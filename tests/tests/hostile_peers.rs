@@ -33,6 +33,11 @@ enum Upstream {
     ClosesMidBody { announced: usize, sent: usize },
     /// Chunked; sends one chunk, then resets the connection (RST).
     ResetsMidBody,
+    /// Announces `announced` bytes, sends `sent`, then sends nothing more
+    /// (the connection stays open).
+    StallsMidBody { announced: usize, sent: usize },
+    /// `302 Found` to `/answer?step=2`, setting a cookie.
+    Redirects,
 }
 
 /// A raw upstream on loopback; returns its URL and the request heads it read.
@@ -99,6 +104,17 @@ async fn answer(conn: &mut TcpStream, script: Upstream) {
             conn.write_all(&vec![b'x'; sent]).await.unwrap();
             conn.shutdown().await
         }
+        Upstream::StallsMidBody { announced, sent } => {
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {announced}\r\n\r\n");
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(&vec![b'x'; sent]).await
+        }
+        Upstream::Redirects => {
+            conn.write_all(
+                b"HTTP/1.1 302 Found\r\nlocation: /answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\n\r\n",
+            )
+            .await
+        }
         Upstream::ResetsMidBody => {
             conn.write_all(
                 b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n",
@@ -121,10 +137,16 @@ async fn answer(conn: &mut TcpStream, script: Upstream) {
 /// The adapter in front of `upstream`, answers limited to `answer_limit`,
 /// served with a 1 s header timeout; returns its address.
 async fn adapter(upstream: &str, answer_limit: usize) -> String {
+    adapter_with_timeout(upstream, answer_limit, Duration::from_secs(30)).await
+}
+
+/// [`adapter`] whose upstream calls time out after `timeout`.
+async fn adapter_with_timeout(upstream: &str, answer_limit: usize, timeout: Duration) -> String {
     let client = edge_api::Client::builder()
         .base_url(upstream)
         .cookie_store(false)
         .answer_limit(answer_limit)
+        .timeout(timeout)
         .build()
         .unwrap();
     let router = edge_rest::router(
@@ -385,4 +407,72 @@ async fn an_answer_over_the_limit_is_refused() {
     assert!(answer.ends_with("0\r\n\r\n"));
     let body = answer.split_once("\r\n\r\n").unwrap().1;
     assert_eq!(body.matches('x').count(), 40_000);
+}
+
+#[tokio::test]
+async fn an_upstream_that_stalls_mid_body_is_cut_at_the_call_timeout() {
+    // A small answer is read whole first: 504 once the timeout passes.
+    let (up, _) = upstream(Upstream::StallsMidBody {
+        announced: 1000,
+        sent: 10,
+    })
+    .await;
+    let addr = adapter_with_timeout(&up, 1 << 20, Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 504, "{answer}");
+    assert!(answer.contains("did not answer in time"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A large one streams: its status is sent, then the connection is cut at
+    // the deadline, short of the announced length.
+    let (up, _) = upstream(Upstream::StallsMidBody {
+        announced: 200_000,
+        sent: 70_000,
+    })
+    .await;
+    let addr = adapter_with_timeout(&up, 1 << 20, Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 200);
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    assert!(body.len() < 200_000, "cut short: {} bytes", body.len());
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_redirect_goes_back_to_the_caller_with_its_cookie() {
+    // The adapter keeps no cookies (they are the caller's), so it follows no
+    // redirect: the caller gets the 3xx, its Location and its Set-Cookie.
+    let (up, seen) = upstream(Upstream::Redirects).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+    assert_eq!(status_of(&answer), 302, "{answer}");
+    assert!(answer.contains("location: /answer?step=2"), "{answer}");
+    assert!(answer.contains("set-cookie: step=2; Path=/"), "{answer}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the redirect was not followed"
+    );
+}
+
+#[tokio::test]
+async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
+    // The adapter's client (no cookie store, plain HTTP) sends on hyper's
+    // client directly; a typed client with its cookie store sends through
+    // reqwest. The upstream must not be able to tell them apart.
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let (answer, _) = exchange(&addr, &get("/tagged?tag=v%201", "")).await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    let typed = edge_api::Client::builder().base_url(&up).build().unwrap();
+    typed.get_tagged("v 1").await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let port = up.rsplit(':').next().unwrap();
+    let expected = format!(
+        "GET /tagged HTTP/1.1\r\nx-tag: v 1\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\n\r\n"
+    );
+    assert_eq!(seen.as_slice(), [expected.clone(), expected]);
 }

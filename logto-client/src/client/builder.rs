@@ -62,7 +62,10 @@ impl CoreBuilder {
 
     /// Whether the client keeps cookies between calls (default: yes, so one
     /// client is one session). Servers that forward callers' cookies turn it
-    /// off so that callers never share a jar.
+    /// off so that callers never share a jar. Without a cookie store,
+    /// redirects are not followed (the 3xx and its `Set-Cookie` are the
+    /// caller's), and calls to a plain-HTTP base URL go straight to hyper's
+    /// client.
     pub fn cookie_store(mut self, enabled: bool) -> Self {
         self.cookie_store = Some(enabled);
         self
@@ -246,6 +249,14 @@ impl CoreBuilder {
             None => http_client(self.cookie_store.unwrap_or(true), timeout)?,
         };
         let own_http = self.http.is_none();
+        let cookie_store = self.cookie_store.unwrap_or(true);
+        let direct = super::direct::eligible(
+            own_http,
+            cookie_store,
+            parsed.scheme(),
+            digest.is_some() || oauth2.is_some(),
+        )
+        .then(super::direct::client);
         Ok(Core {
             shared: Arc::new(Shared {
                 own_http,
@@ -257,6 +268,7 @@ impl CoreBuilder {
                 vars: self.vars,
                 spec,
                 http,
+                direct,
                 base,
                 base_path: base_url.path().trim_end_matches('/').to_owned(),
                 base_url,
@@ -295,7 +307,10 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
 /// A reqwest client of our own (the platform's TLS). With `cookie_store`, its
 /// cookies come from the jar of the session that sends each request
 /// ([`super::SessionCookies`]): one client and connection pool serve every
-/// session made from it.
+/// session made from it. Without, it follows no redirects: the jar that
+/// would keep a redirect's `Set-Cookie` is the caller's, so the 3xx goes back
+/// to the caller (a proxy's behaviour, and what hyper's client does for
+/// such clients' plain-HTTP calls, see [`super::direct`]).
 pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
     let builder = reqwest::Client::builder()
         .timeout(timeout)
@@ -305,7 +320,7 @@ pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwe
     let builder = if cookie_store {
         builder.cookie_provider(Arc::new(super::SessionCookies))
     } else {
-        builder
+        builder.redirect(reqwest::redirect::Policy::none())
     };
     builder.build().map_err(|e| Error::Config {
         message: format!("cannot build the HTTP client: {e}"),

@@ -5,12 +5,15 @@
 //! as a [`Call`]; this module does the rest, so the generated code stays small
 //! and readable.
 
+mod answer;
 mod builder;
 mod call;
+mod direct;
 mod oauth2;
 mod operation;
 mod spec;
 
+pub use answer::Answer;
 pub use builder::{CoreBuilder, DEFAULT_ANSWER_LIMIT, DEFAULT_TIMEOUT};
 pub use call::{Call, CallBody};
 pub use operation::{Arg, ArgError, At, BodySpec, InputSpec, OpSpec, Output, Ty};
@@ -26,7 +29,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::digest_auth;
-use crate::error::Error;
+use crate::error::{Error, TransportError};
 use crate::mapping;
 use crate::response::ResponseValue;
 use crate::secret::Secret;
@@ -46,6 +49,8 @@ struct Shared {
     vars: BTreeMap<String, String>,
     spec: &'static ApiSpec,
     http: reqwest::Client,
+    /// hyper's client, when calls skip reqwest (see [`direct`]).
+    direct: Option<direct::DirectClient>,
     base: String,
     /// `base` parsed once: each call only sets its path (no URL parsing or
     /// IDNA on the request path).
@@ -368,31 +373,25 @@ impl Core {
         self.shared.spec.operations.get(index).copied()
     }
 
-    /// Builds the reqwest request for a call.
-    fn request(&self, call: &Call) -> reqwest::RequestBuilder {
+    /// A call's URL (base path, call path, fixed, auth and call query) and
+    /// headers (fixed, forwarded, the call's own, auth, cookies).
+    fn target(&self, call: &Call) -> (reqwest::Url, HeaderMap) {
         let s = &self.shared;
-        let path = if call.path.starts_with('/') || call.path.is_empty() {
-            call.path.clone()
+        let mut url = s.base_url.clone();
+        if call.path.starts_with('/') || call.path.is_empty() {
+            url.set_path(&format!("{}{}", s.base_path, call.path));
         } else {
-            format!("/{}", call.path)
-        };
-        let mut req = s
-            .http
-            .request(call.method.clone(), {
-                let mut url = s.base_url.clone();
-                url.set_path(&format!("{}{path}", s.base_path));
-                url
-            })
-            .timeout(s.timeout);
-        let query: Vec<(&str, &str)> = s
+            url.set_path(&format!("{}/{}", s.base_path, call.path));
+        }
+        let mut query = s
             .fixed_query
             .iter()
             .map(|(k, v)| (*k, v.expose()))
             .chain(s.auth_query.iter().map(|(k, v)| (*k, v.expose())))
             .chain(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .collect();
-        if !query.is_empty() {
-            req = req.query(&query);
+            .peekable();
+        if query.peek().is_some() {
+            url.query_pairs_mut().extend_pairs(query);
         }
         let mut headers = s.fixed_headers.clone();
         for (k, v) in &self.extra_headers {
@@ -419,13 +418,51 @@ impl Core {
                 headers.insert(COOKIE, v);
             }
         }
-        req = req.headers(headers);
+        (url, headers)
+    }
+
+    /// Builds the reqwest request for a call.
+    fn request(&self, call: &Call) -> reqwest::RequestBuilder {
+        let (url, headers) = self.target(call);
+        let req = self
+            .shared
+            .http
+            .request(call.method.clone(), url)
+            .timeout(self.shared.timeout)
+            .headers(headers);
         match &call.body {
             CallBody::None => req,
             CallBody::Json(v) => req.json(v),
             CallBody::Bytes(ct, b) => req.header(CONTENT_TYPE, *ct).body(b.clone()),
             CallBody::Raw(b) => req.body(b.clone()),
         }
+    }
+
+    /// Sends a call on hyper's client (see [`direct`]): the same request
+    /// reqwest would send (its `Accept: */*` included), under the same
+    /// deadline for the answer's head and body.
+    async fn execute_direct(
+        &self,
+        client: &direct::DirectClient,
+        call: &Call,
+    ) -> Result<Answer, TransportError> {
+        let (url, mut headers) = self.target(call);
+        let body = direct::body(&call.body, &mut headers);
+        if !headers.contains_key(http::header::ACCEPT) {
+            headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        let uri = http::Uri::try_from(url.as_str()).map_err(TransportError::invalid_url)?;
+        let mut req = http::Request::new(http_body_util::Full::new(body));
+        *req.method_mut() = call.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        let timeout = self.shared.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let resp = tokio::time::timeout_at(deadline, client.request(req))
+            .await
+            .map_err(|_| TransportError::timed_out(timeout))?
+            .map_err(TransportError::hyper_client)?;
+        Ok(Answer::direct(resp, deadline, timeout))
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
@@ -438,7 +475,7 @@ impl Core {
 
     /// Sends a call and returns the raw response (any status), for servers
     /// that stream it through.
-    pub async fn send_raw(&self, call: &Call) -> Result<reqwest::Response, Error> {
+    pub async fn send_raw(&self, call: &Call) -> Result<Answer, Error> {
         let span = tracing::info_span!(
             "naftiko.call",
             operation = call.operation,
@@ -482,11 +519,7 @@ impl Core {
 
     /// Sends the request with the OAuth 2.0 token; a `401` forgets the token
     /// and the request is sent once more with a fresh one.
-    async fn execute_oauth2(
-        &self,
-        oauth2: &oauth2::OAuth2,
-        call: &Call,
-    ) -> Result<reqwest::Response, Error> {
+    async fn execute_oauth2(&self, oauth2: &oauth2::OAuth2, call: &Call) -> Result<Answer, Error> {
         let http = &self.shared.http;
         let mut retried = false;
         loop {
@@ -513,7 +546,7 @@ impl Core {
                     self.transport_error(call.operation, e)
                 })?;
             if resp.status() != StatusCode::UNAUTHORIZED || retried {
-                return Ok(resp);
+                return Ok(Answer::from_reqwest(resp));
             }
             oauth2.invalidate(token.generation).await;
             retried = true;
@@ -522,9 +555,12 @@ impl Core {
 
     /// Sends the request, answering a digest challenge when the API uses
     /// digest authentication (one retry after a `401`).
-    async fn execute(&self, call: &Call) -> Result<reqwest::Response, reqwest::Error> {
+    async fn execute(&self, call: &Call) -> Result<Answer, TransportError> {
+        if let Some(client) = &self.shared.direct {
+            return self.execute_direct(client, call).await;
+        }
         let Some((user, password)) = &self.shared.digest else {
-            return self.request(call).send().await;
+            return Ok(Answer::from_reqwest(self.request(call).send().await?));
         };
         let mut answered = false;
         loop {
@@ -553,7 +589,7 @@ impl Core {
             }
             let resp = self.shared.http.execute(req).await?;
             if resp.status() != StatusCode::UNAUTHORIZED || answered {
-                return Ok(resp);
+                return Ok(Answer::from_reqwest(resp));
             }
             let fresh = resp
                 .headers()
@@ -562,7 +598,7 @@ impl Core {
                 .filter_map(|v| v.to_str().ok())
                 .find_map(digest_auth::parse_challenge);
             let Some(fresh) = fresh else {
-                return Ok(resp);
+                return Ok(Answer::from_reqwest(resp));
             };
             if let Ok(mut c) = self.shared.challenge.lock() {
                 *c = Some(fresh);
@@ -573,11 +609,11 @@ impl Core {
 
     /// An error for a request or body read that failed, naming the upstream
     /// host (the URL, which may carry an API key, is dropped).
-    pub fn transport_error(&self, operation: &'static str, e: reqwest::Error) -> Error {
+    pub fn transport_error(&self, operation: &'static str, e: impl Into<TransportError>) -> Error {
         Error::Transport {
             operation,
             host: self.shared.host.clone(),
-            source: e.without_url(),
+            source: e.into(),
         }
     }
 
@@ -605,7 +641,7 @@ impl Core {
     pub async fn read(
         &self,
         operation: &'static str,
-        mut resp: reqwest::Response,
+        mut resp: Answer,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
         let status = resp.status();
         let limit = self.shared.answer_limit;

@@ -193,7 +193,7 @@ impl OAuth2 {
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .unwrap_or_default(),
-                source: e.without_url(),
+                source: e.into(),
             })?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);

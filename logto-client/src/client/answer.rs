@@ -1,0 +1,164 @@
+//! An upstream's answer whose body is not read yet, from either HTTP stack
+//! the client sends on: reqwest, or hyper's pooled client directly (see
+//! [`super::direct`]).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use http::{HeaderMap, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body as _, Incoming};
+use tokio::time::Instant;
+
+use crate::error::TransportError;
+
+/// An answer's status and headers, and its body still to be read (at most
+/// until the call's deadline).
+pub struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: AnswerBody,
+}
+
+enum AnswerBody {
+    /// From reqwest (HTTPS, cookie jars, digest and OAuth 2.0 auth, a client
+    /// the user gave): reqwest enforces the deadline.
+    Reqwest(reqwest::Response),
+    /// From hyper's client: every read is bounded by the call's deadline, as
+    /// reqwest's total timeout bounds its own.
+    Direct {
+        body: Incoming,
+        deadline: Instant,
+        timeout: Duration,
+    },
+}
+
+/// Status, header names and which client: never header values (`Set-Cookie`)
+/// or the URL (reqwest's `Response` shows it, query string and all).
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("header_names", &names)
+            .field(
+                "client",
+                &match self.body {
+                    AnswerBody::Reqwest(_) => "reqwest",
+                    AnswerBody::Direct { .. } => "hyper",
+                },
+            )
+            .finish()
+    }
+}
+
+impl Answer {
+    /// An answer received by reqwest (its headers are moved out, not copied).
+    pub(crate) fn from_reqwest(mut resp: reqwest::Response) -> Self {
+        Self {
+            status: resp.status(),
+            headers: std::mem::take(resp.headers_mut()),
+            body: AnswerBody::Reqwest(resp),
+        }
+    }
+
+    /// An answer received by hyper's client for a call sent with `timeout`,
+    /// due by `deadline`.
+    pub(crate) fn direct(
+        resp: http::Response<Incoming>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Self {
+        let (parts, body) = resp.into_parts();
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body: AnswerBody::Direct {
+                body,
+                deadline,
+                timeout,
+            },
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, to move them out.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The body's length when the upstream announced it.
+    pub fn content_length(&self) -> Option<u64> {
+        match &self.body {
+            AnswerBody::Reqwest(r) => r.content_length(),
+            AnswerBody::Direct { body, .. } => body.size_hint().exact(),
+        }
+    }
+
+    /// The next piece of the body, `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        match &mut self.body {
+            AnswerBody::Reqwest(r) => Ok(r.chunk().await?),
+            AnswerBody::Direct {
+                body,
+                deadline,
+                timeout,
+            } => loop {
+                let frame = tokio::time::timeout_at(*deadline, body.frame())
+                    .await
+                    .map_err(|_| TransportError::timed_out(*timeout))?;
+                match frame {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(TransportError::body(e)),
+                    // Trailers carry no data: skipped, as reqwest does.
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// The whole body (callers check [`Self::content_length`] against their
+    /// limit first). One piece is returned as it is, without a copy.
+    pub async fn bytes(self) -> Result<Bytes, TransportError> {
+        match self.body {
+            AnswerBody::Reqwest(r) => Ok(r.bytes().await?),
+            AnswerBody::Direct {
+                body,
+                deadline,
+                timeout,
+            } => {
+                let collected = tokio::time::timeout_at(deadline, body.collect())
+                    .await
+                    .map_err(|_| TransportError::timed_out(timeout))?
+                    .map_err(TransportError::body)?;
+                Ok(collected.to_bytes())
+            }
+        }
+    }
+
+    /// The body as a stream of pieces, each error ending it.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, TransportError>> + Send {
+        futures::stream::unfold(Some(self), |answer| async move {
+            let mut answer = answer?;
+            match answer.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(answer))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
