@@ -466,10 +466,16 @@ impl Core {
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
-    async fn in_session<T>(&self, send: impl std::future::Future<Output = T>) -> T {
+    /// (Not an `async fn`: one would hold `send` twice, as its argument and
+    /// inside the future it awaits, and every call would copy both.)
+    fn in_session<F: std::future::Future>(
+        &self,
+        send: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        use futures::future::Either;
         match &self.jar {
-            Some(jar) => SESSION_JAR.scope(Arc::clone(jar), send).await,
-            None => send.await,
+            Some(jar) => Either::Left(SESSION_JAR.scope(Arc::clone(jar), send)),
+            None => Either::Right(send),
         }
     }
 
@@ -485,8 +491,9 @@ impl Core {
         );
         let started = Instant::now();
         if let Some(oauth2) = &self.shared.oauth2 {
-            let result = self
-                .in_session(self.execute_oauth2(oauth2, call))
+            // Boxed: its token fetch makes this future about 1.6 kB, which
+            // every other call would otherwise carry (and copy) too.
+            let result = Box::pin(self.in_session(self.execute_oauth2(oauth2, call)))
                 .instrument(span.clone())
                 .await;
             span.record("duration_ms", started.elapsed().as_millis() as u64);
