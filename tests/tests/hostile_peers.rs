@@ -476,3 +476,29 @@ async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     );
     assert_eq!(seen.as_slice(), [expected.clone(), expected]);
 }
+
+#[tokio::test]
+async fn a_client_reads_a_chunked_answer_whole_and_refuses_one_over_its_limit() {
+    // 40 000 bytes in 16 KiB chunks, read whole: every piece joined, in
+    // order; past the limit it stops reading, with an error naming it. Both
+    // stacks: with a cookie store (reqwest), without (hyper's client).
+    let (up, _) = upstream(Upstream::Chunked(40_000)).await;
+    for cookie_store in [true, false] {
+        let api = |limit| {
+            edge_api::Client::builder()
+                .base_url(&up)
+                .cookie_store(cookie_store)
+                .answer_limit(limit)
+                .build()
+                .unwrap()
+        };
+        let answer = api(50_000).get_answer().await.unwrap();
+        assert_eq!(*answer, serde_json::Value::String("x".repeat(40_000)));
+        let e = api(20_000).get_answer().await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("larger than the limit of 20000 bytes"),
+            "{e}"
+        );
+    }
+}

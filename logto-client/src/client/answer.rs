@@ -131,25 +131,6 @@ impl Answer {
         }
     }
 
-    /// The whole body (callers check [`Self::content_length`] against their
-    /// limit first). One piece is returned as it is, without a copy.
-    pub async fn bytes(self) -> Result<Bytes, TransportError> {
-        match self.body {
-            AnswerBody::Reqwest(r) => Ok(r.bytes().await?),
-            AnswerBody::Direct {
-                body,
-                deadline,
-                timeout,
-            } => {
-                let collected = tokio::time::timeout_at(deadline, body.collect())
-                    .await
-                    .map_err(|_| TransportError::timed_out(timeout))?
-                    .map_err(TransportError::body)?;
-                Ok(collected.to_bytes())
-            }
-        }
-    }
-
     /// The body as a stream of pieces, each error ending it.
     pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, TransportError>> + Send {
         futures::stream::unfold(Some(self), |answer| async move {

@@ -656,25 +656,33 @@ impl Core {
             return Err(self.answer_too_large(operation, status));
         }
         let headers = std::mem::take(resp.headers_mut());
-        if resp.content_length().is_some() {
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| self.transport_error(operation, e))?;
-            return Ok((status, headers, body));
-        }
-        let mut body = bytes::BytesMut::new();
+        // Piece by piece (a small future: no collecting adapter to carry),
+        // and a body that arrives in one piece, as small answers do, is
+        // returned as it is, without a copy.
+        let mut first = Bytes::new();
+        let mut more: Option<bytes::BytesMut> = None;
         while let Some(chunk) = resp
             .chunk()
             .await
             .map_err(|e| self.transport_error(operation, e))?
         {
-            if body.len() + chunk.len() > limit {
+            let held = more.as_ref().map_or(first.len(), bytes::BytesMut::len);
+            if held + chunk.len() > limit {
                 return Err(self.answer_too_large(operation, status));
             }
-            body.extend_from_slice(&chunk);
+            match &mut more {
+                Some(body) => body.extend_from_slice(&chunk),
+                None if first.is_empty() => first = chunk,
+                None => {
+                    let mut body = bytes::BytesMut::with_capacity(first.len() + chunk.len());
+                    body.extend_from_slice(&first);
+                    body.extend_from_slice(&chunk);
+                    more = Some(body);
+                }
+            }
         }
-        Ok((status, headers, body.freeze()))
+        let body = more.map_or(first, bytes::BytesMut::freeze);
+        Ok((status, headers, body))
     }
 
     /// Sends a call and decodes the answer: 2xx JSON through the mapping,
