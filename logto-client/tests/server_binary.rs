@@ -424,3 +424,53 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
         );
     }
 }
+
+#[tokio::test]
+async fn mcp_requests_add_no_rmcp_lines_to_the_logs_at_info() {
+    // rmcp runs a one-request service for every MCP request here and narrates
+    // it at info (three lines each); capped at warn, an MCP session at the
+    // default level leaves the REST request logs alone in the output.
+    let log = std::env::temp_dir().join(format!("logto-info-{}.log", std::process::id()));
+    let mcp_port = free_port();
+    let rest = format!("127.0.0.1:{}", free_port());
+    let mcp_addr = format!("127.0.0.1:{mcp_port}");
+    let (mut child, _) = start_with(
+        &["--dev", "--rest-addr", &rest, "--mcp-addr", &mcp_addr],
+        &[("RUST_LOG", "info")],
+        4,
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");
+    let post = |body: serde_json::Value, session: Option<&str>| {
+        let mut r = reqwest::Client::new()
+            .post(&mcp)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            r = r.header("mcp-session-id", s);
+        }
+        r.send()
+    };
+    let init = post(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
+        .await
+        .unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let _ = init.text().await;
+    for body in [
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ] {
+        let r = post(body, Some(&session)).await.unwrap();
+        assert!(r.status().is_success());
+        let _ = r.text().await;
+    }
+
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!logs.contains("rmcp"), "rmcp logged at info:\n{logs}");
+}

@@ -129,23 +129,24 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
-    // rmcp dumps whole JSON-RPC messages (tool arguments: passwords) at
-    // debug and trace: its service module stays at info whatever RUST_LOG says.
     // `RUST_LOG` is read as `target=level` directives (tracing-subscriber's
     // `Targets`: no span or field filters, so no regex engine to build).
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let targets = format!("{filter},rmcp::service=info")
-        .parse::<Targets>()
-        .unwrap_or_else(|_| {
-            eprintln!(
-                "RUST_LOG `{filter}` is not a list of target=level directives: logging at info"
-            );
-            Targets::new()
-                .with_default(tracing::Level::INFO)
-                .with_target("rmcp::service", tracing::Level::INFO)
-        });
+    let mut targets = filter.parse::<Targets>().unwrap_or_else(|_| {
+        eprintln!("RUST_LOG `{filter}` is not a list of target=level directives: logging at info");
+        Targets::new().with_default(tracing::Level::INFO)
+    });
+    // rmcp's service module is capped at warn, whatever RUST_LOG says: at
+    // debug and trace it dumps whole JSON-RPC messages (tool arguments:
+    // passwords), and at info it narrates the one-request service it runs
+    // for every MCP request here (three lines each, formatted and written to
+    // stderr: a sixth of the MCP adapter's rate under load). Only lowered,
+    // never raised: `RUST_LOG=error` keeps it at error.
+    if targets.would_enable("rmcp::service", &tracing::Level::INFO) {
+        targets = targets.with_target("rmcp::service", tracing::Level::WARN);
+    }
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(targets)
