@@ -14,7 +14,7 @@
 //!   transfer codings other than `chunked` with 400; a request with both
 //!   `Content-Length` and `Transfer-Encoding` gets 400 too and the connection
 //!   is closed after it (hyper drops the length before any handler sees the
-//!   request, so [`framing`] follows the raw bytes to find such requests);
+//!   request, so `framing` follows the raw bytes to find such requests);
 //! - a header value that is not UTF-8 gets 400 (hyper already refuses CR, LF
 //!   and NUL): such bytes would otherwise travel to the upstream as they are.
 

@@ -330,7 +330,7 @@ fn unsupported(sink: &mut Sink, settings: &Settings, ns: &str, what: &str) {
     });
 }
 
-/// The name of an operation's static [`OpSpec`] in its API's module
+/// The name of an operation's static `OpSpec` in its API's module
 /// (`OP_GET_ITEM`): what the REST and MCP adapters and steps call.
 pub fn spec_name(op: &ir::ConsumedOp) -> syn::Ident {
     format_ident!("OP_{}", method_name(op).to_uppercase())
