@@ -370,38 +370,14 @@ async fn secrets_never_reach_the_logs_even_at_trace() {
 
     // MCP: initialize, then a tool call carrying the password.
     let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");
-    let post = |body: serde_json::Value, session: Option<String>| {
-        let mut r = reqwest::Client::new()
-            .post(&mcp)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(s) = session {
-            r = r.header("mcp-session-id", s);
-        }
-        r.send()
-    };
-    let init = post(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
-        .await
-        .unwrap();
-    let session = init
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let _ = init.text().await;
-    let _ = post(
-        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        session.clone(),
-    )
-    .await
-    .unwrap()
-    .text()
-    .await;
-    let call = post(
+    let session = mcp_open(&mcp).await;
+    let call = mcp_post(
+        &mcp,
         serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "create-password-verification-record",
             "arguments": {"body": {"identifier": {"type": "username", "value": "demo"}, "password": PASSWORD}}
         }}),
-        session,
+        Some(&session),
     )
     .await
     .unwrap();
@@ -441,36 +417,47 @@ async fn mcp_requests_add_no_rmcp_lines_to_the_logs_at_info() {
         std::fs::File::create(&log).unwrap().into(),
     );
     let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");
-    let post = |body: serde_json::Value, session: Option<&str>| {
-        let mut r = reqwest::Client::new()
-            .post(&mcp)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(s) = session {
-            r = r.header("mcp-session-id", s);
-        }
-        r.send()
-    };
-    let init = post(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
-        .await
-        .unwrap();
-    let session = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let _ = init.text().await;
-    for body in [
-        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-    ] {
-        let r = post(body, Some(&session)).await.unwrap();
-        assert!(r.status().is_success());
-        let _ = r.text().await;
-    }
+    let session = mcp_open(&mcp).await;
+    let list = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let r = mcp_post(&mcp, list, Some(&session)).await.unwrap();
+    assert!(r.status().is_success());
+    let _ = r.text().await;
 
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     let logs = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
     assert!(!logs.contains("rmcp"), "rmcp logged at info:\n{logs}");
+}
+
+/// Posts one JSON-RPC message to the MCP endpoint `mcp`, in `session`.
+fn mcp_post(
+    mcp: &str,
+    body: serde_json::Value,
+    session: Option<&str>,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+    let mut r = reqwest::Client::new()
+        .post(mcp)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    if let Some(s) = session {
+        r = r.header("mcp-session-id", s);
+    }
+    r.send()
+}
+
+/// Opens an MCP session at `mcp` (initialize, then initialized); its id.
+async fn mcp_open(mcp: &str) -> String {
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let init = mcp_post(mcp, init, None).await.unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let _ = init.text().await;
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let r = mcp_post(mcp, initialized, Some(&session)).await.unwrap();
+    assert!(r.status().is_success());
+    let _ = r.text().await;
+    session
 }
