@@ -116,12 +116,16 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response> + Send + 'a>>
 /// What a generated adapter's routes share: its handlers and settings.
 pub type Shared<H> = Arc<(H, RestConfig)>;
 
-/// A generated adapter's dispatcher: serves request `req` for the
-/// operation at this index of its routes.
-pub type Dispatch<H> = fn(Shared<H>, Request, usize) -> HandlerFuture<'static>;
+/// A generated adapter's dispatcher: calls the handler of the operation at
+/// this index of its routes with its typed input, built from the values
+/// [`read_inputs`] read. Not a future of its own: the route's axum handler
+/// awaits the reading and then the handler's future, so a request costs
+/// axum's box and the handler's, no third.
+pub type Dispatch<H> = for<'a> fn(&'a H, Values, HeaderMap, usize) -> HandlerFuture<'a>;
 
 /// An axum router with one route per entry of `routes` (routes sharing a
-/// path share its method router), each served by `dispatch`.
+/// path share its method router), each reading its inputs and then served
+/// by `dispatch`.
 pub fn routes<H: Send + Sync + 'static>(
     routes: &'static [RouteSpec],
     dispatch: Dispatch<H>,
@@ -136,7 +140,12 @@ pub fn routes<H: Send + Sync + 'static>(
         else {
             continue;
         };
-        let handler = move |State(state): State<Shared<H>>, req: Request| dispatch(state, req, op);
+        let handler = move |State(state): State<Shared<H>>, req: Request| async move {
+            match read_inputs(req, &state.1, routes, op).await {
+                Ok((values, forwarded)) => dispatch(&state.0, values, forwarded, op).await,
+                Err(resp) => resp,
+            }
+        };
         router = router.route(path, on(filter, handler));
     }
     router

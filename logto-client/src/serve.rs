@@ -272,12 +272,12 @@ pub struct Adapter {
     pub path: &'static str,
 }
 
-/// An MCP adapter served on stdin/stdout (one session).
-pub type Stdio = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
-
 /// What a generated `capability::serve` and `capability::main` return: the
 /// server, as a boxed future to `.await` or spawn.
 pub type Serving<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// An MCP adapter served on stdin/stdout (one session).
+pub type Stdio = Serving<std::io::Result<()>>;
 
 /// Binds every adapter (all or none: a port in use fails the start naming
 /// the adapter), prints where each listens to stderr, and serves until

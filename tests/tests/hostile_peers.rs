@@ -25,7 +25,8 @@ logto_client::naftiko_capability!("edges.yaml");
 /// What a scripted upstream does with each request it reads.
 #[derive(Clone, Copy)]
 enum Upstream {
-    /// `200` with `len` bytes and a `Content-Length`.
+    /// `200` with `len` bytes and a `Content-Length`, one per connection
+    /// (`Connection: close`: the script serves one request a connection).
     Sized(usize),
     /// `200`, chunked, `len` bytes in 16 KiB chunks.
     Chunked(usize),
@@ -40,7 +41,8 @@ enum Upstream {
     Redirects,
 }
 
-/// A raw upstream on loopback; returns its URL and the request heads it read.
+/// A raw upstream on loopback; returns its URL and the requests it read
+/// (heads, and bodies of announced length).
 async fn upstream(script: Upstream) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -53,7 +55,17 @@ async fn upstream(script: Upstream) -> (String, Arc<Mutex<Vec<String>>>) {
             };
             let log = Arc::clone(&log);
             tokio::spawn(async move {
-                let head = read_head(&mut conn).await;
+                let mut head = read_head(&mut conn).await;
+                // A sized body is read too, and logged after its head.
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                if conn.read_exact(&mut body).await.is_ok() {
+                    head.push_str(&String::from_utf8_lossy(&body));
+                }
                 log.lock().unwrap().push(head);
                 answer(&mut conn, script).await;
             });
@@ -78,7 +90,7 @@ async fn answer(conn: &mut TcpStream, script: Upstream) {
     let _ = match script {
         Upstream::Sized(len) => {
             let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: text/plain\r\n\r\n"
+                "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"
             );
             conn.write_all(head.as_bytes()).await.unwrap();
             conn.write_all(&vec![b'x'; len]).await
@@ -469,12 +481,35 @@ async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     let typed = edge_api::Client::builder().base_url(&up).build().unwrap();
     typed.get_tagged("v 1").await.unwrap();
 
-    let seen = seen.lock().unwrap();
     let port = up.rsplit(':').next().unwrap();
     let expected = format!(
         "GET /tagged HTTP/1.1\r\nx-tag: v 1\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\n\r\n"
     );
-    assert_eq!(seen.as_slice(), [expected.clone(), expected]);
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [expected.clone(), expected]
+    );
+
+    // A JSON body, as every Logto operation sends one: same head, same bytes.
+    seen.lock().unwrap().clear();
+    let body = r#"{"password":"p","identifier":{"value":"demo","type":"username"}}"#;
+    let post = format!(
+        "POST /echo HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (answer, _) = exchange(&addr, post.as_bytes()).await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    typed.post_echo(&value).await.unwrap();
+    let sent = value.to_string();
+    let expected = format!(
+        "POST /echo HTTP/1.1\r\ncontent-type: application/json\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\ncontent-length: {}\r\n\r\n{sent}",
+        sent.len()
+    );
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [expected.clone(), expected]
+    );
 }
 
 #[tokio::test]

@@ -244,12 +244,12 @@ impl CoreBuilder {
         }
 
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let cookie_store = self.cookie_store.unwrap_or(true);
         let http = match &self.http {
             Some(c) => c.clone(),
-            None => http_client(self.cookie_store.unwrap_or(true), timeout)?,
+            None => http_client(cookie_store, timeout)?,
         };
         let own_http = self.http.is_none();
-        let cookie_store = self.cookie_store.unwrap_or(true);
         let direct = super::direct::eligible(
             own_http,
             cookie_store,
@@ -263,7 +263,7 @@ impl CoreBuilder {
                 digest,
                 oauth2,
                 challenge: Arc::default(),
-                cookie_store: self.cookie_store.unwrap_or(true),
+                cookie_store,
                 binds,
                 vars: self.vars,
                 spec,
@@ -282,7 +282,7 @@ impl CoreBuilder {
                 fixed_cookies,
             }),
             extra_headers: HeaderMap::new(),
-            jar: session_jar(own_http, self.cookie_store.unwrap_or(true)),
+            jar: session_jar(own_http, cookie_store),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! One request as generated code describes it.
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
@@ -21,6 +21,31 @@ pub enum CallBody {
     /// Bytes sent as they are (their `Content-Type`, if any, is in the
     /// call's headers): a proxied caller's body.
     Raw(Bytes),
+}
+
+impl CallBody {
+    /// The bytes sent, and into `headers` the `Content-Type` they need, as
+    /// reqwest's `.json()` and `.header()` would set it: JSON gets
+    /// `application/json` unless the call has a type; text or bytes append
+    /// theirs. Both HTTP stacks send what this returns.
+    pub(crate) fn encode(&self, headers: &mut HeaderMap) -> Bytes {
+        match self {
+            CallBody::None => Bytes::new(),
+            CallBody::Json(v) => {
+                if !headers.contains_key(CONTENT_TYPE) {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                }
+                Bytes::from(v.to_string())
+            }
+            CallBody::Bytes(ct, b) => {
+                if let Ok(v) = HeaderValue::from_str(ct) {
+                    headers.append(CONTENT_TYPE, v);
+                }
+                b.clone()
+            }
+            CallBody::Raw(b) => b.clone(),
+        }
+    }
 }
 
 /// One request, as generated code describes it.

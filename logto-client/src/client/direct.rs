@@ -12,14 +12,10 @@
 //! gave) stays on reqwest.
 
 use bytes::Bytes;
-use http::HeaderMap;
-use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-
-use super::CallBody;
 
 /// hyper's pooled HTTP/1 client, as reqwest configures its own: idle
 /// connections kept 90 s, `TCP_NODELAY`.
@@ -50,25 +46,4 @@ fn proxy_in_env() -> bool {
     ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
         .iter()
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-}
-
-/// The body bytes of a call, and its `Content-Type` as reqwest would set it
-/// (JSON: `application/json` unless the call has one; bytes: theirs).
-pub(crate) fn body(body: &CallBody, headers: &mut HeaderMap) -> Bytes {
-    match body {
-        CallBody::None => Bytes::new(),
-        CallBody::Json(v) => {
-            if !headers.contains_key(CONTENT_TYPE) {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            }
-            Bytes::from(v.to_string())
-        }
-        CallBody::Bytes(ct, b) => {
-            if let Ok(v) = HeaderValue::from_str(ct) {
-                headers.append(CONTENT_TYPE, v);
-            }
-            b.clone()
-        }
-        CallBody::Raw(b) => b.clone(),
-    }
 }

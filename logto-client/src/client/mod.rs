@@ -378,11 +378,12 @@ impl Core {
     fn target(&self, call: &Call) -> (reqwest::Url, HeaderMap) {
         let s = &self.shared;
         let mut url = s.base_url.clone();
-        if call.path.starts_with('/') || call.path.is_empty() {
-            url.set_path(&format!("{}{}", s.base_path, call.path));
+        let sep = if call.path.starts_with('/') || call.path.is_empty() {
+            ""
         } else {
-            url.set_path(&format!("{}/{}", s.base_path, call.path));
-        }
+            "/"
+        };
+        url.set_path(&format!("{}{sep}{}", s.base_path, call.path));
         let mut query = s
             .fixed_query
             .iter()
@@ -423,18 +424,18 @@ impl Core {
 
     /// Builds the reqwest request for a call.
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
-        let (url, headers) = self.target(call);
+        let (url, mut headers) = self.target(call);
+        let body = call.body.encode(&mut headers);
         let req = self
             .shared
             .http
             .request(call.method.clone(), url)
             .timeout(self.shared.timeout)
             .headers(headers);
-        match &call.body {
-            CallBody::None => req,
-            CallBody::Json(v) => req.json(v),
-            CallBody::Bytes(ct, b) => req.header(CONTENT_TYPE, *ct).body(b.clone()),
-            CallBody::Raw(b) => req.body(b.clone()),
+        if matches!(call.body, CallBody::None) {
+            req
+        } else {
+            req.body(body)
         }
     }
 
@@ -447,7 +448,7 @@ impl Core {
         call: &Call,
     ) -> Result<Answer, TransportError> {
         let (url, mut headers) = self.target(call);
-        let body = direct::body(&call.body, &mut headers);
+        let body = call.body.encode(&mut headers);
         if !headers.contains_key(http::header::ACCEPT) {
             headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
         }

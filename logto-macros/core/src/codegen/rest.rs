@@ -472,25 +472,21 @@ pub fn generate(
         #router
 
 
-        /// Serves a request for the operation at index `op` of [`ROUTES`]:
-        /// its inputs read, its handler called.
+        /// Calls the handler of the operation at index `op` of [`ROUTES`]
+        /// with its typed input, built from the values the runtime read
+        /// (`rest::read_inputs`).
         fn dispatch<H: Handlers>(
-            state: __rt::Shared<H>,
-            req: __rt::axum::extract::Request,
+            h: &H,
+            mut v: __rt::Values,
+            forwarded: __rt::HeaderMap,
             op: usize,
-        ) -> HandlerFuture<'static> {
-            ::std::boxed::Box::pin(async move {
-                let (mut v, forwarded) = match __rt::read_inputs(req, &state.1, &ROUTES, op).await {
-                    __rt::Ok(read) => read,
-                    __rt::Err(resp) => return resp,
-                };
-                let h = &state.0;
-                let answer: HandlerFuture<'_> = match op {
-                    #(#arms)*
-                    _ => return __rt::problem(__rt::http::StatusCode::NOT_FOUND, "no such operation"),
-                };
-                answer.await
-            })
+        ) -> HandlerFuture<'_> {
+            match op {
+                #(#arms)*
+                _ => ::std::boxed::Box::pin(async {
+                    __rt::problem(__rt::http::StatusCode::NOT_FOUND, "no such operation")
+                }),
+            }
         }
 
         #(#handlers)*
