@@ -37,6 +37,7 @@ pub mod listen;
 pub mod mapping;
 pub mod mcp;
 pub mod mcp_catalog;
+mod mcp_direct;
 pub mod mcp_server;
 pub mod mcp_sessions;
 pub mod orchestrate;

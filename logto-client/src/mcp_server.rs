@@ -119,40 +119,57 @@ impl McpServer {
     /// belongs to, if it belongs to one.
     fn in_session(&self, context: &RequestContext<RoleServer>) -> Self {
         match session_of(&context.extensions) {
-            Some(session) => Self {
-                adapter: self.adapter.in_session(session.jar()),
-                tools: Arc::clone(&self.tools),
-            },
+            Some(session) => self.with_jar(session.jar()),
             None => self.clone(),
         }
     }
 }
 
-/// The routes of `specs`: a forwarding tool calls its plan; any other runs
-/// the adapter's code for it, after the arguments are checked.
+/// The routes of `specs`, each running [`McpServer::run_tool`].
 fn tool_router(specs: &'static [ToolSpec]) -> ToolRouter<McpServer> {
     let mut router = ToolRouter::new();
     for (index, spec) in specs.iter().enumerate() {
-        let route = match &spec.call {
-            Some(plan) => {
-                ToolRoute::new_dyn(tool(spec), move |ctx: ToolCallContext<'_, McpServer>| {
-                    Box::pin(call_planned(ctx.service, spec, plan, ctx.arguments))
-                })
-            }
-            None => ToolRoute::new_dyn(tool(spec), move |ctx: ToolCallContext<'_, McpServer>| {
-                Box::pin(async move {
-                    let server = ctx.service;
-                    if let Some(tool) = server.tool(spec.name) {
-                        check_arguments(tool, ctx.arguments.as_ref())?;
-                    }
-                    let args = ctx.arguments.unwrap_or_default();
-                    server.adapter.call_tool(index, args).await
-                })
-            }),
-        };
+        let route = ToolRoute::new_dyn(tool(spec), move |ctx: ToolCallContext<'_, McpServer>| {
+            Box::pin(ctx.service.run_tool(index, ctx.arguments))
+        });
         router = router.with_route(route);
     }
     router
+}
+
+impl McpServer {
+    /// Runs tool `index` of the adapter's tools: a forwarding tool calls its
+    /// plan; any other runs the adapter's code for it, after the arguments
+    /// are checked. (rmcp's tool router and [`crate::mcp_direct`] both call
+    /// this.)
+    pub(crate) async fn run_tool(
+        &self,
+        index: usize,
+        args: Option<JsonObject>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(spec) = self.adapter.tools().get(index) else {
+            return Err(ErrorData::invalid_params("tool not found", None));
+        };
+        match &spec.call {
+            Some(plan) => call_planned(self, spec, plan, args).await,
+            None => {
+                if let Some(tool) = self.tool(spec.name) {
+                    check_arguments(tool, args.as_ref())?;
+                }
+                self.adapter
+                    .call_tool(index, args.unwrap_or_default())
+                    .await
+            }
+        }
+    }
+
+    /// This server with its upstream clients keeping cookies in `jar`.
+    pub(crate) fn with_jar(&self, jar: &CookieJar) -> Self {
+        Self {
+            adapter: self.adapter.in_session(jar),
+            tools: Arc::clone(&self.tools),
+        }
+    }
 }
 
 impl ServerHandler for McpServer {

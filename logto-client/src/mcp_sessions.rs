@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::client::CookieJar;
+use crate::mcp_direct::DirectCalls;
 
 /// Default limit on live MCP sessions.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -148,7 +149,13 @@ fn jsonrpc_error(status: StatusCode, id: Value, code: i64, message: String) -> R
 /// Middleware in front of rmcp: opens a session on `initialize`, attaches the
 /// session to requests that name one (404 and a JSON-RPC error when it is
 /// unknown or expired, as the MCP specification asks), closes it on `DELETE`.
-pub async fn route(sessions: Arc<Sessions>, req: Request, next: Next) -> Response {
+/// With `direct`, a session's tool calls are answered there.
+pub(crate) async fn route(
+    sessions: Arc<Sessions>,
+    direct: Option<Arc<DirectCalls>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let given = req
         .headers()
         .get(SESSION_HEADER)
@@ -163,11 +170,14 @@ pub async fn route(sessions: Arc<Sessions>, req: Request, next: Next) -> Respons
             }
         }
         (_, Some(id)) => match sessions.find(&id) {
-            Some(session) => {
-                let mut req = req;
-                req.extensions_mut().insert(session);
-                next.run(req).await
-            }
+            Some(session) => match direct {
+                Some(direct) => direct.serve(session, req, next).await,
+                None => {
+                    let mut req = req;
+                    req.extensions_mut().insert(session);
+                    next.run(req).await
+                }
+            },
             None => not_found(Value::Null),
         },
         (Method::POST, None) => open(&sessions, req, next).await,

@@ -408,9 +408,7 @@ pub fn generate(
         #[doc = #auth_doc]
         pub fn router(upstreams: Upstreams, config: &#rt::mcp::McpHttpConfig) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
             let token = #token;
-            let sessions = #rt::mcp::sessions(config);
-            let service = http_service(upstreams, config);
-            let router = #rt::mcp::http_router(service, sessions, token);
+            let router = #rt::mcp::http_router(::std::sync::Arc::new(Server::new(upstreams)), config, token);
             #guard
             __rt::Ok(router)
         }
