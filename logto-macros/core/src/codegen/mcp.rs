@@ -414,8 +414,12 @@ pub fn generate(
         }
 
         /// Serves one session over stdin/stdout until the client closes it.
-        pub async fn serve_stdio(upstreams: Upstreams) -> ::std::io::Result<()> {
-            #rt::mcp::serve_stdio(::std::sync::Arc::new(Server::new(upstreams))).await
+        // Not an `async fn`: a public free `async fn` is compiled into every
+        // binary of the user's crate even when nothing calls it, and this one
+        // reaches rmcp's whole server, so each link read all of it (132 MB
+        // for an empty `main`, half of a rebuild after a YAML edit).
+        pub fn serve_stdio(upstreams: Upstreams) -> impl ::core::future::Future<Output = ::std::io::Result<()>> {
+            #rt::mcp::serve_stdio(::std::sync::Arc::new(Server::new(upstreams)))
         }
 
         #(#fns)*
