@@ -43,8 +43,7 @@ const VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-
 #[derive(Debug)]
 pub(crate) struct DirectCalls {
     server: McpServer,
-    /// `(host, port)` of each allowed `Host`, normalized as rmcp does.
-    allowed_hosts: Vec<(String, Option<u16>)>,
+    hosts: HostGuard,
     /// Tool names to their index; the last tool of a name wins, as in
     /// rmcp's router.
     by_name: HashMap<&'static str, usize>,
@@ -63,10 +62,7 @@ impl DirectCalls {
             .collect();
         Self {
             server,
-            allowed_hosts: allowed_hosts
-                .iter()
-                .filter_map(|h| allowed_authority(h))
-                .collect(),
+            hosts: HostGuard::new(allowed_hosts),
             by_name,
         }
     }
@@ -116,29 +112,12 @@ impl DirectCalls {
         let headers = req.headers();
         req.method() == Method::POST
             && req.uri().path() == "/mcp"
-            && self.host_allowed(headers)
+            && self.hosts.allows(headers)
             && !headers.contains_key(header::ORIGIN)
             && accepts_json_and_sse(headers)
             && is_json(headers.get(header::CONTENT_TYPE))
             && one_of(headers, "mcp-protocol-version", &VERSIONS)
             && content_length(headers).is_some_and(|n| n <= BODY_LIMIT)
-    }
-
-    /// rmcp's DNS-rebinding check, for a single well-formed `Host`.
-    fn host_allowed(&self, headers: &HeaderMap) -> bool {
-        if self.allowed_hosts.is_empty() {
-            return true;
-        }
-        let mut hosts = headers.get_all(header::HOST).iter();
-        let (Some(host), None) = (hosts.next(), hosts.next()) else {
-            return false;
-        };
-        let Some((host, port)) = host.to_str().ok().and_then(allowed_authority) else {
-            return false;
-        };
-        self.allowed_hosts
-            .iter()
-            .any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port))
     }
 
     /// A `tools/call` request for a known tool: its id, the tool's index
@@ -151,6 +130,46 @@ impl DirectCalls {
         }
         let index = *self.by_name.get(call.params.name.as_str())?;
         Some((call.id, index, call.params.arguments))
+    }
+}
+
+/// rmcp's DNS-rebinding check, for a single well-formed `Host`.
+#[derive(Debug)]
+struct HostGuard {
+    /// rmcp allows every `Host` when its list is empty (not when no entry
+    /// of it parses: then it allows none).
+    any: bool,
+    /// `(host, port)` of each allowed `Host`, normalized as rmcp does.
+    allowed: Vec<(String, Option<u16>)>,
+}
+
+impl HostGuard {
+    fn new(allowed_hosts: &[String]) -> Self {
+        Self {
+            any: allowed_hosts.is_empty(),
+            allowed: allowed_hosts
+                .iter()
+                .filter_map(|h| allowed_authority(h))
+                .collect(),
+        }
+    }
+
+    /// Whether rmcp would let the request's `Host` through; `false` also
+    /// when unsure (no `Host`, several).
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        if self.any {
+            return true;
+        }
+        let mut hosts = headers.get_all(header::HOST).iter();
+        let (Some(host), None) = (hosts.next(), hosts.next()) else {
+            return false;
+        };
+        let Some((host, port)) = host.to_str().ok().and_then(allowed_authority) else {
+            return false;
+        };
+        self.allowed
+            .iter()
+            .any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port))
     }
 }
 
@@ -269,5 +288,93 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
     match (values.next(), values.next()) {
         (Some(v), None) => v.to_str().ok()?.parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    #[test]
+    fn hosts_are_matched_as_rmcp_matches_them() {
+        let loopback = HostGuard::new(&["localhost".into(), "127.0.0.1".into(), "::1".into()]);
+        for host in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1:1",
+            "[::1]:3000",
+            "[::1]",
+        ] {
+            assert!(loopback.allows(&headers(&[("host", host)])), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.2",
+            "[::2]:80",
+        ] {
+            assert!(!loopback.allows(&headers(&[("host", host)])), "{host}");
+        }
+        assert!(!loopback.allows(&headers(&[])), "no Host");
+        assert!(
+            !loopback.allows(&headers(&[("host", "localhost"), ("host", "localhost")])),
+            "two Hosts are rmcp's to judge"
+        );
+        let with_port = HostGuard::new(&["example.com:8080".into()]);
+        assert!(with_port.allows(&headers(&[("host", "example.com:8080")])));
+        assert!(!with_port.allows(&headers(&[("host", "example.com:8081")])));
+        assert!(!with_port.allows(&headers(&[("host", "example.com")])));
+        // An empty list allows every host, as in rmcp; a list of nothing
+        // usable allows none.
+        assert!(HostGuard::new(&[]).allows(&headers(&[("host", "evil.example")])));
+        assert!(!HostGuard::new(&[" ".into()]).allows(&headers(&[("host", "evil.example")])));
+    }
+
+    #[test]
+    fn only_plain_accept_and_content_headers_are_taken() {
+        let accept = |v: &'static str| accepts_json_and_sse(&headers(&[("accept", v)]));
+        assert!(accept("application/json, text/event-stream"));
+        assert!(accept("TEXT/EVENT-STREAM,application/json"));
+        assert!(!accept("application/json"));
+        assert!(
+            !accept("application/json, text/event-stream;q=0"),
+            "weights are rmcp's"
+        );
+        assert!(!accept("*/*"));
+        assert!(is_json(Some(&HeaderValue::from_static(
+            "application/json; charset=utf-8"
+        ))));
+        assert!(!is_json(Some(&HeaderValue::from_static("text/json"))));
+        assert!(!is_json(None));
+        assert_eq!(
+            content_length(&headers(&[("content-length", "12")])),
+            Some(12)
+        );
+        assert_eq!(content_length(&headers(&[])), None);
+        assert_eq!(
+            content_length(&headers(&[
+                ("content-length", "12"),
+                ("transfer-encoding", "chunked")
+            ])),
+            None
+        );
+        assert!(one_of(
+            &headers(&[("mcp-protocol-version", "2025-06-18")]),
+            "mcp-protocol-version",
+            &VERSIONS
+        ));
+        assert!(!one_of(
+            &headers(&[("mcp-protocol-version", "2026-07-28")]),
+            "mcp-protocol-version",
+            &VERSIONS
+        ));
     }
 }
