@@ -8,27 +8,14 @@
     clippy::indexing_slicing
 )] // tests fail loudly
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
+use common::Capture;
 use logto_client::logto_experience::Client;
 use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn spans_name_the_call_and_never_carry_secrets_or_bodies() {
@@ -60,7 +47,7 @@ async fn spans_name_the_call_and_never_carry_secrets_or_bodies() {
         .await
         .unwrap();
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     let span_line = log
         .lines()
         .find(|l| l.contains("naftiko.call") && l.contains("close"))

@@ -12,10 +12,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::Capture;
 use logto_client::logto_experience::Client;
 use logto_client::logto_experience_mcp as mcp;
 use logto_client::mcp::McpHttpConfig;
@@ -321,7 +320,7 @@ fn cases() -> Vec<Case> {
 #[tokio::test]
 async fn direct_answers_are_rmcps_byte_for_byte() {
     let capture = Capture::default();
-    let _guard = capture.install();
+    let _guard = install(&capture);
     let upstream = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/experience/verification/password"))
@@ -448,38 +447,14 @@ async fn direct_answers_are_rmcps_byte_for_byte() {
 /// The debug line of a directly answered call.
 const DIRECT: &str = "MCP tools/call answered directly";
 
-/// Debug logs of this thread's tasks (the tests' runtime has one thread).
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.text().matches(needle).count()
-    }
-}
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn install(capture: &Capture) -> tracing::subscriber::DefaultGuard {
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_default(subscriber)
 }
 
 /// rmcp's own client is answered directly (it negotiates a protocol version
@@ -487,7 +462,7 @@ impl Write for Capture {
 #[tokio::test]
 async fn rmcps_client_is_answered_directly() {
     let capture = Capture::default();
-    let _guard = capture.install();
+    let _guard = install(&capture);
     let upstream = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
