@@ -131,7 +131,7 @@ fn new_id() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The session a request belongs to, as [`route`] attached it (for handlers:
+/// The session a request belongs to, as the sessions middleware attached it (for handlers:
 /// rmcp passes the HTTP request's parts along with each MCP request).
 pub fn session_of(extensions: &rmcp::model::Extensions) -> Option<Arc<McpSession>> {
     extensions
