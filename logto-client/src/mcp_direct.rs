@@ -2,18 +2,19 @@
 //! service.
 //!
 //! The adapters run rmcp's streamable HTTP service statelessly (sessions and
-//! their cookie jars are [`crate::mcp_sessions`]'), and rmcp serves each
-//! stateless request by starting a whole service for it: a spawned task,
-//! channels between it and the HTTP handler, cancellation tokens, the message
-//! parsed into its every-method enum. Profiled under load, that was a third
-//! of an MCP tool call's CPU, and tool calls are what MCP clients send all
-//! day. So a session's `tools/call` is answered here: the same tool code
-//! ([`McpServer::run_tool`]), the answer built from rmcp's own message types
-//! and serialized as rmcp serializes it (a test compares the bytes of both
-//! paths). Everything else, and any request this module is not sure rmcp
-//! would take and hand to the tool (a header or field it does not check
-//! itself: `_meta` beyond a progress token, an `Origin`, a newer protocol version, a `Host` it cannot
-//! match exactly), goes to rmcp unchanged, body included.
+//! their cookie jars are kept by [`crate::mcp_sessions`]), and rmcp serves
+//! each stateless request by starting a whole service for it: a spawned
+//! task, channels between it and the HTTP handler, cancellation tokens, the
+//! message parsed into its every-method enum. Profiled under load, that was
+//! a third of an MCP tool call's CPU, and tool calls are what MCP clients
+//! send all day. So a session's `tools/call` is answered here: the same tool
+//! code ([`McpServer::run_tool`]), the answer built from rmcp's own message
+//! types and serialized as rmcp serializes it (a test compares the bytes of
+//! both paths). Everything else goes to rmcp unchanged, body included, and
+//! so does any request this module is not sure rmcp would hand to the tool
+//! as it is: `_meta` beyond a progress token, an `Origin`, a protocol version
+//! it does not know or one that needs more checks, a `Host` it cannot match
+//! exactly.
 
 use std::collections::HashMap;
 use std::sync::Arc;
