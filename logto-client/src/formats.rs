@@ -306,7 +306,7 @@ fn avro(_: &[u8], _: Option<&str>) -> Result<Value, String> {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __avro_supported {
-    () => {};
+    ($at:literal) => {};
 }
 
 /// Checks at compile time that Avro answers can be decoded: generated code
@@ -315,10 +315,12 @@ macro_rules! __avro_supported {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __avro_supported {
-    () => {
-        ::core::compile_error!(
-            "this capability has an `outputRawFormat: avro` operation: enable the `avro` feature of logto-client"
-        );
+    ($at:literal) => {
+        ::core::compile_error!(::core::concat!(
+            $at,
+            "\n  help: turn the feature on where you depend on logto-client: \
+             logto-client = { ..., features = [\"avro\"] }"
+        ));
     };
 }
 
@@ -394,7 +396,7 @@ fn protobuf(_: &[u8], _: Option<&str>) -> Result<Value, String> {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __protobuf_supported {
-    () => {};
+    ($at:literal) => {};
 }
 
 /// Checks at compile time that protobuf answers can be decoded.
@@ -402,10 +404,12 @@ macro_rules! __protobuf_supported {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __protobuf_supported {
-    () => {
-        ::core::compile_error!(
-            "this capability has an `outputRawFormat: protobuf` operation: enable the `protobuf` feature of logto-client"
-        );
+    ($at:literal) => {
+        ::core::compile_error!(::core::concat!(
+            $at,
+            "\n  help: turn the feature on where you depend on logto-client: \
+             logto-client = { ..., features = [\"protobuf\"] }"
+        ));
     };
 }
 

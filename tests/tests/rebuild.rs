@@ -118,4 +118,39 @@ fn editing_the_yaml_changes_the_next_build() {
         &format!("{consumed}{EXTRA_OPERATION}  exposes:{exposed}"),
     );
     assert_eq!(run(&dir, &target).trim(), "list-items,count-items");
+
+    // An Avro operation needs the `avro` feature, off by default: the build
+    // fails where the spec asks for it, saying which feature to turn on.
+    let avro = format!(
+        "{consumed}    - name: records\n      path: /records\n      operations:\n      \
+         - name: get-records\n        method: GET\n        outputRawFormat: avro\n  exposes:{exposed}"
+    );
+    let line = avro
+        .lines()
+        .position(|l| l.contains("- name: get-records"))
+        .unwrap()
+        + 1;
+    write(&dir.join("capabilities/scratch.yaml"), &avro);
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "built without the avro feature");
+    // rustc indents the message's second line under its first.
+    let expected = [
+        format!(
+            "error: capabilities/scratch.yaml:{line}:9: error: `scratch.get-records` answers in \
+             `outputRawFormat: avro`, and this build of logto-client has no `avro` feature \
+             (at capability.consumes[scratch].get-records.outputRawFormat)\n"
+        ),
+        "help: turn the feature on where you depend on logto-client: \
+         logto-client = { ..., features = [\"avro\"] }\n"
+            .to_owned(),
+    ];
+    for part in expected {
+        assert!(stderr.contains(&part), "{part}\nnot in:\n{stderr}");
+    }
 }
