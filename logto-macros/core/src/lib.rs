@@ -45,6 +45,24 @@ pub struct Analysis {
     pub files: Vec<PathBuf>,
 }
 
+impl Analysis {
+    /// The optional Cargo features of `logto-client` the generated code
+    /// needs (`avro`, `protobuf`): without them it is a compile error.
+    pub fn runtime_features(&self) -> Vec<&'static str> {
+        let needs = |format: &str| {
+            self.capability
+                .apis
+                .iter()
+                .flat_map(|a| &a.operations)
+                .any(|o| o.raw_format.as_deref() == Some(format))
+        };
+        ["avro", "protobuf"]
+            .into_iter()
+            .filter(|f| needs(f))
+            .collect()
+    }
+}
+
 /// Reads and validates the capability at `path`; diagnostics name it `display`.
 pub fn analyze_file(
     path: &Path,

@@ -83,6 +83,7 @@ fn main() -> ExitCode {
 
 fn check(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0usize;
+    let mut notes = String::new();
     for file in files {
         let shown = file.display().to_string();
         // Code generation runs too: "ok" means the macro accepts the file,
@@ -91,13 +92,25 @@ fn check(files: &[PathBuf]) -> ExitCode {
             source_name: shown.clone(),
             ..codegen::Settings::default()
         };
-        if let Err(diagnostics) = expand_file(file, &shown, &Disk, &settings) {
-            bad += 1;
-            eprint!("{diagnostics}");
+        match expand_file(file, &shown, &Disk, &settings) {
+            Ok((_, analysis)) => {
+                // What the build must turn on, before the compile error says so.
+                let features = analysis.runtime_features();
+                if !features.is_empty() {
+                    notes.push_str(&format!(
+                        "{shown}: needs logto-client's features {features:?}: \
+                         logto-client = {{ ..., features = {features:?} }}\n"
+                    ));
+                }
+            }
+            Err(diagnostics) => {
+                bad += 1;
+                eprint!("{diagnostics}");
+            }
         }
     }
     let summary = format!(
-        "{} files, {} ok, {} with errors\n",
+        "{notes}{} files, {} ok, {} with errors\n",
         files.len(),
         files.len() - bad,
         bad

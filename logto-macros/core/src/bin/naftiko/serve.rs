@@ -126,18 +126,7 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
         }
     };
     // Optional runtime features the spec needs.
-    let needs = |format: &str| {
-        analysis
-            .capability
-            .apis
-            .iter()
-            .flat_map(|a| &a.operations)
-            .any(|o| o.raw_format.as_deref() == Some(format))
-    };
-    let wanted: Vec<&str> = ["avro", "protobuf"]
-        .into_iter()
-        .filter(|f| needs(f))
-        .collect();
+    let wanted = analysis.runtime_features();
     let features = if wanted.is_empty() {
         String::new()
     } else {
