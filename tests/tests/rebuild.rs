@@ -94,9 +94,11 @@ fn editing_the_yaml_changes_the_next_build() {
         "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
          fn main() {\n    println!(\"{}\", scratch::OPERATIONS.join(\",\"));\n}\n",
     );
-    // Share the workspace's compiled dependencies (same profile as the
-    // workspace's Cargo.toml): only the scratch crate builds.
-    let target = root.join("target");
+    // Share the compiled dependencies of `naftiko serve`'s server crates
+    // (logto-client's default features, the workspace's profile), which its
+    // test builds first in `cargo test --workspace`: only the scratch crate
+    // builds then. The workspace's own dependencies differ in features.
+    let target = root.join("target/naftiko-serve/target");
 
     assert_eq!(run(&dir, &target).trim(), "list-items");
 
