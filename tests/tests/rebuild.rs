@@ -51,14 +51,19 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
-/// Runs the scratch binary and returns what it printed.
-fn run(dir: &Path, target: &Path) -> String {
-    let out = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--manifest-path"])
+/// `cargo VERB` on the scratch crate.
+fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
+    Command::new(env!("CARGO"))
+        .args([verb, "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"))
+}
+
+/// Runs the scratch binary and returns what it printed.
+fn run(dir: &Path, target: &Path) -> String {
+    let out = cargo("run", dir, target);
     assert!(
         out.status.success(),
         "scratch crate failed to build or run:\n{}",
@@ -133,12 +138,7 @@ fn editing_the_yaml_changes_the_next_build() {
         .unwrap()
         + 1;
     write(&dir.join("capabilities/scratch.yaml"), &avro);
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    let out = cargo("build", &dir, &target);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "built without the avro feature");
     // rustc indents the message's second line under its first.

@@ -173,9 +173,11 @@ async fn request_body_numbers_reach_the_upstream_unchanged() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "{}");
     // The body is read as JSON and written again (compact, keys in order):
     // the same text, digit for digit.
     let got = &server.received_requests().await.unwrap()[0];
+    assert_eq!(got.method.as_str(), "POST");
     assert_eq!(std::str::from_utf8(&got.body).unwrap(), EXACT_NUMBERS);
 }
 

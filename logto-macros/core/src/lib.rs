@@ -45,9 +45,14 @@ pub struct Analysis {
     pub files: Vec<PathBuf>,
 }
 
+/// The `outputRawFormat`s behind a Cargo feature of `logto-client` of the
+/// same name: generated code for such an operation invokes the runtime's
+/// `__<format>_supported!`, a compile error without the feature.
+pub const FEATURE_FORMATS: [&str; 2] = ["avro", "protobuf"];
+
 impl Analysis {
     /// The optional Cargo features of `logto-client` the generated code
-    /// needs (`avro`, `protobuf`): without them it is a compile error.
+    /// needs (of [`FEATURE_FORMATS`]): without them it is a compile error.
     pub fn runtime_features(&self) -> Vec<&'static str> {
         let needs = |format: &str| {
             self.capability
@@ -56,10 +61,7 @@ impl Analysis {
                 .flat_map(|a| &a.operations)
                 .any(|o| o.raw_format.as_deref() == Some(format))
         };
-        ["avro", "protobuf"]
-            .into_iter()
-            .filter(|f| needs(f))
-            .collect()
+        FEATURE_FORMATS.into_iter().filter(|f| needs(f)).collect()
     }
 }
 

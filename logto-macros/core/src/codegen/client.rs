@@ -458,21 +458,15 @@ fn op_spec(
     };
     // A compile error naming the feature when the runtime lacks it; the
     // runtime's macro words it, this says where the spec asks for it.
-    let needs = |format: &str| {
-        format!(
-            "{}:{}:{}: error: `{full}` answers in `outputRawFormat: {format}`, and this build of \
-             logto-client has no `{format}` feature (at capability.consumes[{}].{}.outputRawFormat)",
-            settings.source_name, op.pos.line, op.pos.col, api.namespace, op.name
-        )
-    };
     let feature = match op.raw_format.as_deref() {
-        Some("avro") => {
-            let at = needs("avro");
-            quote! { #rt::__avro_supported!(#at); }
-        }
-        Some("protobuf") => {
-            let at = needs("protobuf");
-            quote! { #rt::__protobuf_supported!(#at); }
+        Some(format) if crate::FEATURE_FORMATS.contains(&format) => {
+            let check = format_ident!("__{format}_supported");
+            let at = format!(
+                "{}:{}:{}: error: `{full}` answers in `outputRawFormat: {format}`, and this build \
+                 of logto-client has no `{format}` feature (at capability.consumes[{}].{}.outputRawFormat)",
+                settings.source_name, op.pos.line, op.pos.col, api.namespace, op.name
+            );
+            quote! { #rt::#check!(#at); }
         }
         _ => quote! {},
     };
