@@ -153,6 +153,25 @@ async fn missing_bind_and_bad_urls_fail_at_build() {
     assert_no_secret(&err);
 }
 
+/// Host names outside ASCII are mapped (UTS 46) and punycoded, as a browser
+/// would: the workspace pins idna's unicode-rs back end instead of ICU4X
+/// (issue 9), and its stub back end (idna_adapter 1.0) would refuse them.
+#[tokio::test]
+async fn international_host_names_are_punycoded() {
+    let c = errors_api::Client::builder()
+        .base_url("http://Bücher.EXAMPLE:8080/base")
+        .bind("SECRET_TOKEN", TOKEN)
+        .build()
+        .unwrap();
+    assert_eq!(c.core().host(), "xn--bcher-kva.example:8080");
+    let c = errors_api::Client::builder()
+        .base_url("http://ＡＢＣ.例え.テスト/base")
+        .bind("SECRET_TOKEN", TOKEN)
+        .build()
+        .unwrap();
+    assert_eq!(c.core().host(), "abc.xn--r8jz45g.xn--zckzah");
+}
+
 #[tokio::test]
 async fn upstream_4xx_and_5xx_are_response_errors() {
     let server = MockServer::start().await;

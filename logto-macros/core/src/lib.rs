@@ -192,7 +192,9 @@ pub fn expand_file(
     Ok((tokens, analysis))
 }
 
-/// Formats generated tokens as Rust source (prettyplease).
+/// Formats generated tokens as Rust source (prettyplease). Needs the `pretty`
+/// feature (or `--cfg logto_cli`, as in this repository).
+#[cfg(any(logto_cli, feature = "pretty"))]
 pub fn pretty(tokens: &proc_macro2::TokenStream) -> Result<String, String> {
     let file: syn::File =
         syn::parse2(tokens.clone()).map_err(|e| format!("generated code does not parse: {e}"))?;
