@@ -155,18 +155,9 @@ async fn tools_list_matches_the_spec() {
 
 #[tokio::test]
 async fn argument_numbers_reach_the_upstream_unchanged() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    let server = common::empty_json_upstream().await;
     let client = connect(&adapter(&server.uri(), Duration::from_secs(5)).await).await;
-    // Full-precision decimals that serde_json's default float parsing moves
-    // by one unit in the last place, and the extreme 64-bit integers.
-    let body = json!({
-        "a": 924.6711215768371, "b": 481.26290504314875, "c": 104.72579090114297,
-        "max": u64::MAX, "min": i64::MIN,
-    });
+    let body: Value = serde_json::from_str(common::EXACT_NUMBERS).unwrap();
     let r = call(
         &client,
         "create-social-verification",
@@ -178,8 +169,7 @@ async fn argument_numbers_reach_the_upstream_unchanged() {
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(
         std::str::from_utf8(&reqs[0].body).unwrap(),
-        "{\"a\":924.6711215768371,\"b\":481.26290504314875,\"c\":104.72579090114297,\
-         \"max\":18446744073709551615,\"min\":-9223372036854775808}"
+        common::EXACT_NUMBERS
     );
 }
 

@@ -151,34 +151,26 @@ async fn connectorid_reaches_the_consumed_connector_id_segment() {
     );
 }
 
-/// Numbers as a caller wrote them: full-precision decimals that serde_json's
-/// default (fast, not always correctly rounded) float parsing moves by one
-/// unit in the last place, and the extreme 64-bit integers.
-const EXACT_NUMBERS: &str = "{\"a\":924.6711215768371,\"b\":481.26290504314875,\
-     \"c\":104.72579090114297,\"max\":18446744073709551615,\"min\":-9223372036854775808}";
-
 #[tokio::test]
 async fn request_body_numbers_reach_the_upstream_unchanged() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/experience/verification/password"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    let server = common::empty_json_upstream().await;
     let adapter = logto_adapter(&server.uri()).await;
     let r = reqwest::Client::new()
         .post(format!("{adapter}/v1/api/experience/verification/password"))
         .header("content-type", "application/json")
-        .body(EXACT_NUMBERS)
+        .body(common::EXACT_NUMBERS)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "{}");
-    // The body is read as JSON and written again (compact, keys in order):
-    // the same text, digit for digit.
     let got = &server.received_requests().await.unwrap()[0];
     assert_eq!(got.method.as_str(), "POST");
-    assert_eq!(std::str::from_utf8(&got.body).unwrap(), EXACT_NUMBERS);
+    assert_eq!(got.url.path(), "/api/experience/verification/password");
+    assert_eq!(
+        std::str::from_utf8(&got.body).unwrap(),
+        common::EXACT_NUMBERS
+    );
 }
 
 #[tokio::test]

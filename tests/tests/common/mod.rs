@@ -14,6 +14,25 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// A recording upstream that answers every request `200 {}`: the test reads
+/// what reached it from `received_requests`.
+pub async fn empty_json_upstream() -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A JSON body's numbers as a caller wrote them: full-precision decimals
+/// that serde_json's default (fast, not always correctly rounded) float
+/// parsing moves by one unit in the last place, and the extreme 64-bit
+/// integers. The adapters read bodies as JSON and write them again (compact,
+/// keys in order), so the upstream must get this text digit for digit.
+pub const EXACT_NUMBERS: &str = "{\"a\":924.6711215768371,\"b\":481.26290504314875,\
+     \"c\":104.72579090114297,\"max\":18446744073709551615,\"min\":-9223372036854775808}";
+
 /// A Logto-faithful upstream on loopback.
 pub async fn dev_logto() -> (String, DevLogto) {
     let dev = DevLogto::new();
