@@ -35,11 +35,27 @@ pub mod formats;
 pub mod inbound;
 pub mod listen;
 pub mod mapping;
+// Serving MCP (rmcp and its schema and derive crates, a fifth of a dependent
+// crate's cold build: issue 9) is the `mcp` feature's; `mcp_config` is what
+// a program configuring an adapter names in every build.
+#[cfg(any(feature = "mcp", logto_cli))]
 pub mod mcp;
+#[cfg(not(any(feature = "mcp", logto_cli)))]
+pub mod mcp {
+    //! MCP adapters' settings. Serving them needs logto-client's `mcp`
+    //! feature: `logto-client = { ..., features = ["mcp"] }`.
+    pub use crate::mcp_config::*;
+}
+#[cfg(any(feature = "mcp", logto_cli))]
 pub mod mcp_catalog;
+mod mcp_config;
+#[cfg(any(feature = "mcp", logto_cli))]
 mod mcp_direct;
+#[cfg(any(feature = "mcp", logto_cli))]
 pub mod mcp_server;
+#[cfg(any(feature = "mcp", logto_cli))]
 pub mod mcp_sessions;
+mod mcp_switch;
 pub mod orchestrate;
 pub mod plan;
 pub mod response;
@@ -53,11 +69,14 @@ pub mod template;
 pub use error::{Error, TransportError};
 pub use logto_macros::naftiko_capability;
 pub use response::ResponseValue;
+/// The MCP library the adapters are served with (feature `mcp`).
+#[cfg(any(feature = "mcp", logto_cli))]
+pub use rmcp;
 pub use secret::Secret;
 /// The libraries generated code is built on, at the versions it uses, so that
 /// code overriding a REST operation or serving an adapter needs no other
 /// dependency.
-pub use {axum, http, reqwest, rmcp, serde_json};
+pub use {axum, http, reqwest, serde_json};
 
 /// What generated code reaches through `::logto_client::__private`, so that
 /// users add one dependency. Not a stable API.
@@ -67,7 +86,9 @@ pub mod __private {
         ApiSpec, Arg, At, AuthSpec, BindSpec, BodySpec, Call, CallBody, Core, CoreBuilder,
         FixedPlace, FixedSpec, InputSpec, OpSpec, Output, Piece, Ty,
     };
+    #[cfg(any(feature = "mcp", logto_cli))]
     pub use crate::mcp::{ToolSpec, call_tool, check_arguments, failure, server_info, tool};
+    pub use crate::mcp_switch::{NeedsMcpFeature, mcp_missing};
     pub use crate::plan::Src::{Input, Literal, Missing, Take, Template};
     pub use crate::plan::{CallPlan, Src, TemplatePart, Upstreams, inputs, plan, plan_with};
     pub use crate::rest::{
@@ -87,6 +108,7 @@ pub mod __private {
     pub use http;
     pub use http::HeaderMap;
     pub use reqwest;
+    #[cfg(any(feature = "mcp", logto_cli))]
     pub use rmcp;
     pub use serde_json;
 }

@@ -23,10 +23,6 @@ use serde_json::{Value, json};
 use crate::client::CookieJar;
 use crate::mcp_direct::DirectCalls;
 
-/// Default limit on live MCP sessions.
-pub const DEFAULT_MAX_SESSIONS: usize = 1000;
-/// Default idle time after which a session is closed.
-pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
 /// The JSON-RPC error code of a refused `initialize` (implementation-defined
 /// server error range).
 pub const TOO_MANY_SESSIONS: i64 = -32000;

@@ -51,6 +51,7 @@ impl StepError {
 
     /// The MCP error of a resource read: invalid params for inputs,
     /// internal error naming the upstream failure otherwise.
+    #[cfg(any(feature = "mcp", logto_cli))]
     pub fn into_error_data(self) -> rmcp::ErrorData {
         match self {
             StepError::Input(message) => rmcp::ErrorData::invalid_params(message, None),
@@ -59,6 +60,7 @@ impl StepError {
     }
 
     /// The MCP answer: invalid params for inputs, a tool error otherwise.
+    #[cfg(any(feature = "mcp", logto_cli))]
     pub fn into_tool_result(self) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         match self {
             StepError::Input(message) => Err(rmcp::ErrorData::invalid_params(message, None)),

@@ -457,6 +457,7 @@ impl From<ArgError> for Response {
     }
 }
 
+#[cfg(any(feature = "mcp", logto_cli))]
 impl From<ArgError> for rmcp::ErrorData {
     fn from(e: ArgError) -> Self {
         rmcp::ErrorData::invalid_params(e.0, None)

@@ -51,12 +51,17 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
-/// `cargo VERB` on the scratch crate.
+/// `cargo VERB` on the scratch crate, built as a crate outside this
+/// repository would be: an empty `RUSTFLAGS` replaces the repository's
+/// `--cfg logto_cli` (.cargo/config.toml), so logto-client has its default
+/// features only (no `mcp`, no dev upstream, none of the binary's crates).
 fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
     Command::new(env!("CARGO"))
         .args([verb, "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target)
+        .env("RUSTFLAGS", "")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"))
 }
@@ -99,13 +104,24 @@ fn editing_the_yaml_changes_the_next_build() {
         "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
          fn main() {\n    println!(\"{}\", scratch::OPERATIONS.join(\",\"));\n}\n",
     );
-    // Share the compiled dependencies of `naftiko serve`'s server crates
-    // (logto-client's default features, the workspace's profile), which its
-    // test builds first in `cargo test --workspace`: only the scratch crate
-    // builds then. The workspace's own dependencies differ in features.
-    let target = root.join("target/naftiko-serve/target");
+    // Its own target folder: no other build here has these flags.
+    let target = root.join("target/rebuild-scratch-target");
 
+    // The spec exposes an MCP adapter; without the `mcp` feature the
+    // crate still builds (client, constants), and rmcp is not compiled.
     assert_eq!(run(&dir, &target).trim(), "list-items");
+    let built: Vec<String> = std::fs::read_dir(target.join("debug/deps"))
+        .unwrap_or_else(|e| panic!("the scratch build's deps: {e}"))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    assert!(
+        built.iter().any(|f| f.starts_with("libreqwest-")),
+        "the listing is not of the scratch build's dependencies: {built:?}"
+    );
+    assert!(
+        !built.iter().any(|f| f.starts_with("librmcp-")),
+        "rmcp was compiled without the `mcp` feature"
+    );
 
     // What the binary does not call is not in it: no generated item is
     // compiled unless something uses it (a free `async fn` would be, with
@@ -114,8 +130,8 @@ fn editing_the_yaml_changes_the_next_build() {
     let binary = std::fs::read(target.join("debug/rebuild-scratch"))
         .unwrap_or_else(|e| panic!("the scratch binary: {e}"));
     assert!(
-        !binary.windows(6).any(|w| w == b"rmcp::"),
-        "the scratch binary holds rmcp's code though it serves no MCP ({} bytes)",
+        !binary.windows(10).any(|w| w == b"axum::rout"),
+        "the scratch binary holds the REST server's code though it serves nothing ({} bytes)",
         binary.len()
     );
 
@@ -154,5 +170,78 @@ fn editing_the_yaml_changes_the_next_build() {
     ];
     for part in expected {
         assert!(stderr.contains(&part), "{part}\nnot in:\n{stderr}");
+    }
+
+    // Inbound OAuth 2.0 checks JWTs with ring, the `jwt` feature, off by
+    // default: the same kind of error, where the spec asks for it.
+    let oauth = format!(
+        "{CAPABILITY}  - type: rest\n    namespace: scratch-rest\n    authentication:\n      \
+         type: oauth2\n      authorizationServerUri: https://auth.example\n    resources:\n    \
+         - path: /items\n      operations:\n      - method: GET\n        name: list-items\n        \
+         call: scratch.list-items\n"
+    );
+    let line = oauth
+        .lines()
+        .position(|l| l.contains("type: oauth2"))
+        .unwrap()
+        + 1;
+    write(&dir.join("capabilities/scratch.yaml"), &oauth);
+    let out = cargo("build", &dir, &target);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "built without the jwt feature");
+    let expected = [
+        format!(
+            "error: capabilities/scratch.yaml:{line}:7: error: inbound `oauth2` checks JWT access \
+             tokens, and this build of logto-client has no `jwt` feature \
+             (at capability.exposes[1].authentication)\n"
+        ),
+        "help: turn the feature on where you depend on logto-client: \
+         logto-client = { ..., features = [\"jwt\"] }\n"
+            .to_owned(),
+    ];
+    for part in expected {
+        assert!(stderr.contains(&part), "{part}\nnot in:\n{stderr}");
+    }
+    // That error alone: the code that would check the tokens is not
+    // compiled, so nothing else fails.
+    assert_eq!(stderr.matches("error[").count(), 0, "{stderr}");
+
+    // Serving the MCP adapter without the feature: the `capability`
+    // module fails at start-up naming the adapter and the feature...
+    write(&dir.join("capabilities/scratch.yaml"), CAPABILITY);
+    write(
+        &dir.join("src/main.rs"),
+        "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
+         fn main() {\n    \
+         match capability::adapters(&logto_client::serve::ServeConfig::default()) {\n        \
+         Err(e) => println!(\"{e}\"),\n        \
+         Ok(adapters) => println!(\"serving {} adapters\", adapters.len()),\n    \
+         }\n}\n",
+    );
+    assert_eq!(
+        run(&dir, &target).trim(),
+        "cannot build the client: the MCP adapter `scratch-mcp` needs logto-client's `mcp` feature, \
+         which this build does not have: logto-client = { ..., features = [\"mcp\"] }"
+    );
+    // ...and calling the adapter's router is a compile error saying which
+    // feature to turn on.
+    write(
+        &dir.join("src/main.rs"),
+        "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
+         fn main() {\n    \
+         let client = scratch::Client::builder().build().unwrap();\n    \
+         let upstreams = scratch_mcp::Upstreams { scratch: client };\n    \
+         let config = logto_client::mcp::McpHttpConfig::default();\n    \
+         let _ = scratch_mcp::router(upstreams, &config);\n}\n",
+    );
+    let out = cargo("build", &dir, &target);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "served MCP without the mcp feature");
+    for part in [
+        "error[E0277]: serving an MCP adapter needs logto-client's `mcp` feature, which this build does not have\n",
+        "this adapter's MCP server is not compiled in",
+        "= note: turn the feature on where you depend on logto-client: logto-client = { ..., features = [\"mcp\"] }\n",
+    ] {
+        assert!(stderr.contains(part), "{part}\nnot in:\n{stderr}");
     }
 }

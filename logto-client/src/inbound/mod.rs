@@ -3,8 +3,13 @@
 //! right credential gets `401` (`403` for a token without a required scope)
 //! with a JSON problem body and a `WWW-Authenticate` header; secrets are
 //! compared in constant time and never logged.
+//!
+//! OAuth 2.0 token checks verify signatures with ring, a C build: they are
+//! logto-client's `jwt` feature, off by default (a spec that asks for them
+//! is a compile error naming it without).
 
 pub mod digest;
+#[cfg(any(feature = "jwt", logto_cli))]
 pub mod jwt;
 
 use std::sync::Arc;
@@ -34,6 +39,7 @@ pub enum InboundAuth {
         password: Secret,
     },
     /// An OAuth 2.0 access token (a JWT of the spec's authorization server).
+    #[cfg(any(feature = "jwt", logto_cli))]
     OAuth2(Arc<jwt::JwtValidator>),
     /// HTTP Digest (RFC 7616) credentials.
     Digest(Arc<digest::DigestGuard>),
@@ -78,6 +84,7 @@ impl InboundAuth {
                     let expected = format!("{}:{}", username.expose(), password.expose());
                     same(&decoded, expected.as_bytes())
                 }),
+            #[cfg(any(feature = "jwt", logto_cli))]
             InboundAuth::OAuth2(_) => false,
             InboundAuth::Digest(guard) => {
                 let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -110,6 +117,7 @@ impl InboundAuth {
         match self {
             InboundAuth::Bearer(_) => "Bearer".into(),
             InboundAuth::Basic { .. } => "Basic realm=\"naftiko\"".into(),
+            #[cfg(any(feature = "jwt", logto_cli))]
             InboundAuth::OAuth2(_) => "Bearer error=\"invalid_token\"".into(),
             InboundAuth::Digest(_) => String::new(),
             InboundAuth::ApiKey { name, in_query, .. } => format!(
@@ -121,6 +129,7 @@ impl InboundAuth {
 }
 
 /// The refusal of an OAuth 2.0 token: 401, or 403 for a missing scope.
+#[cfg(any(feature = "jwt", logto_cli))]
 fn refuse_token(refusal: jwt::Refusal) -> Response {
     let (status, challenge, detail) = match refusal {
         jwt::Refusal::InvalidToken(why) => (
@@ -142,6 +151,7 @@ fn refuse_token(refusal: jwt::Refusal) -> Response {
 }
 
 async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -> Response {
+    #[cfg(any(feature = "jwt", logto_cli))]
     if let InboundAuth::OAuth2(validator) = &*auth {
         let token = req
             .headers()
@@ -189,7 +199,8 @@ async fn check(State(auth): State<Arc<InboundAuth>>, req: Request, next: Next) -
 /// resource metadata (RFC 9728) is served, unprotected, at
 /// `/.well-known/oauth-protected-resource`.
 pub fn require(router: Router, auth: InboundAuth) -> Router {
-    let metadata = match &auth {
+    let metadata: Option<serde_json::Value> = match &auth {
+        #[cfg(any(feature = "jwt", logto_cli))]
         InboundAuth::OAuth2(v) => Some(serde_json::json!({
             "resource": v.audience,
             "authorization_servers": [v.issuer],
@@ -211,4 +222,30 @@ pub fn require(router: Router, auth: InboundAuth) -> Router {
             )
             .merge(guarded),
     }
+}
+
+/// The OAuth 2.0 check `$auth` (generated for an adapter with inbound
+/// `oauth2`) in a build that can verify tokens.
+#[cfg(any(feature = "jwt", logto_cli))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __jwt_supported {
+    ($at:literal, $auth:expr) => {
+        $auth
+    };
+}
+
+/// A compile error at the spec's inbound `oauth2` in a build that cannot
+/// verify tokens (no `jwt` feature), in place of the check `$auth`.
+#[cfg(not(any(feature = "jwt", logto_cli)))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __jwt_supported {
+    ($at:literal, $auth:expr) => {
+        ::core::compile_error!(::core::concat!(
+            $at,
+            "\n  help: turn the feature on where you depend on logto-client: \
+             logto-client = { ..., features = [\"jwt\"] }"
+        ));
+    };
 }

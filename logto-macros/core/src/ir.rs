@@ -148,6 +148,9 @@ pub enum Auth {
         audience: Option<String>,
         /// `resource`.
         resource: Option<String>,
+        /// Where the spec declares it, and its YAML path (inbound token
+        /// checks need logto-client's `jwt` feature: the error points here).
+        at: (Pos, String),
     },
 }
 

@@ -52,7 +52,8 @@ pub const FEATURE_FORMATS: [&str; 2] = ["avro", "protobuf"];
 
 impl Analysis {
     /// The optional Cargo features of `logto-client` the generated code
-    /// needs (of [`FEATURE_FORMATS`]): without them it is a compile error.
+    /// needs (of [`FEATURE_FORMATS`], and `jwt` for inbound OAuth 2.0
+    /// tokens): without them it is a compile error.
     pub fn runtime_features(&self) -> Vec<&'static str> {
         let needs = |format: &str| {
             self.capability
@@ -61,7 +62,40 @@ impl Analysis {
                 .flat_map(|a| &a.operations)
                 .any(|o| o.raw_format.as_deref() == Some(format))
         };
-        FEATURE_FORMATS.into_iter().filter(|f| needs(f)).collect()
+        let mut features: Vec<&'static str> =
+            FEATURE_FORMATS.into_iter().filter(|f| needs(f)).collect();
+        // Inbound OAuth 2.0 token checks (ring).
+        let cap = &self.capability;
+        let inbound = cap
+            .rest
+            .iter()
+            .map(|a| &a.auth)
+            .chain(cap.mcp.iter().map(|a| &a.inbound))
+            .chain(cap.control.iter().map(|c| &c.auth));
+        if inbound.flatten().any(|a| {
+            matches!(
+                a,
+                ir::Auth::OAuth2 {
+                    issuer: Some(_),
+                    ..
+                }
+            )
+        }) {
+            features.push("jwt");
+        }
+        features
+    }
+
+    /// The features a program serving every adapter of the capability
+    /// needs: [`runtime_features`](Self::runtime_features), and `mcp` when
+    /// it exposes an MCP adapter (without it the code compiles, but its MCP
+    /// adapters cannot be served).
+    pub fn serving_features(&self) -> Vec<&'static str> {
+        let mut features = self.runtime_features();
+        if !self.capability.mcp.is_empty() {
+            features.push("mcp");
+        }
+        features
     }
 }
 
@@ -194,9 +228,81 @@ pub fn expand_file(
 
 /// Formats generated tokens as Rust source (prettyplease). Needs the `pretty`
 /// feature (or `--cfg logto_cli`, as in this repository).
+///
+/// prettyplease leaves macro bodies as they are; the bodies of the runtime's
+/// `__mcp!` switch (an MCP adapter's serving code, with and without the
+/// `mcp` feature) are items, so they are formatted too.
 #[cfg(any(logto_cli, feature = "pretty"))]
 pub fn pretty(tokens: &proc_macro2::TokenStream) -> Result<String, String> {
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens.clone()).map_err(|e| format!("generated code does not parse: {e}"))?;
-    Ok(prettyplease::unparse(&file))
+    let mut switches = Vec::new();
+    take_switches(&mut file.items, &mut switches)?;
+    let mut text = prettyplease::unparse(&file);
+    for (i, (path, branches)) in switches.iter().enumerate() {
+        let marker = format!("__naftiko_switch_{i}!();");
+        let Some(at) = text.find(&marker) else {
+            return Err(format!("formatting lost switch {i}"));
+        };
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let indent = " ".repeat(at - line_start);
+        let mut out = format!("{path}! {{\n");
+        for branch in branches {
+            out.push_str(&format!("{indent}    {{\n"));
+            for line in branch.lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(&format!("{indent}        {line}\n"));
+                }
+            }
+            out.push_str(&format!("{indent}    }}\n"));
+        }
+        out.push_str(&format!("{indent}}}"));
+        text.replace_range(at..at + marker.len(), &out);
+    }
+    Ok(text)
+}
+
+/// Replaces each item-position `__mcp! { { items } { items } }` under
+/// `items` by a marker macro, keeping its path and its branches formatted.
+#[cfg(any(logto_cli, feature = "pretty"))]
+fn take_switches(
+    items: &mut [syn::Item],
+    switches: &mut Vec<(String, Vec<String>)>,
+) -> Result<(), String> {
+    for item in items {
+        match item {
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &mut m.content {
+                    take_switches(inner, switches)?;
+                }
+            }
+            syn::Item::Macro(m)
+                if m.mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "__mcp") =>
+            {
+                let mut branches = Vec::new();
+                for tree in m.mac.tokens.clone() {
+                    let proc_macro2::TokenTree::Group(group) = tree else {
+                        return Err("a `__mcp!` branch is not a `{ }` group".into());
+                    };
+                    let branch: syn::File = syn::parse2(group.stream())
+                        .map_err(|e| format!("a `__mcp!` branch does not parse: {e}"))?;
+                    branches.push(prettyplease::unparse(&branch));
+                }
+                let path = quote::ToTokens::to_token_stream(&m.mac.path)
+                    .to_string()
+                    .replace(' ', "");
+                let marker = quote::format_ident!("__naftiko_switch_{}", switches.len());
+                switches.push((path, branches));
+                *item = syn::parse_quote! { #marker!(); };
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -133,6 +133,7 @@ pub fn generate(
             scopes,
             audience,
             resource,
+            ..
         }) => {
             let opt_pieces = |t: &Option<ir::Template>| match t {
                 Some(t) => {

@@ -319,7 +319,7 @@ pub fn generate(
     let guard = a
         .inbound
         .as_ref()
-        .and_then(|x| super::inbound_auth(rt, x, &quote! { &config.binds }))
+        .and_then(|x| super::inbound_auth(settings, x, &quote! { &config.binds }))
         .map(|auth| quote! { let router = #rt::inbound::require(router, #auth); });
     let auth_doc = if a.inbound.is_some() {
         "Clients must present the spec's `authentication` (401 otherwise), resolved from its binds \
@@ -330,9 +330,47 @@ pub fn generate(
     } else {
         "The spec asks for no authentication; `config.bearer_token` adds one."
     };
+    // The serving code needs rmcp, which is logto-client's `mcp` feature:
+    // the runtime's `__mcp!` keeps it, or stand-ins whose use is a compile
+    // error naming the feature (`logto_client::mcp_switch`).
+    let without_feature = quote! {
+        /// An axum router serving the adapter at `/mcp`: needs logto-client's
+        /// `mcp` feature, which this build does not have (calling it is a
+        /// compile error saying so).
+        pub fn router(
+            upstreams: impl __rt::NeedsMcpFeature,
+            _config: &#rt::mcp::McpHttpConfig,
+        ) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
+            __rt::NeedsMcpFeature::unavailable(upstreams)
+        }
+
+        /// Serves one session over stdin/stdout: needs logto-client's `mcp`
+        /// feature, which this build does not have (calling it is a compile
+        /// error saying so).
+        pub fn serve_stdio(
+            upstreams: impl __rt::NeedsMcpFeature,
+        ) -> impl ::core::future::Future<Output = ::std::io::Result<()>> {
+            async move { __rt::NeedsMcpFeature::unavailable(upstreams) }
+        }
+
+        /// [`router`] in a build with logto-client's `mcp` feature; in this
+        /// one, an error naming the adapter and the feature.
+        pub fn try_router(
+            _upstreams: Upstreams,
+            _config: &#rt::mcp::McpHttpConfig,
+        ) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
+            __rt::Err(__rt::mcp_missing(NAMESPACE))
+        }
+
+        /// [`serve_stdio`] in a build with logto-client's `mcp` feature; in
+        /// this one, an error naming the adapter and the feature.
+        pub fn try_serve_stdio(
+            _upstreams: Upstreams,
+        ) -> ::core::result::Result<#rt::serve::Stdio, #rt::Error> {
+            __rt::Err(__rt::mcp_missing(NAMESPACE))
+        }
+    };
     quote! {
-        /// The bound variables of the capability (for inbound authentication).
-        static BINDS: [__rt::BindSpec; #(#binds_len)*] = [#(#binds),*];
         /// The adapter's namespace as written in the spec.
         pub const NAMESPACE: &str = #ns;
         #port
@@ -344,6 +382,10 @@ pub fn generate(
         pub const STDIO: bool = #stdio;
 
         #upstreams
+
+        #rt::__mcp! { {
+        /// The bound variables of the capability (for inbound authentication).
+        static BINDS: [__rt::BindSpec; #(#binds_len)*] = [#(#binds),*];
 
         /// The tools as the spec declares them; those that forward to one
         /// consumed operation carry its plan and need no code of their own.
@@ -422,6 +464,25 @@ pub fn generate(
             #rt::mcp::serve_stdio(::std::sync::Arc::new(Server::new(upstreams)))
         }
 
+        /// [`router`]; in a build without logto-client's `mcp` feature, an
+        /// error naming the adapter and the feature (what the `capability`
+        /// module serves with).
+        pub fn try_router(
+            upstreams: Upstreams,
+            config: &#rt::mcp::McpHttpConfig,
+        ) -> ::core::result::Result<__rt::axum::Router, #rt::Error> {
+            router(upstreams, config)
+        }
+
+        /// [`serve_stdio`], boxed; in a build without logto-client's `mcp`
+        /// feature, an error naming the adapter and the feature.
+        pub fn try_serve_stdio(
+            upstreams: Upstreams,
+        ) -> ::core::result::Result<#rt::serve::Stdio, #rt::Error> {
+            __rt::Ok(::std::boxed::Box::pin(serve_stdio(upstreams)))
+        }
+
         #(#fns)*
+        } { #without_feature } }
     }
 }

@@ -174,10 +174,11 @@ fn api_items(
 /// scope); `None` for what inbound checks do not cover (oauth2 without an
 /// authorization server, reported by validation).
 pub(crate) fn inbound_auth(
-    rt: &syn::Path,
+    settings: &Settings,
     auth: &ir::Auth,
     values: &TokenStream,
 ) -> Option<TokenStream> {
+    let rt = &settings.runtime;
     let secret = |t: &ir::Template| {
         let pieces = client::pieces(t);
         quote! { #rt::mcp::resolve_token(#pieces, &BINDS, __rt::None, #values)? }
@@ -212,8 +213,16 @@ pub(crate) fn inbound_auth(
             audience,
             resource,
             scopes,
+            at: (pos, path),
             ..
         } => {
+            // Checking JWTs needs ring, logto-client's `jwt` feature: without
+            // it the runtime's macro puts a compile error here instead.
+            let missing = format!(
+                "{}:{}:{}: error: inbound `oauth2` checks JWT access tokens, and this build of \
+                 logto-client has no `jwt` feature (at {path})",
+                settings.source_name, pos.line, pos.col
+            );
             let issuer = secret(issuer);
             let audience = match resource.as_ref().or(audience.as_ref()) {
                 Some(a) => quote! { __rt::Some(::std::string::String::from(#a)) },
@@ -221,11 +230,14 @@ pub(crate) fn inbound_auth(
             };
             let scopes = scopes.as_deref().unwrap_or_default().split_whitespace();
             quote! {
-                #rt::inbound::InboundAuth::OAuth2(#rt::inbound::jwt::JwtValidator::new(
-                    #issuer.expose().to_owned(),
-                    #audience,
-                    ::std::vec![#(::std::string::String::from(#scopes)),*],
-                ))
+                #rt::__jwt_supported!(
+                    #missing,
+                    #rt::inbound::InboundAuth::OAuth2(#rt::inbound::jwt::JwtValidator::new(
+                        #issuer.expose().to_owned(),
+                        #audience,
+                        ::std::vec![#(::std::string::String::from(#scopes)),*],
+                    ))
+                )
             }
         }
         ir::Auth::OAuth2 { issuer: None, .. } => return None,

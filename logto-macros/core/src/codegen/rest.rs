@@ -411,7 +411,7 @@ pub fn generate(
     let auth = a
         .auth
         .as_ref()
-        .filter(|x| super::inbound_auth(rt, x, &quote! {}).is_some());
+        .filter(|x| super::inbound_auth(settings, x, &quote! {}).is_some());
     let router = match auth {
         None => quote! {
             /// The axum router of this adapter, with `GET /openapi.json`, JSON
@@ -425,7 +425,7 @@ pub fn generate(
         Some(auth) => {
             let binds = super::client::bind_specs(cap, settings);
             let binds_len = binds.len();
-            let inbound = super::inbound_auth(rt, auth, &quote! { &config.binds });
+            let inbound = super::inbound_auth(settings, auth, &quote! { &config.binds });
             quote! {
                 /// The bound variables of the capability (for inbound authentication).
                 static BINDS: [__rt::BindSpec; #binds_len] = [#(#binds),*];

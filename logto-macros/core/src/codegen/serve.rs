@@ -103,7 +103,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         let guarded = a
             .auth
             .as_ref()
-            .is_some_and(|x| super::inbound_auth(rt, x, &quote! {}).is_some());
+            .is_some_and(|x| super::inbound_auth(settings, x, &quote! {}).is_some());
         let router = if guarded {
             quote! { #call? }
         } else {
@@ -125,18 +125,18 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
         let ups = upstreams(&m, super::mcp::used_apis(cap, a), "mcp");
         let ns = &a.namespace;
         if a.stdio {
-            stdio = quote! {
-                __rt::Some(::std::boxed::Box::pin(super::#m::serve_stdio(#ups)) as #rt::serve::Stdio)
-            };
+            stdio = quote! { __rt::Some(super::#m::try_serve_stdio(#ups)?) };
             continue;
         }
         let (addr, port) = (super::opt(a.address.as_deref()), super::opt(a.port));
         adapters.push(quote! {
+            // The router first: a build without the `mcp` feature says so
+            // before anything else is asked of the configuration.
             adapters.push(#rt::serve::Adapter {
+                router: super::#m::try_router(#ups, &config.mcp(&binds))?,
                 namespace: #ns,
                 kind: "mcp",
                 addr: config.addr(#ns, #addr, #port)?,
-                router: super::#m::router(#ups, &config.mcp(&binds))?,
                 path: "/mcp",
             });
         });
@@ -170,7 +170,7 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
             let guard = c
                 .auth
                 .as_ref()
-                .and_then(|a| super::inbound_auth(rt, a, &quote! { &binds }))
+                .and_then(|a| super::inbound_auth(settings, a, &quote! { &binds }))
                 .map(|auth| quote! { let router = #rt::inbound::require(router, #auth); });
             let _ = buffer;
             quote! {

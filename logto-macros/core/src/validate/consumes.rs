@@ -327,6 +327,7 @@ impl Cx {
                     scopes: a.scopes.as_ref().map(|s| s.value.clone()),
                     audience: a.audience.as_ref().map(|s| s.value.clone()),
                     resource: a.resource.as_ref().map(|s| s.value.clone()),
+                    at: (a.pos, a.path.clone()),
                 })
             }
             other => {

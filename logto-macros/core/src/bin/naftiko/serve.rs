@@ -125,8 +125,8 @@ pub fn serve(file: &Path, release: bool, options: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Optional runtime features the spec needs.
-    let wanted = analysis.runtime_features();
+    // Optional runtime features serving the spec needs.
+    let wanted = analysis.serving_features();
     let features = if wanted.is_empty() {
         String::new()
     } else {
