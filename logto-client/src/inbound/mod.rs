@@ -1,5 +1,5 @@
 //! Inbound `authentication` of an adapter: bearer, API key (header or
-//! query), basic, or OAuth 2.0 access tokens ([`jwt`]). A request without the
+//! query), basic, or OAuth 2.0 access tokens (`jwt`). A request without the
 //! right credential gets `401` (`403` for a token without a required scope)
 //! with a JSON problem body and a `WWW-Authenticate` header; secrets are
 //! compared in constant time and never logged.
