@@ -316,11 +316,7 @@ macro_rules! __avro_supported {
 #[doc(hidden)]
 macro_rules! __avro_supported {
     ($at:literal) => {
-        ::core::compile_error!(::core::concat!(
-            $at,
-            "\n  help: turn the feature on where you depend on logto-client: \
-             logto-client = { ..., features = [\"avro\"] }"
-        ));
+        ::core::compile_error!($at);
     };
 }
 
@@ -405,11 +401,7 @@ macro_rules! __protobuf_supported {
 #[doc(hidden)]
 macro_rules! __protobuf_supported {
     ($at:literal) => {
-        ::core::compile_error!(::core::concat!(
-            $at,
-            "\n  help: turn the feature on where you depend on logto-client: \
-             logto-client = { ..., features = [\"protobuf\"] }"
-        ));
+        ::core::compile_error!($at);
     };
 }
 

@@ -118,15 +118,15 @@ fn editing_the_yaml_changes_the_next_build() {
         .join("logto-client")
         .canonicalize()
         .unwrap_or_else(|e| panic!("{e}"));
-    write(
-        &dir.join("Cargo.toml"),
-        &format!(
+    let manifest = |features: &str| {
+        format!(
             "[package]\nname = \"rebuild-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nlogto-client = {{ path = {:?} }}\n\n[workspace]\n\n\
+             [dependencies]\nlogto-client = {{ path = {:?}, features = [{features}] }}\n\n[workspace]\n\n\
              [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
             client.display().to_string()
-        ),
-    );
+        )
+    };
+    write(&dir.join("Cargo.toml"), &manifest(""));
     // Same versions as the workspace, and no resolution against the registry.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))
         .unwrap_or_else(|e| panic!("Cargo.lock: {e}"));
@@ -138,6 +138,11 @@ fn editing_the_yaml_changes_the_next_build() {
     );
     // Its own target folder: no other build here has these flags.
     let target = root.join("target/rebuild-scratch-target");
+    let binary_has = |needle: &[u8]| {
+        let binary = std::fs::read(target.join("debug/rebuild-scratch"))
+            .unwrap_or_else(|e| panic!("the scratch binary: {e}"));
+        binary.windows(needle.len()).any(|w| w == needle)
+    };
 
     // The spec exposes an MCP adapter; without the `mcp` feature the
     // crate still builds (client, constants), and rmcp is not compiled.
@@ -153,18 +158,6 @@ fn editing_the_yaml_changes_the_next_build() {
     assert!(
         !built.iter().any(|f| f.starts_with("librmcp-")),
         "rmcp was compiled without the `mcp` feature"
-    );
-
-    // What the binary does not call is not in it: no generated item is
-    // compiled unless something uses it (a free `async fn` would be, with
-    // all the runtime it reaches, and the link of every rebuild would read
-    // all of that; it was 132 MB and half of a rebuild's time).
-    let binary = std::fs::read(target.join("debug/rebuild-scratch"))
-        .unwrap_or_else(|e| panic!("the scratch binary: {e}"));
-    assert!(
-        !binary.windows(10).any(|w| w == b"axum::rout"),
-        "the scratch binary holds the REST server's code though it serves nothing ({} bytes)",
-        binary.len()
     );
 
     let (consumed, exposed) = CAPABILITY.split_once("  exposes:").unwrap();
@@ -256,4 +249,29 @@ fn editing_the_yaml_changes_the_next_build() {
     ] {
         assert!(stderr.contains(part), "{part}\nnot in:\n{stderr}");
     }
+
+    // With the feature the same call builds, and rmcp's code is in the
+    // binary. What a binary does not call is not in it: one that serves no
+    // MCP has none of rmcp's code though rmcp is compiled (no generated item
+    // is compiled unless something uses it; a free `async fn serve_stdio`
+    // was, and pulled rmcp, the REST runtime and OpenSSL into every link:
+    // 132 MB for `fn main() {}`, half of a rebuild's time).
+    write(&dir.join("Cargo.toml"), &manifest("\"mcp\""));
+    let out = cargo("build", &dir, &target);
+    assert!(
+        out.status.success(),
+        "the router call did not build with the mcp feature:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(binary_has(b"rmcp::"));
+    write(
+        &dir.join("src/main.rs"),
+        "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\
+         fn main() {\n    println!(\"{}\", scratch_mcp::TOOLS.join(\",\"));\n}\n",
+    );
+    assert_eq!(run(&dir, &target).trim(), "list-items");
+    assert!(
+        !binary_has(b"rmcp::"),
+        "the scratch binary holds rmcp's code though it serves no MCP"
+    );
 }

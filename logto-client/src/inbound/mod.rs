@@ -242,10 +242,6 @@ macro_rules! __jwt_supported {
 #[doc(hidden)]
 macro_rules! __jwt_supported {
     ($at:literal, $auth:expr) => {
-        ::core::compile_error!(::core::concat!(
-            $at,
-            "\n  help: turn the feature on where you depend on logto-client: \
-             logto-client = { ..., features = [\"jwt\"] }"
-        ));
+        ::core::compile_error!($at)
     };
 }

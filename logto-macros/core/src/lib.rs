@@ -52,8 +52,8 @@ pub const FEATURE_FORMATS: [&str; 2] = ["avro", "protobuf"];
 
 impl Analysis {
     /// The optional Cargo features of `logto-client` the generated code
-    /// needs (of [`FEATURE_FORMATS`], and `jwt` for inbound OAuth 2.0
-    /// tokens): without them it is a compile error.
+    /// needs (of [`FEATURE_FORMATS`], and `jwt` for a REST or control
+    /// adapter's inbound OAuth 2.0 tokens): without them it is a compile error.
     pub fn runtime_features(&self) -> Vec<&'static str> {
         let needs = |format: &str| {
             self.capability
@@ -64,39 +64,47 @@ impl Analysis {
         };
         let mut features: Vec<&'static str> =
             FEATURE_FORMATS.into_iter().filter(|f| needs(f)).collect();
-        // Inbound OAuth 2.0 token checks (ring).
+        // Inbound OAuth 2.0 token checks (ring) of the adapters whose code is
+        // always compiled; an MCP adapter's are in `serving_features`.
         let cap = &self.capability;
-        let inbound = cap
-            .rest
-            .iter()
-            .map(|a| &a.auth)
-            .chain(cap.mcp.iter().map(|a| &a.inbound))
-            .chain(cap.control.iter().map(|c| &c.auth));
-        if inbound.flatten().any(|a| {
-            matches!(
-                a,
-                ir::Auth::OAuth2 {
-                    issuer: Some(_),
-                    ..
-                }
-            )
-        }) {
+        let rest = cap.rest.iter().map(|a| &a.auth);
+        if rest
+            .chain(cap.control.iter().map(|c| &c.auth))
+            .any(checks_jwts)
+        {
             features.push("jwt");
         }
         features
     }
 
     /// The features a program serving every adapter of the capability
-    /// needs: [`runtime_features`](Self::runtime_features), and `mcp` when
-    /// it exposes an MCP adapter (without it the code compiles, but its MCP
-    /// adapters cannot be served).
+    /// needs: [`runtime_features`](Self::runtime_features), `mcp` when it
+    /// exposes an MCP adapter (without it the code compiles, but its MCP
+    /// adapters cannot be served), and `jwt` when one of those checks OAuth
+    /// 2.0 tokens.
     pub fn serving_features(&self) -> Vec<&'static str> {
         let mut features = self.runtime_features();
-        if !self.capability.mcp.is_empty() {
+        let mcp = &self.capability.mcp;
+        if !mcp.is_empty() {
             features.push("mcp");
+        }
+        if !features.contains(&"jwt") && mcp.iter().map(|a| &a.inbound).any(checks_jwts) {
+            features.push("jwt");
         }
         features
     }
+}
+
+/// Whether an adapter's inbound `authentication` checks JWT access tokens
+/// (OAuth 2.0 with an authorization server: logto-client's `jwt` feature).
+fn checks_jwts(auth: &Option<ir::Auth>) -> bool {
+    matches!(
+        auth,
+        Some(ir::Auth::OAuth2 {
+            issuer: Some(_),
+            ..
+        })
+    )
 }
 
 /// Reads and validates the capability at `path`; diagnostics name it `display`.

@@ -457,15 +457,20 @@ fn op_spec(
             quote! { #p::Output::new(#mapping, #raw_format, #raw_schema) }
         }
     };
-    // A compile error naming the feature when the runtime lacks it; the
-    // runtime's macro words it, this says where the spec asks for it.
+    // A compile error naming the feature where the spec asks for it, raised
+    // by the runtime's macro when the build lacks the feature.
     let feature = match op.raw_format.as_deref() {
         Some(format) if crate::FEATURE_FORMATS.contains(&format) => {
             let check = format_ident!("__{format}_supported");
-            let at = format!(
-                "{}:{}:{}: error: `{full}` answers in `outputRawFormat: {format}`, and this build \
-                 of logto-client has no `{format}` feature (at capability.consumes[{}].{}.outputRawFormat)",
-                settings.source_name, op.pos.line, op.pos.col, api.namespace, op.name
+            let at = super::missing_feature(
+                settings,
+                op.pos,
+                &format!(
+                    "capability.consumes[{}].{}.outputRawFormat",
+                    api.namespace, op.name
+                ),
+                &format!("`{full}` answers in `outputRawFormat: {format}`"),
+                format,
             );
             quote! { #rt::#check!(#at); }
         }

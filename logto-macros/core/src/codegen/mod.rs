@@ -128,6 +128,24 @@ fn module(name: &str, doc: &str, body: TokenStream, settings: &Settings) -> Toke
     }
 }
 
+/// The compile error of a construct whose runtime support is an optional
+/// feature of logto-client (`avro`, `protobuf`, `jwt`): where the spec asks
+/// for it, what it is, and the line to add. The runtime's `__<feature>_supported!`
+/// raises it in builds without the feature.
+pub(crate) fn missing_feature(
+    settings: &Settings,
+    pos: crate::yaml::Pos,
+    path: &str,
+    what: &str,
+    feature: &str,
+) -> String {
+    format!(
+        "{}:{}:{}: error: {what}, and this build of logto-client has no `{feature}` feature (at {path})\n  \
+         help: turn the feature on where you depend on logto-client: logto-client = {{ ..., features = [\"{feature}\"] }}",
+        settings.source_name, pos.line, pos.col
+    )
+}
+
 /// `__rt::Some(value)` or `__rt::None`, for the generated tables.
 pub(crate) fn opt<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
     match value {
@@ -218,10 +236,12 @@ pub(crate) fn inbound_auth(
         } => {
             // Checking JWTs needs ring, logto-client's `jwt` feature: without
             // it the runtime's macro puts a compile error here instead.
-            let missing = format!(
-                "{}:{}:{}: error: inbound `oauth2` checks JWT access tokens, and this build of \
-                 logto-client has no `jwt` feature (at {path})",
-                settings.source_name, pos.line, pos.col
+            let missing = missing_feature(
+                settings,
+                *pos,
+                path,
+                "inbound `oauth2` checks JWT access tokens",
+                "jwt",
             );
             let issuer = secret(issuer);
             let audience = match resource.as_ref().or(audience.as_ref()) {
