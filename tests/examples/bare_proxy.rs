@@ -9,6 +9,10 @@
 //! ../shared/bin/proxy-bench --adapter-cmd 'target/release/examples/bare_proxy {UPSTREAM} 127.0.0.1:{PORT}'
 //! ```
 //!
+//! A third argument, `affine`, keeps one upstream connection per caller
+//! connection instead of hyper-util's pool (see [`affine`]): what the pool
+//! and its task hop cost.
+//!
 //! What the generated adapter does beyond this (routing, reading and
 //! checking inputs, the call plan, hop-by-hop hygiene, limits) costs the
 //! difference between the two runs.
@@ -30,6 +34,9 @@ fn main() {
     let key = std::env::var("LOGTO_API_KEY").unwrap_or_default();
     let auth = HeaderValue::from_str(&format!("Bearer {key}")).expect("header");
     let authority = upstream.authority().expect("host:port").clone();
+    if args.next().as_deref() == Some("affine") {
+        return affine(authority, addr, auth);
+    }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -79,4 +86,74 @@ fn main() {
                 });
             }
         });
+}
+
+/// One upstream connection per caller connection, driven in the caller's
+/// task (hyper's low-level client connection joined with the server
+/// connection): no pool, no task or channel hop between the two sides.
+fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue) {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let (auth, authority) = (auth.clone(), authority.clone());
+            tokio::task::spawn_local(async move {
+                let Ok(up) = tokio::net::TcpStream::connect(authority.as_str()).await else {
+                    return;
+                };
+                let _ = up.set_nodelay(true);
+                let Ok((sender, conn)) =
+                    hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up)).await
+                else {
+                    return;
+                };
+                let sender = Rc::new(RefCell::new(sender));
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let (sender, auth) = (sender.clone(), auth.clone());
+                    async move {
+                        let (mut parts, body) = req.into_parts();
+                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                        let path = path.strip_prefix("/v1").unwrap_or(path);
+                        parts.uri = Uri::builder().path_and_query(path).build().expect("uri");
+                        parts.headers.insert(http::header::AUTHORIZATION, auth);
+                        let ready =
+                            std::future::poll_fn(|cx| sender.borrow_mut().poll_ready(cx)).await;
+                        let sent = match ready {
+                            Ok(()) => Some(
+                                sender
+                                    .borrow_mut()
+                                    .send_request(Request::from_parts(parts, body)),
+                            ),
+                            Err(_) => None,
+                        };
+                        let answer = match sent {
+                            Some(f) => f.await.ok(),
+                            None => None,
+                        };
+                        let answer = match answer {
+                            Some(resp) => resp.map(http_body_util::Either::Left),
+                            None => Response::builder()
+                                .status(502)
+                                .body(http_body_util::Either::Right(http_body_util::Empty::new()))
+                                .expect("response"),
+                        };
+                        Ok::<_, Infallible>(answer)
+                    }
+                });
+                let server = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                let _ = tokio::join!(server, conn);
+            });
+        }
+    });
 }

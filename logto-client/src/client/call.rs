@@ -35,7 +35,9 @@ impl CallBody {
                 if !headers.contains_key(CONTENT_TYPE) {
                     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
-                Bytes::from(v.to_string())
+                // The same bytes as `v.to_string()`, without going through
+                // `fmt` for every piece (a JSON value always serializes).
+                Bytes::from(serde_json::to_vec(v).unwrap_or_default())
             }
             CallBody::Bytes(ct, b) => {
                 if let Ok(v) = HeaderValue::from_str(ct) {

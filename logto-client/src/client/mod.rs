@@ -51,6 +51,9 @@ struct Shared {
     http: reqwest::Client,
     /// hyper's client, when calls skip reqwest (see [`direct`]).
     direct: Option<direct::DirectClient>,
+    /// The base URL's scheme and authority as URI parts, for the direct
+    /// path's URIs (see [`Core::direct_uri`]).
+    direct_origin: Option<(http::uri::Scheme, http::uri::Authority)>,
     base: String,
     /// `base` parsed once: each call only sets its path (no URL parsing or
     /// IDNA on the request path).
@@ -376,24 +379,72 @@ impl Core {
     /// A call's URL (base path, call path, fixed, auth and call query) and
     /// headers (fixed, forwarded, the call's own, auth, cookies).
     fn target(&self, call: &Call) -> (reqwest::Url, HeaderMap) {
-        let s = &self.shared;
-        let mut url = s.base_url.clone();
+        (self.target_url(call), self.target_headers(call))
+    }
+
+    /// The call's path after the base URL's, with the `/` between them.
+    fn full_path(&self, call: &Call) -> String {
+        let base = &self.shared.base_path;
         let sep = if call.path.starts_with('/') || call.path.is_empty() {
             ""
         } else {
             "/"
         };
-        url.set_path(&format!("{}{sep}{}", s.base_path, call.path));
-        let mut query = s
-            .fixed_query
+        let mut path = String::with_capacity(base.len() + sep.len() + call.path.len());
+        path.push_str(base);
+        path.push_str(sep);
+        path.push_str(&call.path);
+        path
+    }
+
+    /// The query pairs of a call: fixed, auth, the call's own.
+    fn query_pairs<'a>(&'a self, call: &'a Call) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let s = &self.shared;
+        s.fixed_query
             .iter()
             .map(|(k, v)| (*k, v.expose()))
             .chain(s.auth_query.iter().map(|(k, v)| (*k, v.expose())))
             .chain(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .peekable();
+    }
+
+    fn target_url(&self, call: &Call) -> reqwest::Url {
+        let mut url = self.shared.base_url.clone();
+        url.set_path(&self.full_path(call));
+        let mut query = self.query_pairs(call).peekable();
         if query.peek().is_some() {
             url.query_pairs_mut().extend_pairs(query);
         }
+        url
+    }
+
+    /// The URI of a call on the direct path, written out instead of parsed
+    /// twice (by the URL parser, then as a URI) when the URL parser would
+    /// leave its path as it is: the same URI as [`Self::target_url`] gives,
+    /// `None` for a path it would rewrite (see [`plain_path`]).
+    fn direct_uri(&self, call: &Call) -> Option<http::Uri> {
+        let (scheme, authority) = self.shared.direct_origin.as_ref()?;
+        let mut target = self.full_path(call);
+        if !plain_path(&target) {
+            return None;
+        }
+        let mut query = self.query_pairs(call).peekable();
+        if query.peek().is_some() {
+            // The serializer the URL's `query_pairs_mut` uses.
+            target.push('?');
+            let start = target.len();
+            target = form_urlencoded::Serializer::for_suffix(target, start)
+                .extend_pairs(query)
+                .finish();
+        }
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(scheme.clone());
+        parts.authority = Some(authority.clone());
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_maybe_shared(target).ok()?);
+        http::Uri::from_parts(parts).ok()
+    }
+
+    fn target_headers(&self, call: &Call) -> HeaderMap {
+        let s = &self.shared;
         let mut headers = s.fixed_headers.clone();
         for (k, v) in &self.extra_headers {
             headers.append(k, v.clone());
@@ -419,7 +470,7 @@ impl Core {
                 headers.insert(COOKIE, v);
             }
         }
-        (url, headers)
+        headers
     }
 
     /// Builds the reqwest request for a call.
@@ -447,12 +498,16 @@ impl Core {
         client: &direct::DirectClient,
         call: &Call,
     ) -> Result<Answer, TransportError> {
-        let (url, mut headers) = self.target(call);
+        let uri = match self.direct_uri(call) {
+            Some(uri) => uri,
+            None => http::Uri::try_from(self.target_url(call).as_str())
+                .map_err(TransportError::invalid_url)?,
+        };
+        let mut headers = self.target_headers(call);
         let body = call.body.encode(&mut headers);
         if !headers.contains_key(http::header::ACCEPT) {
             headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
         }
-        let uri = http::Uri::try_from(url.as_str()).map_err(TransportError::invalid_url)?;
         let mut req = http::Request::new(http_body_util::Full::new(body));
         *req.method_mut() = call.method.clone();
         *req.uri_mut() = uri;
@@ -490,30 +545,37 @@ impl Core {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let started = Instant::now();
+        // No clock read when the span is off (`RUST_LOG=warn`): two per call
+        // were measurable under load on this machine's clock (issue 9).
+        let started = (!span.is_disabled()).then(Instant::now);
+        let record = |status: Option<StatusCode>| {
+            if let Some(started) = started {
+                span.record("duration_ms", started.elapsed().as_millis() as u64);
+                if let Some(status) = status {
+                    span.record("status", status.as_u16());
+                }
+            }
+        };
         if let Some(oauth2) = &self.shared.oauth2 {
             // Boxed: its token fetch makes this future about 1.6 kB, which
             // every other call would otherwise carry (and copy) too.
             let result = Box::pin(self.in_session(self.execute_oauth2(oauth2, call)))
                 .instrument(span.clone())
                 .await;
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            if let Ok(resp) = &result {
-                span.record("status", resp.status().as_u16());
-            }
+            record(result.as_ref().ok().map(Answer::status));
             return result;
         }
         let result = self
             .in_session(self.execute(call))
             .instrument(span.clone())
             .await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
         match result {
             Ok(resp) => {
-                span.record("status", resp.status().as_u16());
+                record(Some(resp.status()));
                 Ok(resp)
             }
             Err(e) => {
+                record(None);
                 let _enter = span.enter();
                 tracing::warn!(
                     timeout = e.is_timeout(),
@@ -778,5 +840,84 @@ fn decode(
             message: "the body is neither JSON nor UTF-8 text".into(),
             body,
         }),
+    }
+}
+
+/// Whether the URL parser would keep `path` byte for byte: it starts with
+/// `/`, holds only characters a path never has encoded or rewritten
+/// (unreserved, sub-delimiters, `:`, `@`, `/`, and `%` as the call's own
+/// encoding left it), and no segment could be a dot segment (`.`, `..`, or
+/// their `%2e` spellings, which the parser resolves). Anything else takes
+/// the parser's path.
+fn plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'('..=b',' | b';' | b'=' | b':' | b'@' | b'/' | b'%'))
+        && !path.split('/').any(|seg| {
+            seg.starts_with('.') || seg.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("%2e"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    static SPEC: ApiSpec = ApiSpec::for_tests(&[]);
+
+    /// The direct path writes out the URI the URL parser gives, byte for
+    /// byte, and leaves every path the parser would rewrite to it.
+    #[test]
+    fn direct_uris_are_the_url_parsers() {
+        let bases = [
+            "http://127.0.0.1:9",
+            "http://user:pw@example.com/api/v1/",
+            "http://[::1]:8080/x",
+        ];
+        // (call path, query pairs, whether the direct path writes it out)
+        type Case = (&'static str, &'static [(&'static str, &'static str)], bool);
+        let calls: [Case; 8] = [
+            ("/items/a%20b", &[], true),
+            ("items/x", &[("q", "a b&c=é+"), ("n", "1")], true),
+            ("/x/!$&'()*+,;=:@~_-", &[("", "")], true),
+            ("/a/../b", &[], false),
+            ("/a/%2E%2e/b", &[], false),
+            ("/.well-known/x", &[], false),
+            ("/a b/{c}", &[], false),
+            ("/ü\\x?#", &[], false),
+        ];
+        if ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some())
+        {
+            return; // no direct path with a proxy in the environment
+        }
+        for base in bases {
+            let core = CoreBuilder::default()
+                .base_url(base)
+                .cookie_store(false)
+                .build(&SPEC)
+                .unwrap();
+            assert!(core.shared.direct_origin.is_some(), "{base}");
+            for (path, query, written) in calls {
+                let mut call = Call::new("t.op", http::Method::GET);
+                call.path = path.to_owned();
+                call.query = query
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                let parsed = http::Uri::try_from(core.target_url(&call).as_str()).unwrap();
+                match core.direct_uri(&call) {
+                    Some(uri) => {
+                        assert!(written, "{base} {path}: should take the parser's path");
+                        assert_eq!(uri, parsed, "{base} {path}");
+                        assert_eq!(uri.to_string(), parsed.to_string(), "{base} {path}");
+                    }
+                    None => assert!(!written, "{base} {path}: should be written out"),
+                }
+            }
+        }
     }
 }

@@ -95,9 +95,7 @@ impl<IO> Framed<IO> {
                 State::Head | State::ChunkSize | State::Trailers => {
                     let (done, rest) = self.take_until_end(bytes);
                     bytes = rest;
-                    if done {
-                        self.finish_line();
-                    } else if self.line.len() > self.max_head {
+                    if !done && self.line.len() > self.max_head {
                         self.state = State::Off;
                     }
                 }
@@ -105,24 +103,32 @@ impl<IO> Framed<IO> {
         }
     }
 
-    /// Appends bytes up to the end of the current head or line; whether it
-    /// ended, and what follows.
+    /// Follows bytes up to the end of the current head or line (finishing
+    /// it); whether it ended, and what follows. A head or line that begins
+    /// and ends within `bytes` (the usual case: a whole head in one read) is
+    /// looked at where it lies; only one split across reads is copied.
     fn take_until_end<'a>(&mut self, bytes: &'a [u8]) -> (bool, &'a [u8]) {
-        for (i, b) in bytes.iter().enumerate() {
-            self.line.push(*b);
-            if *b != b'\n' {
-                continue;
+        // Where the part of `bytes` not yet copied or skipped begins.
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            let piece = bytes.get(start..=nl).unwrap_or_default();
+            let in_place = self.line.is_empty();
+            if !in_place {
+                self.line.extend_from_slice(piece);
+                start = nl + 1;
             }
+            let line: &[u8] = if in_place { piece } else { &self.line };
             // An empty line (CRLF, or a bare LF as httparse accepts it).
-            let empty = self.line == b"\r\n"
-                || self.line == b"\n"
-                || self.line.ends_with(b"\n\r\n")
-                || self.line.ends_with(b"\n\n");
+            let empty = line == b"\r\n"
+                || line == b"\n"
+                || line.ends_with(b"\n\r\n")
+                || line.ends_with(b"\n\n");
             let ended = match self.state {
                 // Empty lines before a request line are ignored (RFC 9112,
                 // 2.2); a head ends with one.
-                State::Head if self.line.len() <= 2 && empty => {
+                State::Head if line.len() <= 2 && empty => {
                     self.line.clear();
+                    start = nl + 1;
                     false
                 }
                 State::ChunkSize => true,
@@ -130,26 +136,33 @@ impl<IO> Framed<IO> {
                 _ => empty,
             };
             if ended {
-                return (true, bytes.get(i + 1..).unwrap_or_default());
+                if in_place {
+                    self.finish_line(piece);
+                } else {
+                    let line = std::mem::take(&mut self.line);
+                    self.finish_line(&line);
+                    // Keep the allocation for the next head.
+                    self.line = line;
+                    self.line.clear();
+                }
+                return (true, bytes.get(nl + 1..).unwrap_or_default());
             }
         }
+        self.line
+            .extend_from_slice(bytes.get(start..).unwrap_or_default());
         (false, &[])
     }
 
-    fn finish_line(&mut self) {
-        let line = std::mem::take(&mut self.line);
+    fn finish_line(&mut self, line: &[u8]) {
         self.state = match self.state {
-            State::Head => self.after_head(&line),
-            State::ChunkSize => match httparse::parse_chunk_size(&line) {
+            State::Head => self.after_head(line),
+            State::ChunkSize => match httparse::parse_chunk_size(line) {
                 Ok(httparse::Status::Complete((_, 0))) => State::Trailers,
                 Ok(httparse::Status::Complete((_, n))) => State::ChunkData(n.saturating_add(2)),
                 _ => State::Off,
             },
             _ => State::Head,
         };
-        // Keep the allocation for the next head.
-        self.line = line;
-        self.line.clear();
     }
 
     fn after_head(&mut self, head: &[u8]) -> State {
@@ -267,6 +280,15 @@ mod tests {
         assert_eq!(marks_after(&[two]), (0, false));
         let chunked = b"POST /a HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
         assert_eq!(marks_after(&[chunked]), (0, false));
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped_in_one_read_or_split() {
+        let stream: &[u8] =
+            b"\r\n\nPOST /a HTTP/1.1\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert_eq!(marks_after(&[stream]).0, 1);
+        let (a, b) = stream.split_at(3);
+        assert_eq!(marks_after(&[a, b]).0, 1);
     }
 
     #[test]
