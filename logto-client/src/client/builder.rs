@@ -256,7 +256,8 @@ impl CoreBuilder {
             parsed.scheme(),
             digest.is_some() || oauth2.is_some(),
         )
-        .then(super::direct::client);
+        .then(|| super::direct::direct(&base_url))
+        .flatten();
         Ok(Core {
             shared: Arc::new(Shared {
                 own_http,
@@ -268,7 +269,6 @@ impl CoreBuilder {
                 vars: self.vars,
                 spec,
                 http,
-                direct_origin: direct.as_ref().and_then(|_| direct_origin(&base_url)),
                 direct,
                 base,
                 base_path: base_url.path().trim_end_matches('/').to_owned(),
@@ -286,15 +286,6 @@ impl CoreBuilder {
             jar: session_jar(own_http, cookie_store),
         })
     }
-}
-
-/// The scheme and authority of a base URL (which has no query or fragment),
-/// as the URI parser reads them from its text.
-fn direct_origin(base_url: &reqwest::Url) -> Option<(http::uri::Scheme, http::uri::Authority)> {
-    let text = base_url.as_str();
-    let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
-    let parts = http::Uri::try_from(origin).ok()?.into_parts();
-    Some((parts.scheme?, parts.authority?))
 }
 
 /// The cookie jar of a new session: one when the client is ours and keeps

@@ -12,6 +12,7 @@
 //! gave) stays on reqwest.
 
 use bytes::Bytes;
+use http::uri::{Authority, Scheme};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,13 +22,32 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 /// connections kept 90 s, `TCP_NODELAY`.
 pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
 
-/// A new client with its own connection pool.
-pub(crate) fn client() -> DirectClient {
+/// The direct path of one API: its client, and the base URL's scheme and
+/// authority as URI parts, parsed once (each call then writes only its path:
+/// see `Core::direct_uri`).
+#[derive(Debug, Clone)]
+pub(crate) struct Direct {
+    pub(crate) client: DirectClient,
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
+}
+
+/// The direct path for `base_url` (which has no query or fragment), with a
+/// new client and connection pool; `None` when its origin is not a URI
+/// (never for an `http://` URL with a host), and then reqwest sends.
+pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
+    let text = base_url.as_str();
+    let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
+    let parts = http::Uri::try_from(origin).ok()?.into_parts();
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .build(connector)
+    Some(Direct {
+        client: Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .build(connector),
+        scheme: parts.scheme?,
+        authority: parts.authority?,
+    })
 }
 
 /// Whether a client's calls may skip reqwest: our own client, no cookie

@@ -50,10 +50,7 @@ struct Shared {
     spec: &'static ApiSpec,
     http: reqwest::Client,
     /// hyper's client, when calls skip reqwest (see [`direct`]).
-    direct: Option<direct::DirectClient>,
-    /// The base URL's scheme and authority as URI parts, for the direct
-    /// path's URIs (see [`Core::direct_uri`]).
-    direct_origin: Option<(http::uri::Scheme, http::uri::Authority)>,
+    direct: Option<direct::Direct>,
     base: String,
     /// `base` parsed once: each call only sets its path (no URL parsing or
     /// IDNA on the request path).
@@ -376,12 +373,6 @@ impl Core {
         self.shared.spec.operations.get(index).copied()
     }
 
-    /// A call's URL (base path, call path, fixed, auth and call query) and
-    /// headers (fixed, forwarded, the call's own, auth, cookies).
-    fn target(&self, call: &Call) -> (reqwest::Url, HeaderMap) {
-        (self.target_url(call), self.target_headers(call))
-    }
-
     /// The call's path after the base URL's, with the `/` between them.
     fn full_path(&self, call: &Call) -> String {
         let base = &self.shared.base_path;
@@ -407,6 +398,7 @@ impl Core {
             .chain(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
+    /// A call's URL: base path, call path, fixed, auth and call query.
     fn target_url(&self, call: &Call) -> reqwest::Url {
         let mut url = self.shared.base_url.clone();
         url.set_path(&self.full_path(call));
@@ -421,8 +413,7 @@ impl Core {
     /// twice (by the URL parser, then as a URI) when the URL parser would
     /// leave its path as it is: the same URI as [`Self::target_url`] gives,
     /// `None` for a path it would rewrite (see [`plain_path`]).
-    fn direct_uri(&self, call: &Call) -> Option<http::Uri> {
-        let (scheme, authority) = self.shared.direct_origin.as_ref()?;
+    fn direct_uri(&self, direct: &direct::Direct, call: &Call) -> Option<http::Uri> {
         let mut target = self.full_path(call);
         if !plain_path(&target) {
             return None;
@@ -437,12 +428,13 @@ impl Core {
                 .finish();
         }
         let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(scheme.clone());
-        parts.authority = Some(authority.clone());
+        parts.scheme = Some(direct.scheme.clone());
+        parts.authority = Some(direct.authority.clone());
         parts.path_and_query = Some(http::uri::PathAndQuery::from_maybe_shared(target).ok()?);
         http::Uri::from_parts(parts).ok()
     }
 
+    /// A call's headers: fixed, forwarded, the call's own, auth, cookies.
     fn target_headers(&self, call: &Call) -> HeaderMap {
         let s = &self.shared;
         let mut headers = s.fixed_headers.clone();
@@ -475,7 +467,8 @@ impl Core {
 
     /// Builds the reqwest request for a call.
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
-        let (url, mut headers) = self.target(call);
+        let url = self.target_url(call);
+        let mut headers = self.target_headers(call);
         let body = call.body.encode(&mut headers);
         let req = self
             .shared
@@ -495,10 +488,10 @@ impl Core {
     /// deadline for the answer's head and body.
     async fn execute_direct(
         &self,
-        client: &direct::DirectClient,
+        direct: &direct::Direct,
         call: &Call,
     ) -> Result<Answer, TransportError> {
-        let uri = match self.direct_uri(call) {
+        let uri = match self.direct_uri(direct, call) {
             Some(uri) => uri,
             None => http::Uri::try_from(self.target_url(call).as_str())
                 .map_err(TransportError::invalid_url)?,
@@ -514,7 +507,7 @@ impl Core {
         *req.headers_mut() = headers;
         let timeout = self.shared.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        let resp = tokio::time::timeout_at(deadline, client.request(req))
+        let resp = tokio::time::timeout_at(deadline, direct.client.request(req))
             .await
             .map_err(|_| TransportError::timed_out(timeout))?
             .map_err(TransportError::hyper_client)?;
@@ -626,8 +619,8 @@ impl Core {
     /// Sends the request, answering a digest challenge when the API uses
     /// digest authentication (one retry after a `401`).
     async fn execute(&self, call: &Call) -> Result<Answer, TransportError> {
-        if let Some(client) = &self.shared.direct {
-            return self.execute_direct(client, call).await;
+        if let Some(direct) = &self.shared.direct {
+            return self.execute_direct(direct, call).await;
         }
         let Some((user, password)) = &self.shared.digest else {
             return Ok(Answer::from_reqwest(self.request(call).send().await?));
@@ -900,7 +893,11 @@ mod tests {
                 .cookie_store(false)
                 .build(&SPEC)
                 .unwrap();
-            assert!(core.shared.direct_origin.is_some(), "{base}");
+            let direct = core
+                .shared
+                .direct
+                .as_ref()
+                .expect("an http:// base URL goes direct");
             for (path, query, written) in calls {
                 let mut call = Call::new("t.op", http::Method::GET);
                 call.path = path.to_owned();
@@ -909,7 +906,7 @@ mod tests {
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect();
                 let parsed = http::Uri::try_from(core.target_url(&call).as_str()).unwrap();
-                match core.direct_uri(&call) {
+                match core.direct_uri(direct, &call) {
                     Some(uri) => {
                         assert!(written, "{base} {path}: should take the parser's path");
                         assert_eq!(uri, parsed, "{base} {path}");
