@@ -262,6 +262,27 @@ impl TransportError {
         Self { kind, inner }
     }
 
+    /// No connection to the upstream (hyper-util's connector, as the pooled
+    /// client reports it: its message, without the address).
+    pub(crate) fn connect(e: impl std::fmt::Display) -> Self {
+        Self {
+            kind: TransportKind::Connect,
+            inner: e.to_string().into(),
+        }
+    }
+
+    /// hyper's connection failed to send or to get the answer's head.
+    pub(crate) fn hyper(e: hyper::Error) -> Self {
+        Self {
+            kind: if e.is_timeout() {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Other
+            },
+            inner: e.to_string().into(),
+        }
+    }
+
     /// Reading the answer's body failed (hyper).
     pub(crate) fn body(e: hyper::Error) -> Self {
         Self {

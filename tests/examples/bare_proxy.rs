@@ -34,8 +34,10 @@ fn main() {
     let key = std::env::var("LOGTO_API_KEY").unwrap_or_default();
     let auth = HeaderValue::from_str(&format!("Bearer {key}")).expect("header");
     let authority = upstream.authority().expect("host:port").clone();
-    if args.next().as_deref() == Some("affine") {
-        return affine(authority, addr, auth);
+    match args.next().as_deref() {
+        Some("affine") => return affine(authority, addr, auth, false),
+        Some("affine-spawn") => return affine(authority, addr, auth, true),
+        _ => {}
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -91,7 +93,7 @@ fn main() {
 /// One upstream connection per caller connection, driven in the caller's
 /// task (hyper's low-level client connection joined with the server
 /// connection): no pool, no task or channel hop between the two sides.
-fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue) {
+fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue, spawn: bool) {
     use std::cell::RefCell;
     use std::rc::Rc;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -152,7 +154,12 @@ fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue) {
                 });
                 let server = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
-                let _ = tokio::join!(server, conn);
+                if spawn {
+                    tokio::task::spawn_local(conn);
+                    let _ = server.await;
+                } else {
+                    let _ = tokio::join!(server, conn);
+                }
             });
         }
     });

@@ -537,3 +537,148 @@ async fn a_client_reads_a_chunked_answer_whole_and_refuses_one_over_its_limit() 
         );
     }
 }
+
+/// What a keep-alive upstream answers to the request numbered `n` (from 0,
+/// across its connections).
+#[derive(Clone, Copy)]
+enum Reply {
+    /// `200` with a 2-byte body; the connection stays open.
+    Small,
+    /// `200` with a 2-byte body, then the upstream closes the connection
+    /// without saying so (as an idle timeout does).
+    SmallThenClose,
+    /// `200` announcing and sending `len` bytes; the connection stays open.
+    Sized(usize),
+}
+
+/// A keep-alive upstream on loopback; returns its URL and, per request read,
+/// the number of the connection it came on (from 0) and its head.
+async fn keepalive_upstream(
+    script: fn(usize) -> Reply,
+) -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        for conn_no in 0.. {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                loop {
+                    let head = read_head(&mut conn).await;
+                    if head.is_empty() {
+                        return; // the adapter closed the connection
+                    }
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        log.push((conn_no, head));
+                        log.len() - 1
+                    };
+                    let (len, close) = match script(n) {
+                        Reply::Small => (2, false),
+                        Reply::SmallThenClose => (2, true),
+                        Reply::Sized(len) => (len, false),
+                    };
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+                    if conn.write_all(head.as_bytes()).await.is_err()
+                        || conn.write_all(&vec![b'x'; len]).await.is_err()
+                        || close
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// One request on an open keep-alive connection; its answer's status and
+/// body (read by its `Content-Length`).
+async fn request_on(conn: &mut TcpStream, target: &str) -> (u16, String) {
+    let request = format!("GET {target} HTTP/1.1\r\nhost: localhost\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let head = read_head(conn).await;
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no content-length in {head}"));
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await.unwrap();
+    (status_of(&head), String::from_utf8(body).unwrap())
+}
+
+#[tokio::test]
+async fn each_caller_connection_keeps_one_upstream_connection() {
+    // A caller's keep-alive connection sends one request at a time, so the
+    // adapter sends its calls on one upstream connection of its own.
+    let (up, seen) = keepalive_upstream(|_| Reply::Small).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let mut callers = [
+        TcpStream::connect(&addr).await.unwrap(),
+        TcpStream::connect(&addr).await.unwrap(),
+    ];
+    for caller in [0, 1, 0, 1, 0] {
+        let answer = request_on(&mut callers[caller], "/answer").await;
+        assert_eq!(answer, (200, "xx".to_owned()));
+    }
+    let port = up.rsplit(':').next().unwrap();
+    let seen = seen.lock().unwrap();
+    let conns: Vec<usize> = seen.iter().map(|(conn, _)| *conn).collect();
+    assert_eq!(conns, [0, 1, 0, 1, 0], "{seen:?}");
+    for (_, head) in seen.iter() {
+        assert_eq!(
+            head,
+            &format!("GET /answer HTTP/1.1\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\n\r\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_connection_the_upstream_closed_is_replaced() {
+    // The upstream closes each connection after one answer, unannounced (an
+    // idle timeout): the caller's next request goes on a new one.
+    let (up, seen) = keepalive_upstream(|_| Reply::SmallThenClose).await;
+    let addr = adapter(&up, 1 << 20).await;
+    let mut conn = TcpStream::connect(&addr).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            request_on(&mut conn, "/answer").await,
+            (200, "xx".to_owned())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
+    assert_eq!(conns, [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn a_connection_whose_answer_was_not_read_to_its_end_is_not_reused() {
+    // The first answer is over the limit: refused unread, its connection is
+    // left (it still holds the unread bytes), and the next call opens one.
+    let (up, seen) = keepalive_upstream(|n| match n {
+        0 => Reply::Sized(100_000),
+        _ => Reply::Small,
+    })
+    .await;
+    let addr = adapter(&up, 50_000).await;
+    let mut conn = TcpStream::connect(&addr).await.unwrap();
+    let (status, body) = request_on(&mut conn, "/answer").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("larger than the limit of 50000 bytes"),
+        "{body}"
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            request_on(&mut conn, "/answer").await,
+            (200, "xx".to_owned())
+        );
+    }
+    let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
+    assert_eq!(conns, [0, 1, 1]);
+}

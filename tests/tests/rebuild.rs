@@ -66,6 +66,33 @@ fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"))
 }
 
+/// The crates of the scratch crate's build, as cargo lists them (`Fresh` or
+/// `Compiling`, with `-v`): the build's own graph, whatever older builds
+/// left in the target folder.
+fn units(dir: &Path, target: &Path) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "-v", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .env("RUSTFLAGS", "")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let unit = l.strip_prefix("Fresh ").or(l.strip_prefix("Compiling "))?;
+            Some(unit.split(' ').next()?.to_owned())
+        })
+        .collect()
+}
+
 /// Runs the scratch binary and returns what it printed.
 fn run(dir: &Path, target: &Path) -> String {
     let out = cargo("run", dir, target);
@@ -147,17 +174,14 @@ fn editing_the_yaml_changes_the_next_build() {
     // The spec exposes an MCP adapter; without the `mcp` feature the
     // crate still builds (client, constants), and rmcp is not compiled.
     assert_eq!(run(&dir, &target).trim(), "list-items");
-    let built: Vec<String> = std::fs::read_dir(target.join("debug/deps"))
-        .unwrap_or_else(|e| panic!("the scratch build's deps: {e}"))
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
+    let built = units(&dir, &target);
     assert!(
-        built.iter().any(|f| f.starts_with("libreqwest-")),
-        "the listing is not of the scratch build's dependencies: {built:?}"
+        built.iter().any(|u| u == "reqwest"),
+        "the listing is not of the scratch build's crates: {built:?}"
     );
     assert!(
-        !built.iter().any(|f| f.starts_with("librmcp-")),
-        "rmcp was compiled without the `mcp` feature"
+        !built.iter().any(|u| u == "rmcp"),
+        "rmcp is built without the `mcp` feature"
     );
 
     let (consumed, exposed) = CAPABILITY.split_once("  exposes:").unwrap();
@@ -264,6 +288,10 @@ fn editing_the_yaml_changes_the_next_build() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(binary_has(b"rmcp::"));
+    assert!(
+        units(&dir, &target).iter().any(|u| u == "rmcp"),
+        "rmcp is not in the build with the `mcp` feature"
+    );
     write(
         &dir.join("src/main.rs"),
         "logto_client::naftiko_capability!(\"scratch.yaml\");\n\n\

@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
+use super::affine::Lease;
 use crate::error::TransportError;
 
 /// An answer's status and headers, and its body still to be read (at most
@@ -27,11 +28,35 @@ enum AnswerBody {
     Reqwest(reqwest::Response),
     /// From hyper's client: every read is bounded by the call's deadline, as
     /// reqwest's total timeout bounds its own.
-    Direct {
-        body: Incoming,
-        deadline: Instant,
-        timeout: Duration,
-    },
+    Direct(DirectBody),
+}
+
+/// A body from hyper's client, with the hold on the caller connection's
+/// upstream connection it came on (see [`super::affine`]), if any.
+struct DirectBody {
+    body: Incoming,
+    deadline: Instant,
+    timeout: Duration,
+    lease: Option<Lease>,
+}
+
+impl DirectBody {
+    /// The body is read to its end: its connection may carry another call.
+    fn ended(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.give_back();
+        }
+    }
+}
+
+impl Drop for DirectBody {
+    /// A body dropped at its end (an empty one, or one whose last byte was
+    /// read) frees its connection as reading on to the end would.
+    fn drop(&mut self) {
+        if self.body.is_end_stream() {
+            self.ended();
+        }
+    }
 }
 
 /// Status, header names and which client: never header values (`Set-Cookie`)
@@ -46,7 +71,7 @@ impl std::fmt::Debug for Answer {
                 "client",
                 &match self.body {
                     AnswerBody::Reqwest(_) => "reqwest",
-                    AnswerBody::Direct { .. } => "hyper",
+                    AnswerBody::Direct(_) => "hyper",
                 },
             )
             .finish()
@@ -67,6 +92,7 @@ impl Answer {
     /// due by `deadline`.
     pub(crate) fn direct(
         resp: http::Response<Incoming>,
+        lease: Option<Lease>,
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
@@ -74,11 +100,12 @@ impl Answer {
         Self {
             status: parts.status,
             headers: parts.headers,
-            body: AnswerBody::Direct {
+            body: AnswerBody::Direct(DirectBody {
                 body,
                 deadline,
                 timeout,
-            },
+                lease,
+            }),
         }
     }
 
@@ -101,7 +128,7 @@ impl Answer {
     pub fn content_length(&self) -> Option<u64> {
         match &self.body {
             AnswerBody::Reqwest(r) => r.content_length(),
-            AnswerBody::Direct { body, .. } => body.size_hint().exact(),
+            AnswerBody::Direct(d) => d.body.size_hint().exact(),
         }
     }
 
@@ -109,16 +136,15 @@ impl Answer {
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
         match &mut self.body {
             AnswerBody::Reqwest(r) => Ok(r.chunk().await?),
-            AnswerBody::Direct {
-                body,
-                deadline,
-                timeout,
-            } => loop {
-                let frame = tokio::time::timeout_at(*deadline, body.frame())
+            AnswerBody::Direct(direct) => loop {
+                let frame = tokio::time::timeout_at(direct.deadline, direct.body.frame())
                     .await
-                    .map_err(|_| TransportError::timed_out(*timeout))?;
+                    .map_err(|_| TransportError::timed_out(direct.timeout))?;
                 match frame {
-                    None => return Ok(None),
+                    None => {
+                        direct.ended();
+                        return Ok(None);
+                    }
                     Some(Err(e)) => return Err(TransportError::body(e)),
                     // Trailers carry no data: skipped, as reqwest does.
                     Some(Ok(frame)) => {

@@ -13,23 +13,34 @@
 
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::affine::{self, Lease};
+use crate::error::TransportError;
 
 /// hyper's pooled HTTP/1 client, as reqwest configures its own: idle
 /// connections kept 90 s, `TCP_NODELAY`.
 pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
 
-/// The direct path of one API: its client, and the base URL's scheme and
-/// authority as URI parts, parsed once (each call then writes only its path:
-/// see `Core::direct_uri`).
+/// The direct path of one API: its pooled client, its connector for the
+/// connections of [`affine`], and the base URL's scheme and authority as URI
+/// parts, parsed once (each call then writes only its path: see
+/// `Core::direct_uri`).
 #[derive(Debug, Clone)]
 pub(crate) struct Direct {
-    pub(crate) client: DirectClient,
+    client: DirectClient,
+    connector: HttpConnector,
     pub(crate) scheme: Scheme,
     pub(crate) authority: Authority,
+    /// Scheme and authority alone, what the connector connects to.
+    origin: Uri,
+    /// The `Host` header hyper-util's client would write for `authority`.
+    host: HeaderValue,
 }
 
 /// The direct path for `base_url` (which has no query or fragment), with a
@@ -38,16 +49,100 @@ pub(crate) struct Direct {
 pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
     let text = base_url.as_str();
     let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
-    let parts = http::Uri::try_from(origin).ok()?.into_parts();
+    let uri = Uri::try_from(origin).ok()?;
+    // As hyper-util writes it: the port only when it is not the scheme's.
+    let host = match uri.port_u16() {
+        Some(80) | None => HeaderValue::from_str(uri.host()?),
+        Some(_) => HeaderValue::from_str(uri.authority()?.as_str()),
+    }
+    .ok()?;
+    let parts = uri.clone().into_parts();
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     Some(Direct {
         client: Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .build(connector),
+            .build(connector.clone()),
+        connector,
         scheme: parts.scheme?,
         authority: parts.authority?,
+        origin: uri,
+        host,
     })
+}
+
+impl Direct {
+    /// Sends `req` (whose URI is absolute) on the caller connection's own
+    /// upstream connection when it can lend one (see [`affine`]; the
+    /// [`Lease`] then travels with the answer's body), else on the pool.
+    pub(crate) async fn send(
+        &self,
+        mut req: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Option<Lease>), TransportError> {
+        let Some(mut lease) = affine::lend(&self.authority) else {
+            let resp = self.client.request(req).await;
+            return resp
+                .map(|r| (r, None))
+                .map_err(TransportError::hyper_client);
+        };
+        // What hyper-util's client does before it sends on a connection.
+        req.headers_mut()
+            .entry(http::header::HOST)
+            .or_insert_with(|| self.host.clone());
+        *req.uri_mut() = origin_form(req.uri());
+        if let Some(sender) = lease.reused() {
+            // Closed since its last answer (the upstream's idle timeout,
+            // say): a new connection below.
+            let open = std::future::poll_fn(|cx| sender.poll_ready(cx))
+                .await
+                .is_ok();
+            if open {
+                match sender.try_send_request(req).await {
+                    Ok(resp) => return Ok((resp, Some(lease))),
+                    Err(mut e) => match e.take_message() {
+                        // It closed before the request went out: as the
+                        // pool does, once more on a new connection.
+                        Some(unsent) => req = unsent,
+                        None => return Err(TransportError::hyper(e.into_error())),
+                    },
+                }
+            }
+        }
+        let sender = lease.hold(self.connect().await?);
+        let resp = sender.send_request(req).await;
+        resp.map(|r| (r, Some(lease)))
+            .map_err(TransportError::hyper)
+    }
+
+    /// A new HTTP/1 connection to the upstream, its I/O driven by a task of
+    /// its own (as the pool's are), which ends when the connection closes.
+    async fn connect(&self) -> Result<affine::Sender, TransportError> {
+        use tower::ServiceExt as _;
+        let io = self
+            .connector
+            .clone()
+            .oneshot(self.origin.clone())
+            .await
+            .map_err(TransportError::connect)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(TransportError::hyper)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("upstream connection ended: {e}");
+            }
+        });
+        Ok(sender)
+    }
+}
+
+/// The request target a connection to the origin is sent: the path and
+/// query alone (`/` when empty), as hyper-util writes it.
+fn origin_form(uri: &Uri) -> Uri {
+    match uri.path_and_query() {
+        Some(pq) if pq.as_str() != "/" => Uri::from(pq.clone()),
+        _ => Uri::from_static("/"),
+    }
 }
 
 /// Whether a client's calls may skip reqwest: our own client, no cookie

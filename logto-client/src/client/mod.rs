@@ -5,6 +5,7 @@
 //! as a [`Call`]; this module does the rest, so the generated code stays small
 //! and readable.
 
+mod affine;
 mod answer;
 mod builder;
 mod call;
@@ -13,6 +14,7 @@ mod oauth2;
 mod operation;
 mod spec;
 
+pub(crate) use affine::scope as affine_scope;
 pub use answer::Answer;
 pub use builder::{CoreBuilder, DEFAULT_ANSWER_LIMIT, DEFAULT_TIMEOUT};
 pub use call::{Call, CallBody};
@@ -507,11 +509,10 @@ impl Core {
         *req.headers_mut() = headers;
         let timeout = self.shared.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        let resp = tokio::time::timeout_at(deadline, direct.client.request(req))
+        let (resp, lease) = tokio::time::timeout_at(deadline, direct.send(req))
             .await
-            .map_err(|_| TransportError::timed_out(timeout))?
-            .map_err(TransportError::hyper_client)?;
-        Ok(Answer::direct(resp, deadline, timeout))
+            .map_err(|_| TransportError::timed_out(timeout))??;
+        Ok(Answer::direct(resp, lease, deadline, timeout))
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.

@@ -123,7 +123,9 @@ pub async fn serve(
             }
         });
         let conn = builder.serve_connection(TokioIo::new(io), service);
-        let conn = graceful.watch(conn);
+        // The connection runs with its own upstream connection slot (see
+        // `client::affine`).
+        let conn = crate::client::affine_scope(graceful.watch(conn));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("connection ended: {e}");
