@@ -10,8 +10,10 @@
 //! ```
 //!
 //! A third argument, `affine`, keeps one upstream connection per caller
-//! connection instead of hyper-util's pool (see [`affine`]): what the pool
-//! and its task hop cost.
+//! connection instead of hyper-util's pool, driven in the caller's task (see
+//! [`affine`]); `affine-spawn` drives it in a task of its own, as the
+//! adapter's direct path does (`logto_client`'s `client::affine`). What the
+//! pool costs: `scripts/instructions` counts both.
 //!
 //! What the generated adapter does beyond this (routing, reading and
 //! checking inputs, the call plan, hop-by-hop hygiene, limits) costs the
@@ -90,9 +92,11 @@ fn main() {
         });
 }
 
-/// One upstream connection per caller connection, driven in the caller's
-/// task (hyper's low-level client connection joined with the server
-/// connection): no pool, no task or channel hop between the two sides.
+/// One upstream connection per caller connection, on hyper's low-level
+/// client: no pool. Driven in the caller's task (joined with the server
+/// connection: each wake-up polls both), or with `spawn` in a task of its
+/// own (a channel hop per request, but only the side woken is polled:
+/// 38.5k instructions a request against 45.8k joined and 54.1k pooled).
 fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue, spawn: bool) {
     use std::cell::RefCell;
     use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! Plain-HTTP calls on hyper's pooled client, without reqwest's layers.
+//! Plain-HTTP calls on hyper's client, without reqwest's layers.
 //!
 //! A client without a cookie store (the REST adapters': callers' cookies
 //! pass through them) whose upstream is `http://` sends its calls here. Such
@@ -10,6 +10,10 @@
 //! their two URL parses per answer were about a sixth of its CPU per request
 //! (issue 9). Everything else (HTTPS, jars, auth retries, a client the user
 //! gave) stays on reqwest.
+//!
+//! A call made for a caller connection of `listen::serve` goes on that
+//! connection's own upstream connection (see [`affine`]); other calls go on
+//! hyper-util's pool.
 
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};

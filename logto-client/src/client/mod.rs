@@ -844,12 +844,16 @@ fn decode(
 /// their `%2e` spellings, which the parser resolves). Anything else takes
 /// the parser's path.
 fn plain_path(path: &str) -> bool {
-    path.starts_with('/')
-        && path
-            .bytes()
-            .all(|b| matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'('..=b',' | b';' | b'=' | b':' | b'@' | b'/' | b'%'))
-        && !path.split('/').any(|seg| {
-            seg.starts_with('.') || seg.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("%2e"))
+    let path = path.as_bytes();
+    // One pass: every segment follows a `/` (the path starts with one).
+    path.first() == Some(&b'/')
+        && path.iter().enumerate().all(|(i, &b)| {
+            matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'('..=b',' | b';' | b'=' | b':' | b'@' | b'/' | b'%')
+                && (b != b'/' || {
+                    let seg = path.get(i + 1..).unwrap_or_default();
+                    seg.first() != Some(&b'.')
+                        && !seg.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"%2e"))
+                })
         })
 }
 

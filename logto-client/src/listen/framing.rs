@@ -166,9 +166,15 @@ impl<IO> Framed<IO> {
     }
 
     fn after_head(&mut self, head: &[u8]) -> State {
-        let mut headers = [httparse::EMPTY_HEADER; 128];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(head) {
+        // Uninitialised, as hyper's own: a zeroed array is 4 KiB written
+        // per request.
+        let mut headers = [const { std::mem::MaybeUninit::uninit() }; 128];
+        let mut req = httparse::Request::new(&mut []);
+        match httparse::ParserConfig::default().parse_request_with_uninit_headers(
+            &mut req,
+            head,
+            &mut headers,
+        ) {
             Ok(httparse::Status::Complete(n)) if n == head.len() => {}
             _ => return State::Off,
         }
