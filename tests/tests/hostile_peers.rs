@@ -682,3 +682,19 @@ async fn a_connection_whose_answer_was_not_read_to_its_end_is_not_reused() {
     let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
     assert_eq!(conns, [0, 1, 1]);
 }
+
+#[tokio::test]
+async fn callers_that_close_their_connections_reuse_one_upstream_connection() {
+    // One request per caller connection (`Connection: close`): each ended
+    // caller connection leaves its upstream connection parked for the next,
+    // rather than one upstream connection opened (and closed) per request.
+    let (up, seen) = keepalive_upstream(|_| Reply::Small).await;
+    let addr = adapter(&up, 1 << 20).await;
+    for _ in 0..3 {
+        let (answer, _) = exchange(&addr, &get("/answer", "")).await;
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        assert!(answer.ends_with("\r\n\r\nxx"), "{answer}");
+    }
+    let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
+    assert_eq!(conns, [0, 0, 0]);
+}

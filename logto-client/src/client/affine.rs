@@ -12,12 +12,19 @@
 //! its task a [`Slot`]. A call made in that task borrows the slot's
 //! connection ([`lend`]); the [`Lease`] goes back to the slot when the
 //! answer's body has been read to its end, and is dropped (and with it the
-//! connection, which hyper closes) when it was not. A call made while
-//! another call of the same caller holds the slot (aggregates), for another
-//! upstream than the slot's, or outside a caller connection (the MCP
-//! adapter's sessions, a user's own client) uses the pool as before.
+//! connection, which hyper closes) when it was not. When the caller's
+//! connection ends, its upstream connection is parked in its API's
+//! [`Parked`] set, where the next caller connection's first call finds it:
+//! callers that send one request per connection reuse upstream connections
+//! too, instead of opening (and leaving in `TIME_WAIT`) one each.
+//!
+//! A call made while another call of the same caller holds the slot
+//! (aggregates), for another upstream than the slot's, or outside a caller
+//! connection (the MCP adapter's sessions, a user's own client) uses
+//! hyper-util's pool as before.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::Authority;
@@ -27,23 +34,62 @@ use hyper::client::conn::http1::SendRequest;
 /// A sender on an upstream connection of the direct path.
 pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
+/// Most idle connections an API keeps parked; more are closed.
+const MAX_PARKED: usize = 256;
+
+/// A parked connection older than this is closed rather than reused, as
+/// hyper-util's pool closes its idle ones (and reqwest's).
+const PARKED_FOR: Duration = Duration::from_secs(90);
+
 tokio::task_local! {
     static SLOT: Slot;
 }
 
+/// Idle upstream connections of one API that no caller connection holds.
+#[derive(Debug, Default)]
+pub(crate) struct Parked(Mutex<Vec<(Instant, Sender)>>);
+
+impl Parked {
+    /// The most recently parked connection still open and young enough.
+    pub(crate) fn take(&self) -> Option<Sender> {
+        let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some((since, sender)) = parked.pop() {
+            if !sender.is_closed() && since.elapsed() < PARKED_FOR {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn park(&self, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if parked.len() < MAX_PARKED {
+            parked.push((Instant::now(), sender));
+        }
+    }
+}
+
 /// The upstream connection of one caller connection, when it has one.
 #[derive(Clone, Default)]
-pub(crate) struct Slot(Arc<Mutex<State>>);
+pub(crate) struct Slot(Arc<SlotState>);
+
+#[derive(Default)]
+struct SlotState(Mutex<State>);
 
 #[derive(Default)]
 enum State {
     /// No connection yet, or the last one could not be reused.
     #[default]
     Empty,
-    /// A connection to `authority` with no call on it.
+    /// A connection to `authority` with no call on it; `home` is where it
+    /// is parked when the caller's connection ends.
     Idle {
         authority: Authority,
         sender: Sender,
+        home: Arc<Parked>,
     },
     /// A call holds the connection (or is opening one).
     Lent,
@@ -51,8 +97,19 @@ enum State {
 
 impl Slot {
     fn set(&self, state: State) -> State {
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = (self.0).0.lock().unwrap_or_else(PoisonError::into_inner);
         std::mem::replace(&mut *held, state)
+    }
+}
+
+/// The caller's connection ended (or the last lease of it was dropped
+/// after): its idle upstream connection goes to its API's parked ones.
+impl Drop for SlotState {
+    fn drop(&mut self) {
+        let state = std::mem::take(self.0.get_mut().unwrap_or_else(PoisonError::into_inner));
+        if let State::Idle { sender, home, .. } = state {
+            home.park(sender);
+        }
     }
 }
 
@@ -63,18 +120,19 @@ pub(crate) fn scope<F: std::future::Future>(
     SLOT.scope(Slot::default(), conn)
 }
 
-/// The calling task's connection to `authority` (`Lease::sender` is `None`
-/// when there is none yet: the caller opens one and [`Lease::hold`]s it), or
-/// `None` when the pool must send: outside a caller connection, while
-/// another call holds the slot, or when the slot's connection goes
-/// elsewhere (it stays there for the calls it fits).
-pub(crate) fn lend(authority: &Authority) -> Option<Lease> {
+/// The calling task's connection to `authority` (`Lease::held` is `None`
+/// when it has none yet: the caller takes a parked one or opens one, and
+/// [`Lease::hold`]s it), or `None` when the pool must send: outside a caller
+/// connection, while another call holds the slot, or when the slot's
+/// connection goes elsewhere (it stays there for the calls it fits).
+pub(crate) fn lend(authority: &Authority, home: &Arc<Parked>) -> Option<Lease> {
     SLOT.try_with(|slot| {
         let sender = match slot.set(State::Lent) {
             State::Empty => None,
             State::Idle {
                 authority: held,
                 sender,
+                ..
             } if held == *authority => Some(sender),
             other => {
                 slot.set(other);
@@ -84,6 +142,7 @@ pub(crate) fn lend(authority: &Authority) -> Option<Lease> {
         Some(Lease {
             slot: slot.clone(),
             authority: authority.clone(),
+            home: Arc::clone(home),
             sender,
             done: false,
         })
@@ -96,19 +155,20 @@ pub(crate) fn lend(authority: &Authority) -> Option<Lease> {
 pub(crate) struct Lease {
     slot: Slot,
     authority: Authority,
+    home: Arc<Parked>,
     sender: Option<Sender>,
     /// The answer was read to its end: the connection may carry the next call.
     done: bool,
 }
 
 impl Lease {
-    /// The connection's sender, when the slot had one: a connection used
-    /// before, which may have closed meanwhile.
-    pub(crate) fn reused(&mut self) -> Option<&mut Sender> {
+    /// The connection held: the slot's, or a parked one given to
+    /// [`Self::hold`]; either was used before and may have closed meanwhile.
+    pub(crate) fn held(&mut self) -> Option<&mut Sender> {
         self.sender.as_mut()
     }
 
-    /// Takes `sender` (a new connection) in place of the one held.
+    /// Takes `sender` (a parked or new connection) in place of the one held.
     pub(crate) fn hold(&mut self, sender: Sender) -> &mut Sender {
         self.sender.insert(sender)
     }
@@ -126,6 +186,7 @@ impl Drop for Lease {
             Some(sender) if self.done && !sender.is_closed() => State::Idle {
                 authority: self.authority.clone(),
                 sender,
+                home: Arc::clone(&self.home),
             },
             // An answer not read to its end leaves the connection unusable
             // (hyper closes it when its body is dropped).
@@ -169,34 +230,63 @@ mod tests {
     #[tokio::test]
     async fn a_slot_lends_its_connection_to_one_call_at_a_time() {
         let here = authority("upstream.test:8080");
-        assert!(lend(&here).is_none(), "no slot outside a caller connection");
+        let parked = Arc::new(Parked::default());
+        assert!(
+            lend(&here, &parked).is_none(),
+            "no slot outside a caller connection"
+        );
         scope(async {
             // Empty: the call opens a connection and holds it.
-            let mut first = lend(&here).expect("a lease");
-            assert!(first.reused().is_none());
-            assert!(lend(&here).is_none(), "lent: another call uses the pool");
+            let mut first = lend(&here, &parked).expect("a lease");
+            assert!(first.held().is_none());
+            assert!(
+                lend(&here, &parked).is_none(),
+                "lent: another call uses the pool"
+            );
             let (sender, _conn) = open().await;
             first.hold(sender);
             first.give_back();
 
             // Idle: the next call to the same upstream reuses it; a call to
             // another upstream does not take it away.
-            assert!(lend(&authority("elsewhere.test")).is_none());
-            let mut second = lend(&here).expect("a lease");
-            assert!(second.reused().is_some(), "the connection given back");
+            assert!(lend(&authority("elsewhere.test"), &parked).is_none());
+            let mut second = lend(&here, &parked).expect("a lease");
+            assert!(second.held().is_some(), "the connection given back");
 
             // Dropped before its answer's end: the next call opens anew.
             drop(second);
-            let mut third = lend(&here).expect("a lease");
-            assert!(third.reused().is_none());
+            let mut third = lend(&here, &parked).expect("a lease");
+            assert!(third.held().is_none());
 
             // A connection that closed is not kept.
             let (sender, conn) = open().await;
             third.hold(sender);
             drop(conn);
             third.give_back();
-            assert!(lend(&here).expect("a lease").reused().is_none());
+            assert!(lend(&here, &parked).expect("a lease").held().is_none());
         })
         .await;
+        assert!(parked.take().is_none(), "nothing idle to park");
+    }
+
+    #[tokio::test]
+    async fn an_ended_caller_connection_parks_its_idle_connection() {
+        let here = authority("upstream.test:8080");
+        let parked = Arc::new(Parked::default());
+        let (sender, _conn) = open().await;
+        scope(async {
+            let mut lease = lend(&here, &parked).expect("a lease");
+            lease.hold(sender);
+            lease.give_back();
+        })
+        .await;
+        assert!(parked.take().is_some(), "parked when the scope ended");
+        assert!(parked.take().is_none(), "taken once");
+
+        // A parked connection that closes meanwhile is not handed out.
+        let (sender, conn) = open().await;
+        parked.park(sender);
+        drop(conn);
+        assert!(parked.take().is_none());
     }
 }

@@ -24,7 +24,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::affine::{self, Lease};
+use super::affine::{self, Lease, Parked};
 use crate::error::TransportError;
 
 /// hyper's pooled HTTP/1 client, as reqwest configures its own: idle
@@ -45,6 +45,8 @@ pub(crate) struct Direct {
     origin: Uri,
     /// The `Host` header hyper-util's client would write for `authority`.
     host: HeaderValue,
+    /// Idle connections of ended caller connections (see [`affine`]).
+    parked: std::sync::Arc<Parked>,
 }
 
 /// The direct path for `base_url` (which has no query or fragment), with a
@@ -72,6 +74,7 @@ pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
         authority: parts.authority?,
         origin: uri,
         host,
+        parked: std::sync::Arc::default(),
     })
 }
 
@@ -83,7 +86,7 @@ impl Direct {
         &self,
         mut req: Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Option<Lease>), TransportError> {
-        let Some(mut lease) = affine::lend(&self.authority) else {
+        let Some(mut lease) = affine::lend(&self.authority, &self.parked) else {
             let resp = self.client.request(req).await;
             return resp
                 .map(|r| (r, None))
@@ -94,7 +97,14 @@ impl Direct {
             .entry(http::header::HOST)
             .or_insert_with(|| self.host.clone());
         *req.uri_mut() = origin_form(req.uri());
-        if let Some(sender) = lease.reused() {
+        if lease.held().is_none() {
+            // The caller's first call: an idle connection another caller
+            // connection left, if there is one.
+            if let Some(parked) = self.parked.take() {
+                lease.hold(parked);
+            }
+        }
+        if let Some(sender) = lease.held() {
             // Closed since its last answer (the upstream's idle timeout,
             // say): a new connection below.
             let open = std::future::poll_fn(|cx| sender.poll_ready(cx))
