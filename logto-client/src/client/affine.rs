@@ -66,6 +66,8 @@ impl Parked {
             return;
         }
         let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Closed or expired ones go now, not only when a call passes them.
+        parked.retain(|(since, sender)| !sender.is_closed() && since.elapsed() < PARKED_FOR);
         if parked.len() < MAX_PARKED {
             parked.push((Instant::now(), sender));
         }
