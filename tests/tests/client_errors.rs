@@ -265,6 +265,41 @@ async fn api_key_in_query_never_shows_in_errors() {
 }
 
 #[tokio::test]
+async fn a_bound_variable_in_the_base_uri_never_shows() {
+    // Bound into the base URL's path: Debug shows the base URI as the spec
+    // writes it; the error (nothing listens on port 9) names the host only.
+    let c = tenant_api::Client::builder()
+        .bind("SECRET_TOKEN", TOKEN)
+        .build()
+        .unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("/tenant/{{env.SECRET_TOKEN}}"), "{shown}");
+    let err = c.list_tenant_things().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_no_secret(&err);
+}
+
+#[test]
+fn a_bound_variable_in_the_base_host_never_shows() {
+    // Messages (errors, MCP tool results) name the upstream host: as the
+    // spec writes it when a bound value is in it.
+    let c = bound_host_api::Client::builder()
+        .bind("SECRET_TOKEN", TOKEN)
+        .build()
+        .unwrap();
+    assert_eq!(c.core().host(), "{{env.SECRET_TOKEN}}.upstream.test:9");
+    assert!(!format!("{c:?}").contains(TOKEN));
+    // A value no URL can hold: the error shows the template, not the value.
+    let err = bound_host_api::Client::builder()
+        .bind("SECRET_TOKEN", format!("{TOKEN} and more"))
+        .build()
+        .unwrap_err();
+    assert_no_secret(&err);
+    assert!(err.to_string().contains("{{env.SECRET_TOKEN}}"), "{err}");
+}
+
+#[tokio::test]
 async fn client_debug_never_shows_the_token() {
     let server = MockServer::start().await;
     let c = client(&server).await;

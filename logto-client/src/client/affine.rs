@@ -198,11 +198,10 @@ impl Drop for Lease {
     }
 }
 
-/// Without header values or the connection.
+/// Without the authority (a base URL's host may hold bound variables).
 impl std::fmt::Debug for Lease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lease")
-            .field("authority", &self.authority)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }

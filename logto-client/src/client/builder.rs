@@ -131,13 +131,18 @@ impl CoreBuilder {
             Some(url) => url.clone(),
             None => render(spec.base_uri, &self.vars)?,
         };
+        // A base URL built with a bound value is a secret: messages show the
+        // spec's template instead.
+        let bound =
+            self.base_url.is_none() && spec.base_uri.iter().any(|p| matches!(p, Piece::Bind(_)));
+        let shown = if bound { spec.base_uri_text } else { &base };
         let parsed = reqwest::Url::parse(&base).map_err(|e| Error::Config {
-            message: format!("invalid base URL `{base}`: {e}"),
+            message: format!("invalid base URL `{shown}`: {e}"),
         })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(Error::Config {
                 message: format!(
-                    "invalid base URL `{base}`: it must be an http(s) URL with a host"
+                    "invalid base URL `{shown}`: it must be an http(s) URL with a host"
                 ),
             });
         }
@@ -145,6 +150,11 @@ impl CoreBuilder {
         let host = match parsed.port() {
             Some(p) => format!("{host}:{p}"),
             None => host,
+        };
+        // Errors name the host: as written when a bound value is in it.
+        let host = match written_host(spec.base_uri_text) {
+            Some(written) if bound && written.contains("{{") => written.to_owned(),
+            _ => host,
         };
         let base = base.trim_end_matches('/').to_owned();
         let mut base_url = parsed.clone();
@@ -326,4 +336,41 @@ pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwe
     builder.build().map_err(|e| Error::Config {
         message: format!("cannot build the HTTP client: {e}"),
     })
+}
+
+/// The host (and port) of a base URI as the spec writes it, template
+/// placeholders and all: what follows the scheme, up to the path, without
+/// userinfo.
+fn written_host(base_uri: &str) -> Option<&str> {
+    let rest = base_uri.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some(
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::written_host;
+
+    #[test]
+    fn the_written_host_keeps_placeholders_and_drops_the_rest() {
+        for (base, host) in [
+            (
+                "https://{{PROJECT}}.supabase.co/auth/v1",
+                Some("{{PROJECT}}.supabase.co"),
+            ),
+            ("http://[host]/base", Some("[host]")),
+            (
+                "http://user:{{PASS}}@api.test:8080?x#y",
+                Some("api.test:8080"),
+            ),
+            ("http://api.test", Some("api.test")),
+            ("api.test/path", None),
+        ] {
+            assert_eq!(written_host(base), host, "{base}");
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
 /// connections of [`affine`], and the base URL's scheme and authority as URI
 /// parts, parsed once (each call then writes only its path: see
 /// `Core::direct_uri`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Direct {
     client: DirectClient,
     connector: HttpConnector,
@@ -49,6 +49,14 @@ pub(crate) struct Direct {
     parked: std::sync::Arc<Parked>,
 }
 
+/// Nothing of the base URL, which may hold bound variables (a host like
+/// `{{PROJECT}}.example.com`, userinfo).
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").finish_non_exhaustive()
+    }
+}
+
 /// The direct path for `base_url` (which has no query or fragment), with a
 /// new client and connection pool; `None` when its origin is not a URI
 /// (never for an `http://` URL with a host), and then reqwest sends.
@@ -56,12 +64,7 @@ pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
     let text = base_url.as_str();
     let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
     let uri = Uri::try_from(origin).ok()?;
-    // As hyper-util writes it: the port only when it is not the scheme's.
-    let host = match uri.port_u16() {
-        Some(80) | None => HeaderValue::from_str(uri.host()?),
-        Some(_) => HeaderValue::from_str(uri.authority()?.as_str()),
-    }
-    .ok()?;
+    let host = host_header(&uri)?;
     let parts = uri.clone().into_parts();
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -150,6 +153,17 @@ impl Direct {
     }
 }
 
+/// The `Host` header for `uri`, as hyper-util's client writes it: the host,
+/// and the port when it is not the scheme's (`http://` only here); never the
+/// userinfo a base URL may carry.
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    match uri.port_u16() {
+        Some(80) | None => HeaderValue::from_str(host).ok(),
+        Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok(),
+    }
+}
+
 /// The request target a connection to the origin is sent: the path and
 /// query alone (`/` when empty), as hyper-util writes it.
 fn origin_form(uri: &Uri) -> Uri {
@@ -175,4 +189,40 @@ fn proxy_in_env() -> bool {
     ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
         .iter()
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_host_header_is_hyper_utils() {
+        for (origin, host) in [
+            ("http://upstream.test", "upstream.test"),
+            ("http://upstream.test:80", "upstream.test"),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://[::1]:8080", "[::1]:8080"),
+            (
+                "http://user:secret@upstream.test:8080",
+                "upstream.test:8080",
+            ),
+        ] {
+            let uri = Uri::try_from(origin).unwrap();
+            assert_eq!(host_header(&uri).unwrap(), host, "{origin}");
+        }
+    }
+
+    #[test]
+    fn the_request_target_is_the_path_and_query() {
+        for (uri, target) in [
+            ("http://upstream.test", "/"),
+            ("http://upstream.test/", "/"),
+            ("http://upstream.test/a/b?x=1", "/a/b?x=1"),
+        ] {
+            let uri = Uri::try_from(uri).unwrap();
+            assert_eq!(origin_form(&uri).to_string(), target);
+        }
+    }
 }

@@ -35,7 +35,7 @@ use crate::error::{Error, TransportError};
 use crate::mapping;
 use crate::response::ResponseValue;
 use crate::secret::Secret;
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Shared {
     /// `false` when the user gave their own reqwest client.
     own_http: bool,
@@ -69,6 +69,32 @@ struct Shared {
     // Fixed values may hold bound variables: kept as secrets (Debug redacts).
     fixed_query: Vec<(&'static str, Secret)>,
     fixed_cookies: Vec<Secret>,
+}
+
+/// The base URI as the spec writes it, never as built: a bound variable in
+/// it (`https://{{PROJECT}}.example.com`, `/bot{{TOKEN}}`) is a secret like
+/// any other. Headers and query values show as reqwest and [`Secret`] do.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("namespace", &self.spec.namespace)
+            .field("base_uri", &self.spec.base_uri_text)
+            .field("direct", &self.direct.is_some())
+            .field("cookie_store", &self.cookie_store)
+            .field("own_http", &self.own_http)
+            .field("timeout", &self.timeout)
+            .field("answer_limit", &self.answer_limit)
+            .field("binds", &self.binds)
+            .field("vars", &self.vars)
+            .field("auth_headers", &self.auth_headers)
+            .field("auth_query", &self.auth_query)
+            .field("fixed_headers", &self.fixed_headers)
+            .field("fixed_query", &self.fixed_query)
+            .field("fixed_cookies", &self.fixed_cookies)
+            .field("digest", &self.digest)
+            .field("oauth2", &self.oauth2)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A built client: cheap to clone, safe to share between tasks.
