@@ -271,20 +271,9 @@ impl TransportError {
         }
     }
 
-    /// hyper's connection failed to send or to get the answer's head.
+    /// hyper failed to send the request, or to read the answer's head or
+    /// body.
     pub(crate) fn hyper(e: hyper::Error) -> Self {
-        Self {
-            kind: if e.is_timeout() {
-                TransportKind::Timeout
-            } else {
-                TransportKind::Other
-            },
-            inner: e.to_string().into(),
-        }
-    }
-
-    /// Reading the answer's body failed (hyper).
-    pub(crate) fn body(e: hyper::Error) -> Self {
         Self {
             kind: if e.is_timeout() {
                 TransportKind::Timeout

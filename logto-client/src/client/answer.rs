@@ -145,7 +145,7 @@ impl Answer {
                         direct.ended();
                         return Ok(None);
                     }
-                    Some(Err(e)) => return Err(TransportError::body(e)),
+                    Some(Err(e)) => return Err(TransportError::hyper(e)),
                     // Trailers carry no data: skipped, as reqwest does.
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
