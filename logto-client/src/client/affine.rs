@@ -18,10 +18,10 @@
 //! callers that send one request per connection reuse upstream connections
 //! too, instead of opening (and leaving in `TIME_WAIT`) one each.
 //!
-//! A call made while another call of the same caller holds the slot
-//! (aggregates), for another upstream than the slot's, or outside a caller
-//! connection (the MCP adapter's sessions, a user's own client) uses
-//! hyper-util's pool as before.
+//! A call made while another call of the same caller holds the slot (a
+//! handler of one's own making calls concurrently), for another upstream
+//! than the slot's, or outside a caller connection (the MCP adapter's
+//! sessions, a user's own client) uses hyper-util's pool as before.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
