@@ -238,7 +238,7 @@ impl TransportError {
 
     /// A URL that HTTP cannot carry (url's encoding and http's URI grammar
     /// differ at the edges).
-    pub(crate) fn invalid_url(e: http::uri::InvalidUri) -> Self {
+    pub(crate) fn invalid_url(e: impl std::fmt::Display) -> Self {
         Self {
             kind: TransportKind::Other,
             inner: format!("the request URL is not a valid URI: {e}").into(),

@@ -51,13 +51,19 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
-/// `cargo VERB` on the scratch crate, built as a crate outside this
+/// `cargo VERB --quiet` on the scratch crate (see [`cargo_with`]).
+fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
+    cargo_with(&[verb, "--quiet"], dir, target)
+}
+
+/// `cargo ARGS` on the scratch crate, built as a crate outside this
 /// repository would be: an empty `RUSTFLAGS` replaces the repository's
 /// `--cfg logto_cli` (.cargo/config.toml), so logto-client has its default
 /// features only (no `mcp`, no dev upstream, none of the binary's crates).
-fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
+fn cargo_with(args: &[&str], dir: &Path, target: &Path) -> std::process::Output {
     Command::new(env!("CARGO"))
-        .args([verb, "--quiet", "--manifest-path"])
+        .args(args)
+        .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target)
         .env("RUSTFLAGS", "")
@@ -70,14 +76,7 @@ fn cargo(verb: &str, dir: &Path, target: &Path) -> std::process::Output {
 /// `Compiling`, with `-v`): the build's own graph, whatever older builds
 /// left in the target folder.
 fn units(dir: &Path, target: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "-v", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target)
-        .env("RUSTFLAGS", "")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    let out = cargo_with(&["build", "-v"], dir, target);
     assert!(
         out.status.success(),
         "{}",

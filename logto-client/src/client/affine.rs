@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::uri::Authority;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 
@@ -51,7 +50,7 @@ pub(crate) struct Parked(Mutex<Vec<(Instant, Sender)>>);
 
 impl Parked {
     /// The most recently parked connection still open and young enough.
-    pub(crate) fn take(&self) -> Option<Sender> {
+    fn take(&self) -> Option<Sender> {
         let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         while let Some((since, sender)) = parked.pop() {
             if !sender.is_closed() && since.elapsed() < PARKED_FOR {
@@ -86,13 +85,10 @@ enum State {
     /// No connection yet, or the last one could not be reused.
     #[default]
     Empty,
-    /// A connection to `authority` with no call on it; `home` is where it
-    /// is parked when the caller's connection ends.
-    Idle {
-        authority: Authority,
-        sender: Sender,
-        home: Arc<Parked>,
-    },
+    /// A connection with no call on it, to the API whose parked
+    /// connections are `home` (where it goes when the caller's connection
+    /// ends).
+    Idle { sender: Sender, home: Arc<Parked> },
     /// A call holds the connection (or is opening one).
     Lent,
 }
@@ -122,20 +118,17 @@ pub(crate) fn scope<F: std::future::Future>(
     SLOT.scope(Slot::default(), conn)
 }
 
-/// The calling task's connection to `authority` (`Lease::held` is `None`
-/// when it has none yet: the caller takes a parked one or opens one, and
-/// [`Lease::hold`]s it), or `None` when the pool must send: outside a caller
-/// connection, while another call holds the slot, or when the slot's
-/// connection goes elsewhere (it stays there for the calls it fits).
-pub(crate) fn lend(authority: &Authority, home: &Arc<Parked>) -> Option<Lease> {
+/// The calling task's connection to the API of `home`, else one of its
+/// parked connections (`Lease::held` is `None` when there is neither: the
+/// caller opens one and [`Lease::hold`]s it); `None` when the pool must
+/// send: outside a caller connection, while another call holds the slot, or
+/// when the slot's connection goes to another API (it stays there for the
+/// calls it fits).
+pub(crate) fn lend(home: &Arc<Parked>) -> Option<Lease> {
     SLOT.try_with(|slot| {
         let sender = match slot.set(State::Lent) {
             State::Empty => None,
-            State::Idle {
-                authority: held,
-                sender,
-                ..
-            } if held == *authority => Some(sender),
+            State::Idle { sender, home: held } if Arc::ptr_eq(&held, home) => Some(sender),
             other => {
                 slot.set(other);
                 return None;
@@ -143,9 +136,8 @@ pub(crate) fn lend(authority: &Authority, home: &Arc<Parked>) -> Option<Lease> {
         };
         Some(Lease {
             slot: slot.clone(),
-            authority: authority.clone(),
             home: Arc::clone(home),
-            sender,
+            sender: sender.or_else(|| home.take()),
             done: false,
         })
     })
@@ -156,7 +148,6 @@ pub(crate) fn lend(authority: &Authority, home: &Arc<Parked>) -> Option<Lease> {
 /// A call's hold on its caller connection's upstream connection.
 pub(crate) struct Lease {
     slot: Slot,
-    authority: Authority,
     home: Arc<Parked>,
     sender: Option<Sender>,
     /// The answer was read to its end: the connection may carry the next call.
@@ -164,13 +155,13 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
-    /// The connection held: the slot's, or a parked one given to
-    /// [`Self::hold`]; either was used before and may have closed meanwhile.
+    /// The connection held: the slot's or a parked one, used before and
+    /// possibly closed meanwhile; or a new one given to [`Self::hold`].
     pub(crate) fn held(&mut self) -> Option<&mut Sender> {
         self.sender.as_mut()
     }
 
-    /// Takes `sender` (a parked or new connection) in place of the one held.
+    /// Takes `sender` (a new connection) in place of the one held.
     pub(crate) fn hold(&mut self, sender: Sender) -> &mut Sender {
         self.sender.insert(sender)
     }
@@ -186,7 +177,6 @@ impl Drop for Lease {
     fn drop(&mut self) {
         let next = match self.sender.take() {
             Some(sender) if self.done && !sender.is_closed() => State::Idle {
-                authority: self.authority.clone(),
                 sender,
                 home: Arc::clone(&self.home),
             },
@@ -198,7 +188,7 @@ impl Drop for Lease {
     }
 }
 
-/// Without the authority (a base URL's host may hold bound variables).
+/// Without the connection.
 impl std::fmt::Debug for Lease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lease")
@@ -214,10 +204,6 @@ mod tests {
     use super::*;
     use hyper_util::rt::TokioIo;
 
-    fn authority(text: &'static str) -> Authority {
-        Authority::from_static(text)
-    }
-
     /// An open connection's sender (the connection, over an in-memory pipe,
     /// is returned to be kept alive: dropping it closes the sender).
     async fn open() -> (Sender, impl Sized) {
@@ -230,33 +216,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_slot_lends_its_connection_to_one_call_at_a_time() {
-        let here = authority("upstream.test:8080");
         let parked = Arc::new(Parked::default());
         assert!(
-            lend(&here, &parked).is_none(),
+            lend(&parked).is_none(),
             "no slot outside a caller connection"
         );
         scope(async {
             // Empty: the call opens a connection and holds it.
-            let mut first = lend(&here, &parked).expect("a lease");
+            let mut first = lend(&parked).expect("a lease");
             assert!(first.held().is_none());
-            assert!(
-                lend(&here, &parked).is_none(),
-                "lent: another call uses the pool"
-            );
+            assert!(lend(&parked).is_none(), "lent: another call uses the pool");
             let (sender, _conn) = open().await;
             first.hold(sender);
             first.give_back();
 
-            // Idle: the next call to the same upstream reuses it; a call to
-            // another upstream does not take it away.
-            assert!(lend(&authority("elsewhere.test"), &parked).is_none());
-            let mut second = lend(&here, &parked).expect("a lease");
+            // Idle: the next call to the same API reuses it; a call to
+            // another API does not take it away.
+            assert!(lend(&Arc::new(Parked::default())).is_none());
+            let mut second = lend(&parked).expect("a lease");
             assert!(second.held().is_some(), "the connection given back");
 
             // Dropped before its answer's end: the next call opens anew.
             drop(second);
-            let mut third = lend(&here, &parked).expect("a lease");
+            let mut third = lend(&parked).expect("a lease");
             assert!(third.held().is_none());
 
             // A connection that closed is not kept.
@@ -264,7 +246,7 @@ mod tests {
             third.hold(sender);
             drop(conn);
             third.give_back();
-            assert!(lend(&here, &parked).expect("a lease").held().is_none());
+            assert!(lend(&parked).expect("a lease").held().is_none());
         })
         .await;
         assert!(parked.take().is_none(), "nothing idle to park");
@@ -272,17 +254,21 @@ mod tests {
 
     #[tokio::test]
     async fn an_ended_caller_connection_parks_its_idle_connection() {
-        let here = authority("upstream.test:8080");
         let parked = Arc::new(Parked::default());
         let (sender, _conn) = open().await;
         scope(async {
-            let mut lease = lend(&here, &parked).expect("a lease");
+            let mut lease = lend(&parked).expect("a lease");
             lease.hold(sender);
             lease.give_back();
         })
         .await;
-        assert!(parked.take().is_some(), "parked when the scope ended");
-        assert!(parked.take().is_none(), "taken once");
+        // The next caller connection's first call gets it, once.
+        scope(async {
+            let mut lease = lend(&parked).expect("a lease");
+            assert!(lease.held().is_some(), "parked when the scope ended");
+        })
+        .await;
+        assert!(parked.take().is_none(), "taken once, then not given back");
 
         // A parked connection that closes meanwhile is not handed out.
         let (sender, conn) = open().await;

@@ -15,8 +15,9 @@
 //! connection's own upstream connection (see [`affine`]); other calls go on
 //! hyper-util's pool.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -32,21 +33,19 @@ use crate::error::TransportError;
 pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
 
 /// The direct path of one API: its pooled client, its connector for the
-/// connections of [`affine`], and the base URL's scheme and authority as URI
-/// parts, parsed once (each call then writes only its path: see
-/// `Core::direct_uri`).
+/// connections of [`affine`], and the base URL's origin, parsed once (each
+/// call then writes only its request target: see `Core::direct_target`).
 #[derive(Clone)]
 pub(crate) struct Direct {
     client: DirectClient,
     connector: HttpConnector,
-    pub(crate) scheme: Scheme,
-    pub(crate) authority: Authority,
-    /// Scheme and authority alone, what the connector connects to.
+    /// Scheme and authority alone: what the connector connects to, and
+    /// what the pool's absolute URIs begin with.
     origin: Uri,
-    /// The `Host` header hyper-util's client would write for `authority`.
+    /// The `Host` header hyper-util's client would write for `origin`.
     host: HeaderValue,
     /// Idle connections of ended caller connections (see [`affine`]).
-    parked: std::sync::Arc<Parked>,
+    parked: Arc<Parked>,
 }
 
 /// Nothing of the base URL, which may hold bound variables (a host like
@@ -63,9 +62,8 @@ impl std::fmt::Debug for Direct {
 pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
     let text = base_url.as_str();
     let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
-    let uri = Uri::try_from(origin).ok()?;
-    let host = host_header(&uri)?;
-    let parts = uri.clone().into_parts();
+    let origin = Uri::try_from(origin).ok()?;
+    let host = host_header(&origin)?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     Some(Direct {
@@ -73,40 +71,32 @@ pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
             .pool_timer(TokioTimer::new())
             .build(connector.clone()),
         connector,
-        scheme: parts.scheme?,
-        authority: parts.authority?,
-        origin: uri,
+        origin,
         host,
-        parked: std::sync::Arc::default(),
+        parked: Arc::default(),
     })
 }
 
 impl Direct {
-    /// Sends `req` (whose URI is absolute) on the caller connection's own
-    /// upstream connection when it can lend one (see [`affine`]; the
-    /// [`Lease`] then travels with the answer's body), else on the pool.
+    /// Sends `req`, whose URI is its request target (path and query), on
+    /// the caller connection's own upstream connection when it can lend one
+    /// (see [`affine`]; the [`Lease`] then travels with the answer's body),
+    /// else on the pool, which takes the absolute URI.
     pub(crate) async fn send(
         &self,
         mut req: Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Option<Lease>), TransportError> {
-        let Some(mut lease) = affine::lend(&self.authority, &self.parked) else {
+        let Some(mut lease) = affine::lend(&self.parked) else {
+            *req.uri_mut() = self.absolute(req.uri())?;
             let resp = self.client.request(req).await;
             return resp
                 .map(|r| (r, None))
                 .map_err(TransportError::hyper_client);
         };
-        // What hyper-util's client does before it sends on a connection.
+        // What hyper-util's client adds before it sends on a connection.
         req.headers_mut()
             .entry(http::header::HOST)
             .or_insert_with(|| self.host.clone());
-        *req.uri_mut() = origin_form(req.uri());
-        if lease.held().is_none() {
-            // The caller's first call: an idle connection another caller
-            // connection left, if there is one.
-            if let Some(parked) = self.parked.take() {
-                lease.hold(parked);
-            }
-        }
         if let Some(sender) = lease.held() {
             // Closed since its last answer (the upstream's idle timeout,
             // say): a new connection below.
@@ -129,6 +119,13 @@ impl Direct {
         let resp = sender.send_request(req).await;
         resp.map(|r| (r, Some(lease)))
             .map_err(TransportError::hyper)
+    }
+
+    /// The absolute URI of a request target: the origin, then the target.
+    pub(crate) fn absolute(&self, target: &Uri) -> Result<Uri, TransportError> {
+        let mut parts = self.origin.clone().into_parts();
+        parts.path_and_query = target.path_and_query().cloned();
+        Uri::from_parts(parts).map_err(TransportError::invalid_url)
     }
 
     /// A new HTTP/1 connection to the upstream, its I/O driven by a task of
@@ -161,15 +158,6 @@ fn host_header(uri: &Uri) -> Option<HeaderValue> {
     match uri.port_u16() {
         Some(80) | None => HeaderValue::from_str(host).ok(),
         Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok(),
-    }
-}
-
-/// The request target a connection to the origin is sent: the path and
-/// query alone (`/` when empty), as hyper-util writes it.
-fn origin_form(uri: &Uri) -> Uri {
-    match uri.path_and_query() {
-        Some(pq) if pq.as_str() != "/" => Uri::from(pq.clone()),
-        _ => Uri::from_static("/"),
     }
 }
 
@@ -211,18 +199,6 @@ mod tests {
         ] {
             let uri = Uri::try_from(origin).unwrap();
             assert_eq!(host_header(&uri).unwrap(), host, "{origin}");
-        }
-    }
-
-    #[test]
-    fn the_request_target_is_the_path_and_query() {
-        for (uri, target) in [
-            ("http://upstream.test", "/"),
-            ("http://upstream.test/", "/"),
-            ("http://upstream.test/a/b?x=1", "/a/b?x=1"),
-        ] {
-            let uri = Uri::try_from(uri).unwrap();
-            assert_eq!(origin_form(&uri).to_string(), target);
         }
     }
 }

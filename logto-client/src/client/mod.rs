@@ -35,7 +35,7 @@ use crate::error::{Error, TransportError};
 use crate::mapping;
 use crate::response::ResponseValue;
 use crate::secret::Secret;
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Shared {
     /// `false` when the user gave their own reqwest client.
     own_http: bool,
@@ -53,12 +53,7 @@ struct Shared {
     http: reqwest::Client,
     /// hyper's client, when calls skip reqwest (see [`direct`]).
     direct: Option<direct::Direct>,
-    base: String,
-    /// `base` parsed once: each call only sets its path (no URL parsing or
-    /// IDNA on the request path).
-    base_url: reqwest::Url,
-    /// The base URL's path without its trailing `/`, which call paths follow.
-    base_path: String,
+    base: BaseUrl,
     host: String,
     timeout: Duration,
     /// The largest answer body read or streamed through.
@@ -71,29 +66,29 @@ struct Shared {
     fixed_cookies: Vec<Secret>,
 }
 
-/// The base URI as the spec writes it, never as built: a bound variable in
-/// it (`https://{{PROJECT}}.example.com`, `/bot{{TOKEN}}`) is a secret like
-/// any other. Headers and query values show as reqwest and [`Secret`] do.
-impl std::fmt::Debug for Shared {
+/// The base URL as built, which a bound variable may be part of
+/// (`https://{{PROJECT}}.example.com`, `/bot{{TOKEN}}`).
+#[derive(Clone)]
+struct BaseUrl {
+    /// Without its trailing `/`.
+    text: String,
+    /// `text` parsed once: each call only sets its path (no URL parsing or
+    /// IDNA on the request path).
+    url: reqwest::Url,
+    /// The path without its trailing `/`, which call paths follow.
+    path: String,
+    /// The spec's base URI when a bound value is in `text`: all `Debug`
+    /// shows then.
+    written: Option<&'static str>,
+}
+
+/// A bound value is a secret like any other: a base URL built with one
+/// shows as the spec writes it.
+impl std::fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("namespace", &self.spec.namespace)
-            .field("base_uri", &self.spec.base_uri_text)
-            .field("direct", &self.direct.is_some())
-            .field("cookie_store", &self.cookie_store)
-            .field("own_http", &self.own_http)
-            .field("timeout", &self.timeout)
-            .field("answer_limit", &self.answer_limit)
-            .field("binds", &self.binds)
-            .field("vars", &self.vars)
-            .field("auth_headers", &self.auth_headers)
-            .field("auth_query", &self.auth_query)
-            .field("fixed_headers", &self.fixed_headers)
-            .field("fixed_query", &self.fixed_query)
-            .field("fixed_cookies", &self.fixed_cookies)
-            .field("digest", &self.digest)
-            .field("oauth2", &self.oauth2)
-            .finish_non_exhaustive()
+        f.debug_tuple("BaseUrl")
+            .field(&self.written.unwrap_or(&self.text))
+            .finish()
     }
 }
 
@@ -166,7 +161,7 @@ impl Core {
 
     /// The base URL calls go to (no trailing `/`).
     pub fn base_url(&self) -> &str {
-        &self.shared.base
+        &self.shared.base.text
     }
 
     /// The upstream host (and port), for messages.
@@ -403,7 +398,7 @@ impl Core {
 
     /// The call's path after the base URL's, with the `/` between them.
     fn full_path(&self, call: &Call) -> String {
-        let base = &self.shared.base_path;
+        let base = &self.shared.base.path;
         let sep = if call.path.starts_with('/') || call.path.is_empty() {
             ""
         } else {
@@ -428,7 +423,7 @@ impl Core {
 
     /// A call's URL: base path, call path, fixed, auth and call query.
     fn target_url(&self, call: &Call) -> reqwest::Url {
-        let mut url = self.shared.base_url.clone();
+        let mut url = self.shared.base.url.clone();
         url.set_path(&self.full_path(call));
         let mut query = self.query_pairs(call).peekable();
         if query.peek().is_some() {
@@ -437,11 +432,22 @@ impl Core {
         url
     }
 
-    /// The URI of a call on the direct path, written out instead of parsed
-    /// twice (by the URL parser, then as a URI) when the URL parser would
-    /// leave its path as it is: the same URI as [`Self::target_url`] gives,
-    /// `None` for a path it would rewrite (see [`plain_path`]).
-    fn direct_uri(&self, direct: &direct::Direct, call: &Call) -> Option<http::Uri> {
+    /// The request target (path and query) of a call on the direct path:
+    /// the one [`Self::target_url`] gives, written out when the URL parser
+    /// would leave its path as it is (see [`plain_path`]), else taken from
+    /// the parsed URL.
+    fn direct_target(&self, call: &Call) -> Result<http::uri::PathAndQuery, TransportError> {
+        match self.written_target(call) {
+            Some(target) => Ok(target),
+            None => http::uri::PathAndQuery::try_from(request_target(&self.target_url(call)))
+                .map_err(TransportError::invalid_url),
+        }
+    }
+
+    /// A call's request target written out instead of parsed twice (by the
+    /// URL parser, then as a URI); `None` for a path the parser would
+    /// rewrite.
+    fn written_target(&self, call: &Call) -> Option<http::uri::PathAndQuery> {
         let mut target = self.full_path(call);
         if !plain_path(&target) {
             return None;
@@ -455,11 +461,8 @@ impl Core {
                 .extend_pairs(query)
                 .finish();
         }
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(direct.scheme.clone());
-        parts.authority = Some(direct.authority.clone());
-        parts.path_and_query = Some(http::uri::PathAndQuery::from_maybe_shared(target).ok()?);
-        http::Uri::from_parts(parts).ok()
+        // Into `Bytes` first: the text is moved, not copied.
+        http::uri::PathAndQuery::from_maybe_shared(Bytes::from(target)).ok()
     }
 
     /// A call's headers: fixed, forwarded, the call's own, auth, cookies.
@@ -519,11 +522,7 @@ impl Core {
         direct: &direct::Direct,
         call: &Call,
     ) -> Result<Answer, TransportError> {
-        let uri = match self.direct_uri(direct, call) {
-            Some(uri) => uri,
-            None => http::Uri::try_from(self.target_url(call).as_str())
-                .map_err(TransportError::invalid_url)?,
-        };
+        let target = self.direct_target(call)?;
         let mut headers = self.target_headers(call);
         let body = call.body.encode(&mut headers);
         if !headers.contains_key(http::header::ACCEPT) {
@@ -531,7 +530,7 @@ impl Core {
         }
         let mut req = http::Request::new(http_body_util::Full::new(body));
         *req.method_mut() = call.method.clone();
-        *req.uri_mut() = uri;
+        *req.uri_mut() = http::Uri::from(target);
         *req.headers_mut() = headers;
         let timeout = self.shared.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -655,10 +654,7 @@ impl Core {
         let mut answered = false;
         loop {
             let mut req = self.request(call).build()?;
-            let target = match req.url().query() {
-                Some(q) => format!("{}?{q}", req.url().path()),
-                None => req.url().path().to_owned(),
-            };
+            let target = request_target(req.url());
             let answer = self.shared.challenge.lock().ok().and_then(|mut c| {
                 c.as_mut().map(|c| {
                     c.answer(
@@ -863,6 +859,15 @@ fn decode(
     }
 }
 
+/// A URL's request target: its path and query, as an HTTP/1 request line
+/// and a digest response carry it.
+fn request_target(url: &reqwest::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 /// Whether the URL parser would keep `path` byte for byte: it starts with
 /// `/`, holds only characters a path never has encoded or rewritten
 /// (unreserved, sub-delimiters, `:`, `@`, `/`, and `%` as the call's own
@@ -892,7 +897,8 @@ mod tests {
     static SPEC: ApiSpec = ApiSpec::for_tests(&[]);
 
     /// The direct path writes out the URI the URL parser gives, byte for
-    /// byte, and leaves every path the parser would rewrite to it.
+    /// byte (its request target, and the pool's absolute URI from it), and
+    /// leaves every path the parser would rewrite to it.
     #[test]
     fn direct_uris_are_the_url_parsers() {
         let bases = [
@@ -900,17 +906,23 @@ mod tests {
             "http://user:pw@example.com/api/v1/",
             "http://[::1]:8080/x",
         ];
-        // (call path, query pairs, whether the direct path writes it out)
-        type Case = (&'static str, &'static [(&'static str, &'static str)], bool);
-        let calls: [Case; 8] = [
-            ("/items/a%20b", &[], true),
-            ("items/x", &[("q", "a b&c=é+"), ("n", "1")], true),
-            ("/x/!$&'()*+,;=:@~_-", &[("", "")], true),
-            ("/a/../b", &[], false),
-            ("/a/%2E%2e/b", &[], false),
-            ("/.well-known/x", &[], false),
-            ("/a b/{c}", &[], false),
-            ("/ü\\x?#", &[], false),
+        // (call path, query pairs, whether the direct path writes it out; the
+        // empty path is written out only after a base path)
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            Option<bool>,
+        );
+        let calls: [Case; 9] = [
+            ("", &[], None),
+            ("/items/a%20b", &[], Some(true)),
+            ("items/x", &[("q", "a b&c=é+"), ("n", "1")], Some(true)),
+            ("/x/!$&'()*+,;=:@~_-", &[("", "")], Some(true)),
+            ("/a/../b", &[], Some(false)),
+            ("/a/%2E%2e/b", &[], Some(false)),
+            ("/.well-known/x", &[], Some(false)),
+            ("/a b/{c}", &[], Some(false)),
+            ("/ü\\x?#", &[], Some(false)),
         ];
         if ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
             .iter()
@@ -937,14 +949,18 @@ mod tests {
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect();
                 let parsed = http::Uri::try_from(core.target_url(&call).as_str()).unwrap();
-                match core.direct_uri(direct, &call) {
-                    Some(uri) => {
-                        assert!(written, "{base} {path}: should take the parser's path");
-                        assert_eq!(uri, parsed, "{base} {path}");
-                        assert_eq!(uri.to_string(), parsed.to_string(), "{base} {path}");
-                    }
-                    None => assert!(!written, "{base} {path}: should be written out"),
+                if let Some(written) = written {
+                    assert_eq!(
+                        core.written_target(&call).is_some(),
+                        written,
+                        "{base} {path}: which way it takes"
+                    );
                 }
+                let target = core.direct_target(&call).unwrap();
+                assert_eq!(Some(&target), parsed.path_and_query(), "{base} {path}");
+                let uri = direct.absolute(&http::Uri::from(target)).unwrap();
+                assert_eq!(uri, parsed, "{base} {path}");
+                assert_eq!(uri.to_string(), parsed.to_string(), "{base} {path}");
             }
         }
     }
