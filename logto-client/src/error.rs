@@ -203,8 +203,8 @@ impl fmt::Debug for Error {
 }
 
 /// Why a request got no (complete) answer: the error of reqwest or of
-/// hyper's client (plain-HTTP calls of clients without a cookie store go
-/// straight to hyper), or the call's deadline. It never holds a URL.
+/// hyper's client (plain-HTTP calls go straight to hyper: see
+/// `client::direct`), or the call's deadline. It never holds a URL.
 pub struct TransportError {
     kind: TransportKind,
     inner: Box<dyn std::error::Error + Send + Sync>,
@@ -268,6 +268,15 @@ impl TransportError {
         Self {
             kind: TransportKind::Connect,
             inner: e.to_string().into(),
+        }
+    }
+
+    /// A redirect that is not followed (too many, or to another scheme),
+    /// as reqwest words it.
+    pub(crate) fn redirect(why: impl std::fmt::Display) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            inner: format!("error following redirect: {why}").into(),
         }
     }
 

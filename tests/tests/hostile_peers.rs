@@ -39,6 +39,13 @@ enum Upstream {
     StallsMidBody { announced: usize, sent: usize },
     /// `302 Found` to `/answer?step=2`, setting a cookie.
     Redirects,
+    /// A redirect with this status to `/answer?step=2`, setting a cookie,
+    /// then `200` with 2 bytes for that target (one request a connection,
+    /// as every script here).
+    RedirectsOnce(u16),
+    /// `302 Found` to this other upstream's `/answer?step=2`, setting a
+    /// cookie.
+    RedirectsTo(&'static str),
 }
 
 /// A raw upstream on loopback; returns its URL and the requests it read
@@ -66,6 +73,15 @@ async fn upstream(script: Upstream) -> (String, Arc<Mutex<Vec<String>>>) {
                 if conn.read_exact(&mut body).await.is_ok() {
                     head.push_str(&String::from_utf8_lossy(&body));
                 }
+                let script = match script {
+                    Upstream::RedirectsOnce(_)
+                        if head.starts_with("GET /answer?step=2 ")
+                            || head.starts_with("POST /answer?step=2 ") =>
+                    {
+                        Upstream::Sized(2)
+                    }
+                    other => other,
+                };
                 log.lock().unwrap().push(head);
                 answer(&mut conn, script).await;
             });
@@ -123,9 +139,21 @@ async fn answer(conn: &mut TcpStream, script: Upstream) {
         }
         Upstream::Redirects => {
             conn.write_all(
-                b"HTTP/1.1 302 Found\r\nlocation: /answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\n\r\n",
+                b"HTTP/1.1 302 Found\r\nlocation: /answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
             )
             .await
+        }
+        Upstream::RedirectsOnce(status) => {
+            let head = format!(
+                "HTTP/1.1 {status} Moved\r\nlocation: /answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).await
+        }
+        Upstream::RedirectsTo(other) => {
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nlocation: {other}/answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).await
         }
         Upstream::ResetsMidBody => {
             conn.write_all(
@@ -469,17 +497,35 @@ async fn a_redirect_goes_back_to_the_caller_with_its_cookie() {
     );
 }
 
+/// A typed client whose calls go through reqwest, as every call did before
+/// the direct path: on a reqwest client the user gave (with a jar of its
+/// own, as ours keep cookies).
+fn through_reqwest(up: &str) -> edge_api::Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    edge_api::Client::builder()
+        .base_url(up)
+        .http_client(http)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     // The adapter's client (no cookie store, plain HTTP) sends on hyper's
-    // client directly; a typed client with its cookie store sends through
-    // reqwest. The upstream must not be able to tell them apart.
+    // client directly, as a typed client (a session with its jar) does; a
+    // client on a reqwest client of the user's sends through reqwest. The
+    // upstream must not be able to tell them apart.
     let (up, seen) = upstream(Upstream::Sized(2)).await;
     let addr = adapter(&up, 1 << 20).await;
     let (answer, _) = exchange(&addr, &get("/tagged?tag=v%201", "")).await;
     assert_eq!(status_of(&answer), 200, "{answer}");
-    let typed = edge_api::Client::builder().base_url(&up).build().unwrap();
+    let typed = through_reqwest(&up);
     typed.get_tagged("v 1").await.unwrap();
+    let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+    session.get_tagged("v 1").await.unwrap();
 
     let port = up.rsplit(':').next().unwrap();
     let expected = format!(
@@ -487,7 +533,7 @@ async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     );
     assert_eq!(
         seen.lock().unwrap().as_slice(),
-        [expected.clone(), expected]
+        [expected.clone(), expected.clone(), expected]
     );
 
     // A JSON body, as every Logto operation sends one: same head, same bytes.
@@ -501,6 +547,7 @@ async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     assert_eq!(status_of(&answer), 200, "{answer}");
     let value: serde_json::Value = serde_json::from_str(body).unwrap();
     typed.post_echo(&value).await.unwrap();
+    session.post_echo(&value).await.unwrap();
     let sent = value.to_string();
     let expected = format!(
         "POST /echo HTTP/1.1\r\ncontent-type: application/json\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\ncontent-length: {}\r\n\r\n{sent}",
@@ -508,8 +555,99 @@ async fn the_adapter_sends_upstream_exactly_what_the_typed_client_sends() {
     );
     assert_eq!(
         seen.lock().unwrap().as_slice(),
-        [expected.clone(), expected]
+        [expected.clone(), expected.clone(), expected]
     );
+}
+
+/// A JSON body for `post_echo`.
+fn echo_body() -> serde_json::Value {
+    serde_json::json!({"identifier": {"type": "username", "value": "demo"}, "password": "p"})
+}
+
+#[tokio::test]
+async fn a_session_follows_redirects_with_its_cookies_as_reqwest_does() {
+    // A session (a client that keeps cookies) sends on hyper's client and
+    // follows redirects itself: each redirected request must be the one
+    // reqwest's layers send, byte for byte.
+    for (status, method, body) in [
+        (301, "GET", false),
+        (302, "GET", false),
+        (303, "GET", false),
+        (307, "POST", true),
+        (308, "POST", true),
+    ] {
+        let (up, seen) = upstream(Upstream::RedirectsOnce(status)).await;
+        let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+        let answer = session.post_echo(&echo_body()).await.unwrap();
+        assert_eq!(answer.status(), 200, "{status}");
+        through_reqwest(&up).post_echo(&echo_body()).await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 4, "{status}: {seen:?}");
+        assert_eq!(
+            seen[..2],
+            seen[2..],
+            "{status}: hyper's requests, then reqwest's"
+        );
+        let port = up.rsplit(':').next().unwrap();
+        let sent = echo_body().to_string();
+        let payload = if body {
+            format!(
+                "content-type: application/json\r\naccept: */*\r\nreferer: {up}/echo\r\ncookie: step=2\r\nhost: 127.0.0.1:{port}\r\ncontent-length: {}\r\n\r\n{sent}",
+                sent.len()
+            )
+        } else {
+            format!(
+                "accept: */*\r\nreferer: {up}/echo\r\ncookie: step=2\r\nhost: 127.0.0.1:{port}\r\n\r\n"
+            )
+        };
+        assert_eq!(
+            seen[1],
+            format!("{method} /answer?step=2 HTTP/1.1\r\n{payload}"),
+            "{status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_redirected_elsewhere_carries_no_credentials_of_its_upstream() {
+    // The redirect leaves the upstream's origin (another port): the request
+    // there loses the `Cookie` header the call set itself, as reqwest drops
+    // it; the jar's cookies for that origin are sent instead.
+    let (other, seen_there) = upstream(Upstream::Sized(2)).await;
+    let other: &'static str = Box::leak(other.into_boxed_str());
+    let (up, seen) = upstream(Upstream::RedirectsTo(other)).await;
+    let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+    assert_eq!(session.get_answer().await.unwrap().status(), 200);
+    through_reqwest(&up).get_answer().await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0], seen[1]);
+    let there = seen_there.lock().unwrap().clone();
+    assert_eq!(there.len(), 2);
+    assert_eq!(there[0], there[1], "hyper's request, then reqwest's");
+    let port = other.rsplit(':').next().unwrap();
+    assert_eq!(
+        there[0],
+        format!(
+            "GET /answer?step=2 HTTP/1.1\r\naccept: */*\r\nreferer: {up}/answer\r\ncookie: step=2\r\nhost: 127.0.0.1:{port}\r\n\r\n"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_session_stops_at_the_eleventh_redirect() {
+    let (up, seen) = upstream(Upstream::Redirects).await;
+    let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+    let e = session.get_answer().await.unwrap_err();
+    assert!(e.to_string().contains("error following redirect"), "{e}");
+    let followed = seen.lock().unwrap().len();
+    let e = through_reqwest(&up).get_answer().await.unwrap_err();
+    assert!(e.to_string().contains("error following redirect"), "{e}");
+    // The first request and ten redirects, on either stack.
+    assert_eq!(followed, 11);
+    assert_eq!(seen.lock().unwrap().len(), 22);
 }
 
 #[tokio::test]

@@ -64,8 +64,8 @@ impl CoreBuilder {
     /// client is one session). Servers that forward callers' cookies turn it
     /// off so that callers never share a jar. Without a cookie store,
     /// redirects are not followed (the 3xx and its `Set-Cookie` are the
-    /// caller's), and calls to a plain-HTTP base URL go straight to hyper's
-    /// client.
+    /// caller's). Either way, calls to a plain-HTTP base URL go straight to
+    /// hyper's client.
     pub fn cookie_store(mut self, enabled: bool) -> Self {
         self.cookie_store = Some(enabled);
         self
@@ -260,14 +260,10 @@ impl CoreBuilder {
             None => http_client(cookie_store, timeout)?,
         };
         let own_http = self.http.is_none();
-        let direct = super::direct::eligible(
-            own_http,
-            cookie_store,
-            parsed.scheme(),
-            digest.is_some() || oauth2.is_some(),
-        )
-        .then(|| super::direct::direct(&base_url))
-        .flatten();
+        let direct =
+            super::direct::eligible(own_http, &parsed, digest.is_some() || oauth2.is_some())
+                .then(|| super::direct::direct(&base_url))
+                .flatten();
         Ok(Core {
             shared: Arc::new(Shared {
                 own_http,

@@ -1,15 +1,17 @@
 //! Plain-HTTP calls on hyper's client, without reqwest's layers.
 //!
-//! A client without a cookie store (the REST adapters': callers' cookies
-//! pass through them) whose upstream is `http://` sends its calls here. Such
-//! a client needs none of what reqwest's layers do per request: no jar to
-//! read or fill, no redirect to follow (clients without a cookie store
-//! follow none: the 3xx and its `Set-Cookie` go back to the caller), no
-//! digest or OAuth 2.0 retry, no proxy from the environment (with one set,
-//! reqwest is used). Profiled behind the REST adapter, those layers and
-//! their two URL parses per answer were about a sixth of its CPU per request
-//! (issue 9). Everything else (HTTPS, jars, auth retries, a client the user
-//! gave) stays on reqwest.
+//! A client of ours whose upstream is `http://` sends its calls here. A
+//! client without a cookie store (the REST adapters': callers' cookies pass
+//! through them) needs none of what reqwest's layers do per request: no jar
+//! to read or fill, no redirect to follow (such clients follow none: the 3xx
+//! and its `Set-Cookie` go back to the caller), no digest or OAuth 2.0
+//! retry, no proxy from the environment (with one set, reqwest is used).
+//! Profiled behind the REST adapter, those layers and their two URL parses
+//! per answer were about a sixth of its CPU per request (issue 9). A
+//! session that keeps cookies (the MCP adapter's) has its jar and redirects
+//! handled around this path by [`super::session`]. Everything else (HTTPS,
+//! auth retries, a base URL with userinfo, a client the user gave) stays on
+//! reqwest.
 //!
 //! A call made for a caller connection of `listen::serve` goes on that
 //! connection's own upstream connection (see [`affine`]); other calls go on
@@ -161,16 +163,18 @@ fn host_header(uri: &Uri) -> Option<HeaderValue> {
     }
 }
 
-/// Whether a client's calls may skip reqwest: our own client, no cookie
-/// store, a plain-HTTP base URL, no digest or OAuth 2.0 (they retry), and no
-/// proxy configured in the environment (reqwest honours those).
-pub(crate) fn eligible(
-    own_http: bool,
-    cookie_store: bool,
-    scheme: &str,
-    retrying_auth: bool,
-) -> bool {
-    own_http && !cookie_store && scheme == "http" && !retrying_auth && !proxy_in_env()
+/// Whether a client's calls may skip reqwest: our own client, a plain-HTTP
+/// base URL without userinfo (reqwest turns it into basic auth), no digest
+/// or OAuth 2.0 (they retry), and no proxy configured in the environment
+/// (reqwest honours those). Sessions that keep cookies qualify too: see
+/// `client::session`.
+pub(crate) fn eligible(own_http: bool, base_url: &reqwest::Url, retrying_auth: bool) -> bool {
+    own_http
+        && base_url.scheme() == "http"
+        && base_url.username().is_empty()
+        && base_url.password().is_none()
+        && !retrying_auth
+        && !proxy_in_env()
 }
 
 fn proxy_in_env() -> bool {

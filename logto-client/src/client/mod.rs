@@ -12,6 +12,7 @@ mod call;
 mod direct;
 mod oauth2;
 mod operation;
+mod session;
 mod spec;
 
 pub(crate) use affine::scope as affine_scope;
@@ -516,24 +517,49 @@ impl Core {
 
     /// Sends a call on hyper's client (see [`direct`]): the same request
     /// reqwest would send (its `Accept: */*` included), under the same
-    /// deadline for the answer's head and body.
+    /// deadline for the answer's head and body; a session's with its jar
+    /// and redirects (see [`session`]).
     async fn execute_direct(
         &self,
         direct: &direct::Direct,
         call: &Call,
     ) -> Result<Answer, TransportError> {
+        let deadline = tokio::time::Instant::now() + self.shared.timeout;
+        if let Some(jar) = &self.jar {
+            return session::send(self, direct, jar, call, deadline).await;
+        }
         let target = self.direct_target(call)?;
+        let (headers, body) = self.direct_parts(call);
+        self.send_direct(direct, call.method.clone(), target, headers, body, deadline)
+            .await
+    }
+
+    /// A call's headers and encoded body for the direct path: what
+    /// [`Self::request`] gives reqwest, with the `Accept: */*` reqwest adds.
+    fn direct_parts(&self, call: &Call) -> (HeaderMap, Bytes) {
         let mut headers = self.target_headers(call);
         let body = call.body.encode(&mut headers);
         if !headers.contains_key(http::header::ACCEPT) {
             headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
         }
+        (headers, body)
+    }
+
+    /// Sends one request on hyper's client, its answer due by `deadline`.
+    async fn send_direct(
+        &self,
+        direct: &direct::Direct,
+        method: http::Method,
+        target: http::uri::PathAndQuery,
+        headers: HeaderMap,
+        body: Bytes,
+        deadline: tokio::time::Instant,
+    ) -> Result<Answer, TransportError> {
         let mut req = http::Request::new(http_body_util::Full::new(body));
-        *req.method_mut() = call.method.clone();
+        *req.method_mut() = method;
         *req.uri_mut() = http::Uri::from(target);
         *req.headers_mut() = headers;
         let timeout = self.shared.timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
         let (resp, lease) = tokio::time::timeout_at(deadline, direct.send(req))
             .await
             .map_err(|_| TransportError::timed_out(timeout))??;
@@ -903,7 +929,7 @@ mod tests {
     fn direct_uris_are_the_url_parsers() {
         let bases = [
             "http://127.0.0.1:9",
-            "http://user:pw@example.com/api/v1/",
+            "http://example.com/api/v1/",
             "http://[::1]:8080/x",
         ];
         // (call path, query pairs, whether the direct path writes it out; the
@@ -930,6 +956,13 @@ mod tests {
         {
             return; // no direct path with a proxy in the environment
         }
+        // reqwest sends a base URL's userinfo as basic auth; hyper would not.
+        let with_userinfo = CoreBuilder::default()
+            .base_url("http://user:pw@example.com/api/v1/")
+            .cookie_store(false)
+            .build(&SPEC)
+            .unwrap();
+        assert!(with_userinfo.shared.direct.is_none());
         for base in bases {
             let core = CoreBuilder::default()
                 .base_url(base)

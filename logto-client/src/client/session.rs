@@ -1,0 +1,289 @@
+//! Calls of a session (a client that keeps cookies) on the direct path: the
+//! session's jar and redirects, as reqwest's layers do them for our reqwest
+//! clients, without their three URL parses per call.
+//!
+//! reqwest (0.13) wraps each request in a redirect layer (tower-http's
+//! `FollowRedirect` with reqwest's policy: at most 10 redirects, a `Referer`,
+//! credentials dropped when a redirect changes origin) around a cookie layer
+//! (the jar's cookies for a request that has no `Cookie` header of its own;
+//! every answer's `Set-Cookie` into the jar). Profiled behind the MCP
+//! adapter, whose sessions keep cookies, those layers were a third of a
+//! `tools/call`'s instructions (issue 9): each parses the request URL again,
+//! IDNA included.
+//!
+//! Here each hop on the session's upstream (the base URL's origin) goes on
+//! hyper's client like any direct call; the jar is read and filled around
+//! it, and a redirect is followed by the same rules: 301 and 302 turn a
+//! `POST` into a body-less `GET`, 303 turns anything but `HEAD` into one
+//! (payload headers dropped with the body), 307 and 308 send the same
+//! request again; the 11th redirect is an error, as is one to a scheme
+//! other than `http`/`https`; a `Location` that does not resolve leaves the
+//! 3xx as the answer. A redirect that leaves the origin is sent by reqwest
+//! from there (without the credentials, as reqwest would), which follows
+//! any further redirects under its own limit of 10.
+
+use bytes::Bytes;
+use http::header::{
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
+    PROXY_AUTHORIZATION, REFERER, SET_COOKIE, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use reqwest::Url;
+use reqwest::cookie::CookieStore as _;
+use tokio::time::Instant;
+
+use super::direct::Direct;
+use super::{Answer, Call, Core};
+use crate::error::TransportError;
+
+/// reqwest's default limit: the 11th redirect of one call is an error.
+const MAX_REDIRECTS: usize = 10;
+
+/// Sends `call` for a session whose cookies are in `jar`, following
+/// redirects, all under `deadline`.
+pub(super) async fn send(
+    core: &Core,
+    direct: &Direct,
+    jar: &reqwest::cookie::Jar,
+    call: &Call,
+    deadline: Instant,
+) -> Result<Answer, TransportError> {
+    let mut url = core.target_url(call);
+    let (headers, body) = core.direct_parts(call);
+    let mut answer = hop(
+        core,
+        direct,
+        jar,
+        &url,
+        call.method.clone(),
+        headers,
+        body,
+        deadline,
+    )
+    .await?;
+    if !is_redirect(answer.status()) {
+        return Ok(answer);
+    }
+    // A redirect (rare): the request's parts once more, to send on.
+    let (headers, body) = core.direct_parts(call);
+    let mut next = Next {
+        method: call.method.clone(),
+        headers,
+        body,
+    };
+    let mut previous = 0;
+    loop {
+        let Some(location) = next.redirected(&answer, &url) else {
+            return Ok(answer);
+        };
+        previous += 1;
+        if previous > MAX_REDIRECTS {
+            return Err(TransportError::redirect("too many redirects"));
+        }
+        if !matches!(location.scheme(), "http" | "https") {
+            return Err(TransportError::redirect(format!(
+                "a redirect to a `{}:` URL",
+                location.scheme()
+            )));
+        }
+        // Its connection goes (unread, it is not reused) before the next.
+        drop(answer);
+        let mut headers = next.headers.clone();
+        if let Some(referer) = referer(&location, &url) {
+            headers.insert(REFERER, referer);
+        }
+        if !same_origin(&location, &url) {
+            for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
+                headers.remove(name);
+            }
+            headers.remove("cookie2");
+            return elsewhere(core, next.method, location, headers, next.body, deadline).await;
+        }
+        url = location;
+        answer = hop(
+            core,
+            direct,
+            jar,
+            &url,
+            next.method.clone(),
+            headers,
+            next.body.clone(),
+            deadline,
+        )
+        .await?;
+        if !is_redirect(answer.status()) {
+            return Ok(answer);
+        }
+    }
+}
+
+/// One request of a session on the direct path: the jar's cookies in, its
+/// answer's `Set-Cookie` into the jar.
+#[allow(clippy::too_many_arguments)]
+async fn hop(
+    core: &Core,
+    direct: &Direct,
+    jar: &reqwest::cookie::Jar,
+    url: &Url,
+    method: Method,
+    mut headers: HeaderMap,
+    body: Bytes,
+    deadline: Instant,
+) -> Result<Answer, TransportError> {
+    if !headers.contains_key(COOKIE)
+        && let Some(cookies) = jar.cookies(url)
+    {
+        headers.insert(COOKIE, cookies);
+    }
+    let target = http::uri::PathAndQuery::try_from(super::request_target(url))
+        .map_err(TransportError::invalid_url)?;
+    let answer = core
+        .send_direct(direct, method, target, headers, body, deadline)
+        .await?;
+    let mut set = answer.headers().get_all(SET_COOKIE).iter().peekable();
+    if set.peek().is_some() {
+        jar.set_cookies(&mut set, url);
+    }
+    Ok(answer)
+}
+
+/// A hop that left the upstream's origin, and the rest of its redirects:
+/// reqwest's (the session's jar is the one it reads: see `in_session`).
+async fn elsewhere(
+    core: &Core,
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Bytes,
+    deadline: Instant,
+) -> Result<Answer, TransportError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let mut req = core
+        .shared
+        .http
+        .request(method, url)
+        .headers(headers)
+        .timeout(left);
+    if !body.is_empty() {
+        req = req.body(body);
+    }
+    Ok(Answer::from_reqwest(req.send().await?))
+}
+
+/// What a redirect sends on: the method, headers and body as the redirects
+/// so far left them.
+struct Next {
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Next {
+    /// The URL `answer` (to a request for `url`) redirects to, with the
+    /// method, body and payload headers changed as its status says; `None`
+    /// when it is not a redirect to follow.
+    fn redirected(&mut self, answer: &Answer, url: &Url) -> Option<Url> {
+        let status = answer.status();
+        let location = answer
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| std::str::from_utf8(l.as_bytes()).ok())
+            .and_then(|l| url.join(l).ok())
+            // tower-http resolves to a URI: a URL that is not one stops.
+            .filter(|u| http::Uri::try_from(u.as_str()).is_ok())?;
+        match status {
+            StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => {
+                if self.method == Method::POST {
+                    self.method = Method::GET;
+                    self.drop_payload();
+                }
+            }
+            StatusCode::SEE_OTHER => {
+                if self.method != Method::HEAD {
+                    self.method = Method::GET;
+                }
+                self.drop_payload();
+            }
+            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => {}
+            _ => return None,
+        }
+        Some(location)
+    }
+
+    fn drop_payload(&mut self) {
+        self.body = Bytes::new();
+        for name in [
+            CONTENT_TYPE,
+            CONTENT_LENGTH,
+            CONTENT_ENCODING,
+            TRANSFER_ENCODING,
+        ] {
+            self.headers.remove(name);
+        }
+    }
+}
+
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    )
+}
+
+/// Whether a redirect from `previous` to `next` keeps the credentials
+/// (reqwest's test: same host, port and scheme).
+fn same_origin(next: &Url, previous: &Url) -> bool {
+    next.host_str() == previous.host_str()
+        && next.port_or_known_default() == previous.port_or_known_default()
+        && next.scheme() == previous.scheme()
+}
+
+/// The `Referer` reqwest sends on a redirect: the previous URL without its
+/// userinfo and fragment, none from `https` to `http`.
+fn referer(next: &Url, previous: &Url) -> Option<HeaderValue> {
+    if next.scheme() == "http" && previous.scheme() == "https" {
+        return None;
+    }
+    let mut referer = previous.clone();
+    let _ = referer.set_username("");
+    let _ = referer.set_password(None);
+    referer.set_fragment(None);
+    HeaderValue::from_str(referer.as_str()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_referer_has_no_userinfo_and_is_not_sent_to_plain_http_from_https() {
+        let from = Url::parse("http://u:p@a.test:8080/x?q=1#f").unwrap();
+        let to = Url::parse("http://a.test:8080/y").unwrap();
+        assert_eq!(referer(&to, &from).unwrap(), "http://a.test:8080/x?q=1");
+        let from = Url::parse("https://a.test/x").unwrap();
+        assert_eq!(referer(&to, &from), None);
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        let a = Url::parse("http://a.test/x").unwrap();
+        for (other, same) in [
+            ("http://a.test:80/y", true),
+            ("http://a.test:81/x", false),
+            ("https://a.test/x", false),
+            ("http://b.test/x", false),
+        ] {
+            assert_eq!(
+                same_origin(&Url::parse(other).unwrap(), &a),
+                same,
+                "{other}"
+            );
+        }
+    }
+}
