@@ -612,18 +612,33 @@ async fn a_session_follows_redirects_with_its_cookies_as_reqwest_does() {
 #[tokio::test]
 async fn a_session_redirected_elsewhere_carries_no_credentials_of_its_upstream() {
     // The redirect leaves the upstream's origin (another port): the request
-    // there loses the `Cookie` header the call set itself, as reqwest drops
-    // it; the jar's cookies for that origin are sent instead.
+    // there loses the `Authorization` and the `Cookie` header the call set
+    // itself, as reqwest drops them; the jar's cookies for that origin are
+    // sent instead.
     let (other, seen_there) = upstream(Upstream::Sized(2)).await;
     let other: &'static str = Box::leak(other.into_boxed_str());
     let (up, seen) = upstream(Upstream::RedirectsTo(other)).await;
+    let mut own = http::HeaderMap::new();
+    own.insert("authorization", "Bearer s3cret".parse().unwrap());
+    own.insert("cookie", "own=1".parse().unwrap());
+    own.insert("x-keep", "1".parse().unwrap());
     let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+    let session = session.with_headers(own.clone());
     assert_eq!(session.get_answer().await.unwrap().status(), 200);
-    through_reqwest(&up).get_answer().await.unwrap();
+    through_reqwest(&up)
+        .with_headers(own)
+        .get_answer()
+        .await
+        .unwrap();
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0], seen[1]);
+    assert!(
+        seen[0].contains("authorization: Bearer s3cret\r\ncookie: own=1\r\n"),
+        "{}",
+        seen[0]
+    );
     let there = seen_there.lock().unwrap().clone();
     assert_eq!(there.len(), 2);
     assert_eq!(there[0], there[1], "hyper's request, then reqwest's");
@@ -631,7 +646,7 @@ async fn a_session_redirected_elsewhere_carries_no_credentials_of_its_upstream()
     assert_eq!(
         there[0],
         format!(
-            "GET /answer?step=2 HTTP/1.1\r\naccept: */*\r\nreferer: {up}/answer\r\ncookie: step=2\r\nhost: 127.0.0.1:{port}\r\n\r\n"
+            "GET /answer?step=2 HTTP/1.1\r\naccept: */*\r\nx-keep: 1\r\nreferer: {up}/answer\r\ncookie: step=2\r\nhost: 127.0.0.1:{port}\r\n\r\n"
         )
     );
 }

@@ -88,15 +88,21 @@ pub(super) async fn send(
         }
         // Its connection goes (unread, it is not reused) before the next.
         drop(answer);
+        // In reqwest's order (a removal moves the map's last entry into its
+        // place, so the order shows on the wire): credentials out, then the
+        // `Referer` in.
         let mut headers = next.headers.clone();
-        if let Some(referer) = referer(&location, &url) {
-            headers.insert(REFERER, referer);
-        }
-        if !same_origin(&location, &url) {
+        let leaves = !same_origin(&location, &url);
+        if leaves {
             for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
                 headers.remove(name);
             }
             headers.remove("cookie2");
+        }
+        if let Some(referer) = referer(&location, &url) {
+            headers.insert(REFERER, referer);
+        }
+        if leaves {
             return elsewhere(core, next.method, location, headers, next.body, deadline).await;
         }
         url = location;
