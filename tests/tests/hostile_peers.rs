@@ -851,3 +851,28 @@ async fn callers_that_close_their_connections_reuse_one_upstream_connection() {
     let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
     assert_eq!(conns, [0, 0, 0]);
 }
+
+#[tokio::test]
+async fn a_base_url_with_userinfo_sends_it_as_basic_auth() {
+    // reqwest turns a URL's userinfo into `Authorization: Basic`; hyper's
+    // client would drop it, so such base URLs stay on reqwest.
+    let (up, seen) = upstream(Upstream::Sized(2)).await;
+    let with_userinfo = up.replacen("http://", "http://user:pw@", 1);
+    for keeps_cookies in [true, false] {
+        let client = edge_api::Client::builder()
+            .base_url(&with_userinfo)
+            .cookie_store(keeps_cookies)
+            .build()
+            .unwrap();
+        assert_eq!(client.get_answer().await.unwrap().status(), 200);
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    for head in &seen {
+        // base64 of `user:pw`
+        assert!(
+            head.contains("authorization: Basic dXNlcjpwdw==\r\n"),
+            "{head}"
+        );
+    }
+}
