@@ -19,8 +19,9 @@
 //! request again; the 11th redirect is an error, as is one to a scheme
 //! other than `http`/`https`; a `Location` that does not resolve leaves the
 //! 3xx as the answer. A redirect that leaves the origin is sent by reqwest
-//! from there (without the credentials, as reqwest would), which follows
-//! any further redirects under its own limit of 10.
+//! from there (without the credentials, as reqwest would, and with the
+//! origin alone as `Referer`, where reqwest would send the whole URL), and
+//! reqwest follows any further redirects under its own limit of 10.
 
 use bytes::Bytes;
 use http::header::{
@@ -99,7 +100,7 @@ pub(super) async fn send(
             }
             headers.remove("cookie2");
         }
-        if let Some(referer) = referer(&location, &url) {
+        if let Some(referer) = referer(&location, &url, leaves) {
             headers.insert(REFERER, referer);
         }
         if leaves {
@@ -248,9 +249,12 @@ fn same_origin(next: &Url, previous: &Url) -> bool {
         && next.scheme() == previous.scheme()
 }
 
-/// The `Referer` reqwest sends on a redirect: the previous URL without its
-/// userinfo and fragment, none from `https` to `http`.
-fn referer(next: &Url, previous: &Url) -> Option<HeaderValue> {
+/// The `Referer` of a redirect: reqwest's (the previous URL without its
+/// userinfo and fragment, none from `https` to `http`), except that a
+/// redirect to another origin gets the previous origin alone, as browsers
+/// send it by default: the previous URL may hold an API key in its query or
+/// a bound value in its path, which reqwest would hand to the other origin.
+fn referer(next: &Url, previous: &Url, leaves: bool) -> Option<HeaderValue> {
     if next.scheme() == "http" && previous.scheme() == "https" {
         return None;
     }
@@ -258,6 +262,10 @@ fn referer(next: &Url, previous: &Url) -> Option<HeaderValue> {
     let _ = referer.set_username("");
     let _ = referer.set_password(None);
     referer.set_fragment(None);
+    if leaves {
+        referer.set_path("/");
+        referer.set_query(None);
+    }
     HeaderValue::from_str(referer.as_str()).ok()
 }
 
@@ -271,9 +279,19 @@ mod tests {
     fn the_referer_has_no_userinfo_and_is_not_sent_to_plain_http_from_https() {
         let from = Url::parse("http://u:p@a.test:8080/x?q=1#f").unwrap();
         let to = Url::parse("http://a.test:8080/y").unwrap();
-        assert_eq!(referer(&to, &from).unwrap(), "http://a.test:8080/x?q=1");
+        assert_eq!(
+            referer(&to, &from, false).unwrap(),
+            "http://a.test:8080/x?q=1"
+        );
         let from = Url::parse("https://a.test/x").unwrap();
-        assert_eq!(referer(&to, &from), None);
+        assert_eq!(referer(&to, &from, true), None);
+    }
+
+    #[test]
+    fn another_origin_gets_only_the_origin_as_referer() {
+        let from = Url::parse("http://a.test:8080/key/s3cret?api_key=s3cret").unwrap();
+        let to = Url::parse("http://b.test/y").unwrap();
+        assert_eq!(referer(&to, &from, true).unwrap(), "http://a.test:8080/");
     }
 
     #[test]
