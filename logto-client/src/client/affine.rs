@@ -20,8 +20,9 @@
 //!
 //! A call made while another call of the same caller holds the slot (a
 //! handler of one's own making calls concurrently), for another upstream
-//! than the slot's, or outside a caller connection (the MCP adapter's
-//! sessions, a user's own client) uses hyper-util's pool as before.
+//! than the slot's, or outside a caller connection (a user's own client, an
+//! MCP adapter on stdio) uses hyper-util's pool as before. An MCP session's
+//! tool calls, answered on the caller's connection, use its slot too.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
