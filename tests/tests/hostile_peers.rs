@@ -653,6 +653,26 @@ async fn a_session_redirected_elsewhere_carries_no_credentials_of_its_upstream()
 }
 
 #[tokio::test]
+async fn a_chain_that_leaves_the_origin_is_held_to_the_same_ten_redirects() {
+    // One redirect here, then a loop at another origin, which reqwest
+    // follows: the 11th redirect of the call is the error, as on reqwest
+    // alone.
+    let (other, seen_there) = upstream(Upstream::Redirects).await;
+    let other: &'static str = Box::leak(other.into_boxed_str());
+    let (up, seen) = upstream(Upstream::RedirectsTo(other)).await;
+    let session = edge_api::Client::builder().base_url(&up).build().unwrap();
+    let e = session.get_answer().await.unwrap_err();
+    assert!(e.to_string().contains("error following redirect"), "{e}");
+    let here_and_there = (seen.lock().unwrap().len(), seen_there.lock().unwrap().len());
+    let e = through_reqwest(&up).get_answer().await.unwrap_err();
+    assert!(e.to_string().contains("error following redirect"), "{e}");
+    // One request here; ten there, the ten redirects followed.
+    assert_eq!(here_and_there, (1, 10));
+    let all = (seen.lock().unwrap().len(), seen_there.lock().unwrap().len());
+    assert_eq!(all, (2, 20), "reqwest alone: the same");
+}
+
+#[tokio::test]
 async fn a_session_stops_at_the_eleventh_redirect() {
     let (up, seen) = upstream(Upstream::Redirects).await;
     let session = edge_api::Client::builder().base_url(&up).build().unwrap();

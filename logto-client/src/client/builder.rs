@@ -328,7 +328,9 @@ pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwe
         // never sends) clones every request's headers in case it retries.
         .retry(reqwest::retry::never().max_retries_per_request(0));
     let builder = if cookie_store {
-        builder.cookie_provider(Arc::new(super::SessionCookies))
+        builder
+            .cookie_provider(Arc::new(super::SessionCookies))
+            .redirect(super::session::redirect_policy())
     } else {
         builder.redirect(reqwest::redirect::Policy::none())
     };

@@ -21,7 +21,8 @@
 //! 3xx as the answer. A redirect that leaves the origin is sent by reqwest
 //! from there (without the credentials, as reqwest would, and with the
 //! origin alone as `Referer`, where reqwest would send the whole URL), and
-//! reqwest follows any further redirects under its own limit of 10.
+//! reqwest follows any further redirects, the ones already followed counted
+//! against its limit ([`redirect_policy`]).
 
 use bytes::Bytes;
 use http::header::{
@@ -39,6 +40,26 @@ use crate::error::TransportError;
 
 /// reqwest's default limit: the 11th redirect of one call is an error.
 const MAX_REDIRECTS: usize = 10;
+
+tokio::task_local! {
+    /// The redirects a call followed here before reqwest took it over.
+    static FOLLOWED: usize;
+}
+
+/// The redirect policy of our reqwest clients that keep cookies: reqwest's
+/// default (at most [`MAX_REDIRECTS`]), counting the redirects this path
+/// followed before it handed the call to reqwest, so that a chain is held to
+/// one limit whichever stack follows it.
+pub(super) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let before = FOLLOWED.try_with(|n| *n).unwrap_or(0);
+        if attempt.previous().len() + before > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 /// Sends `call` for a session whose cookies are in `jar`, following
 /// redirects, all under `deadline`.
@@ -104,7 +125,8 @@ pub(super) async fn send(
             headers.insert(REFERER, referer);
         }
         if leaves {
-            return elsewhere(core, next.method, location, headers, next.body, deadline).await;
+            let req = Next { headers, ..next };
+            return elsewhere(core, req, location, previous, deadline).await;
         }
         url = location;
         answer = hop(
@@ -154,27 +176,28 @@ async fn hop(
     Ok(answer)
 }
 
-/// A hop that left the upstream's origin, and the rest of its redirects:
-/// reqwest's (the session's jar is the one it reads: see `in_session`).
+/// A hop that left the upstream's origin, the call's `followed`-th
+/// redirect, and the rest of its redirects: reqwest's (the session's jar is
+/// the one it reads: see `in_session`), within the one limit.
 async fn elsewhere(
     core: &Core,
-    method: Method,
+    next: Next,
     url: Url,
-    headers: HeaderMap,
-    body: Bytes,
+    followed: usize,
     deadline: Instant,
 ) -> Result<Answer, TransportError> {
     let left = deadline.saturating_duration_since(Instant::now());
     let mut req = core
         .shared
         .http
-        .request(method, url)
-        .headers(headers)
+        .request(next.method, url)
+        .headers(next.headers)
         .timeout(left);
-    if !body.is_empty() {
-        req = req.body(body);
+    if !next.body.is_empty() {
+        req = req.body(next.body);
     }
-    Ok(Answer::from_reqwest(req.send().await?))
+    let resp = FOLLOWED.scope(followed, req.send()).await?;
+    Ok(Answer::from_reqwest(resp))
 }
 
 /// What a redirect sends on: the method, headers and body as the redirects
