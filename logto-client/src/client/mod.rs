@@ -440,8 +440,7 @@ impl Core {
     fn direct_target(&self, call: &Call) -> Result<http::uri::PathAndQuery, TransportError> {
         match self.written_target(call) {
             Some(target) => Ok(target),
-            None => http::uri::PathAndQuery::try_from(request_target(&self.target_url(call)))
-                .map_err(TransportError::invalid_url),
+            None => url_target(&self.target_url(call)),
         }
     }
 
@@ -892,6 +891,11 @@ fn request_target(url: &reqwest::Url) -> String {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     }
+}
+
+/// A URL's request target as a URI's path and query.
+fn url_target(url: &reqwest::Url) -> Result<http::uri::PathAndQuery, TransportError> {
+    http::uri::PathAndQuery::try_from(request_target(url)).map_err(TransportError::invalid_url)
 }
 
 /// Whether the URL parser would keep `path` byte for byte: it starts with

@@ -72,34 +72,26 @@ pub(super) async fn send(
 ) -> Result<Answer, TransportError> {
     let mut url = core.target_url(call);
     let (headers, body) = core.direct_parts(call);
-    let mut answer = hop(
-        core,
-        direct,
-        jar,
-        &url,
-        call.method.clone(),
+    let first = Outgoing {
+        method: call.method.clone(),
         headers,
         body,
-        deadline,
-    )
-    .await?;
+    };
+    let mut answer = hop(core, direct, jar, &url, first, deadline).await?;
     if !is_redirect(answer.status()) {
         return Ok(answer);
     }
     // A redirect (rare): the request's parts once more, to send on.
     let (headers, body) = core.direct_parts(call);
-    let mut next = Next {
+    let mut next = Outgoing {
         method: call.method.clone(),
         headers,
         body,
     };
-    let mut previous = 0;
-    loop {
-        let Some(location) = next.redirected(&answer, &url) else {
-            return Ok(answer);
-        };
-        previous += 1;
-        if previous > MAX_REDIRECTS {
+    let mut followed = 0;
+    while let Some(location) = next.redirected(&answer, &url) {
+        followed += 1;
+        if followed > MAX_REDIRECTS {
             return Err(TransportError::redirect("too many redirects"));
         }
         if !matches!(location.scheme(), "http" | "https") {
@@ -125,47 +117,41 @@ pub(super) async fn send(
             headers.insert(REFERER, referer);
         }
         if leaves {
-            let req = Next { headers, ..next };
-            return elsewhere(core, req, location, previous, deadline).await;
+            let req = Outgoing { headers, ..next };
+            return elsewhere(core, req, location, followed, deadline).await;
         }
         url = location;
-        answer = hop(
-            core,
-            direct,
-            jar,
-            &url,
-            next.method.clone(),
+        let req = Outgoing {
+            method: next.method.clone(),
             headers,
-            next.body.clone(),
-            deadline,
-        )
-        .await?;
-        if !is_redirect(answer.status()) {
-            return Ok(answer);
-        }
+            body: next.body.clone(),
+        };
+        answer = hop(core, direct, jar, &url, req, deadline).await?;
     }
+    Ok(answer)
 }
 
 /// One request of a session on the direct path: the jar's cookies in, its
 /// answer's `Set-Cookie` into the jar.
-#[allow(clippy::too_many_arguments)]
 async fn hop(
     core: &Core,
     direct: &Direct,
     jar: &reqwest::cookie::Jar,
     url: &Url,
-    method: Method,
-    mut headers: HeaderMap,
-    body: Bytes,
+    req: Outgoing,
     deadline: Instant,
 ) -> Result<Answer, TransportError> {
+    let Outgoing {
+        method,
+        mut headers,
+        body,
+    } = req;
     if !headers.contains_key(COOKIE)
         && let Some(cookies) = jar.cookies(url)
     {
         headers.insert(COOKIE, cookies);
     }
-    let target = http::uri::PathAndQuery::try_from(super::request_target(url))
-        .map_err(TransportError::invalid_url)?;
+    let target = super::url_target(url)?;
     let answer = core
         .send_direct(direct, method, target, headers, body, deadline)
         .await?;
@@ -181,7 +167,7 @@ async fn hop(
 /// the one it reads: see `in_session`), within the one limit.
 async fn elsewhere(
     core: &Core,
-    next: Next,
+    next: Outgoing,
     url: Url,
     followed: usize,
     deadline: Instant,
@@ -200,15 +186,15 @@ async fn elsewhere(
     Ok(Answer::from_reqwest(resp))
 }
 
-/// What a redirect sends on: the method, headers and body as the redirects
+/// A request's method, headers and body; for a redirect, as the redirects
 /// so far left them.
-struct Next {
+struct Outgoing {
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 }
 
-impl Next {
+impl Outgoing {
     /// The URL `answer` (to a request for `url`) redirects to, with the
     /// method, body and payload headers changed as its status says; `None`
     /// when it is not a redirect to follow.
