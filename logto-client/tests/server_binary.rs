@@ -73,6 +73,7 @@ fn help_documents_every_flag_and_variable() {
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
         "--upstream",
+        "--upstream-ca",
         "--var",
         "--rest-addr",
         "--mcp-addr",
@@ -125,6 +126,24 @@ fn missing_upstream_or_key_is_one_line_and_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tenant_id"));
+
+    // A CA file that cannot be read, or holds no certificate.
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tls");
+    for (file, says) in [
+        ("missing.pem", "cannot read --upstream-ca"),
+        ("localhost.key", "holds no PEM certificate"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["--upstream", "https://127.0.0.1:9", "--upstream-ca"])
+            .arg(format!("{ca}/{file}"))
+            .env("LOGTO_API_KEY", "k")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{file}: {err}");
+    }
 }
 
 #[test]

@@ -48,6 +48,10 @@ struct Args {
     /// (replaces the spec's baseUri https://[tenant_id].logto.app).
     #[arg(long, value_name = "URL")]
     upstream: Option<String>,
+    /// A PEM file of certificates to trust for an https:// upstream besides
+    /// the system's (a private CA's, or a self-signed upstream's).
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Option<std::path::PathBuf>,
     /// A baseUri variable, e.g. `--var tenant_id=abc` for https://abc.logto.app.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
@@ -356,6 +360,11 @@ fn client(args: &Args, dev_url: Option<&str>, cookie_store: bool) -> Result<Clie
         }
     } else if let Some(url) = &args.upstream {
         builder = builder.base_url(url);
+    }
+    if let Some(path) = &args.upstream_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read --upstream-ca {}: {e}", path.display()))?;
+        builder = builder.root_certificate_pem(pem);
     }
     builder.build().map_err(|e| e.to_string())
 }

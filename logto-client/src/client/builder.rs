@@ -21,6 +21,7 @@ pub struct CoreBuilder {
     timeout: Option<Duration>,
     cookie_store: Option<bool>,
     answer_limit: Option<usize>,
+    roots: Vec<Vec<u8>>,
 }
 
 /// The default largest upstream answer read or passed through (16 MiB).
@@ -45,6 +46,16 @@ impl CoreBuilder {
     /// Gives a bound variable's value (instead of the environment).
     pub fn bind(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.binds.insert(name.into(), Secret::new(value));
+        self
+    }
+
+    /// Trusts the certificates of this PEM document (a private CA's, or a
+    /// self-signed upstream's) besides the system's roots, for `https://`
+    /// upstreams. Applies to the HTTP client this builder makes: with
+    /// [`Self::http_client`], give them to that client instead (building
+    /// fails otherwise). Checked when the client is built.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(pem.into());
         self
     }
 
@@ -255,15 +266,27 @@ impl CoreBuilder {
 
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let cookie_store = self.cookie_store.unwrap_or(true);
-        let http = match &self.http {
-            Some(c) => c.clone(),
-            None => http_client(cookie_store, timeout)?,
+        let (http, tls) = match &self.http {
+            Some(_) if !self.roots.is_empty() => {
+                return Err(Error::Config {
+                    message: "a root certificate was given with a reqwest client of your own: \
+                              add it to that client (reqwest's `tls_certs_merge`), which makes \
+                              the connections"
+                        .to_owned(),
+                });
+            }
+            Some(c) => (c.clone(), None),
+            None => {
+                let tls = super::tls::connector(&self.roots)?;
+                let http = http_client(cookie_store, timeout, tls.as_ref(), &self.roots)?;
+                (http, tls)
+            }
         };
         let own_http = self.http.is_none();
-        let direct =
-            super::direct::eligible(own_http, &parsed, digest.is_some() || oauth2.is_some())
-                .then(|| super::direct::direct(&base_url))
-                .flatten();
+        let retrying_auth = digest.is_some() || oauth2.is_some();
+        let direct = super::direct::eligible(own_http, &parsed, retrying_auth, tls.is_some())
+            .then(|| super::direct::direct(&base_url, tls))
+            .flatten();
         Ok(Core {
             shared: Arc::new(Shared {
                 own_http,
@@ -314,14 +337,21 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
     Ok(v)
 }
 
-/// A reqwest client of our own (the platform's TLS). With `cookie_store`, its
+/// A reqwest client of our own, on `tls` (the connector the direct path
+/// shares; see [`super::tls`]) or reqwest's own TLS given `roots`. With
+/// `cookie_store`, its
 /// cookies come from the jar of the session that sends each request
 /// ([`super::SessionCookies`]): one client and connection pool serve every
 /// session made from it. Without, it follows no redirects: the jar that
 /// would keep a redirect's `Set-Cookie` is the caller's, so the 3xx goes back
 /// to the caller (a proxy's behaviour, and what hyper's client does for
 /// such clients' plain-HTTP calls, see [`super::direct`]).
-pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwest::Client, Error> {
+pub(super) fn http_client(
+    cookie_store: bool,
+    timeout: Duration,
+    tls: Option<&super::tls::Connector>,
+    roots: &[Vec<u8>],
+) -> Result<reqwest::Client, Error> {
     let builder = reqwest::Client::builder()
         .timeout(timeout)
         // reqwest's default retry policy (for HTTP/2 refusals, which HTTP/1
@@ -334,6 +364,7 @@ pub(super) fn http_client(cookie_store: bool, timeout: Duration) -> Result<reqwe
     } else {
         builder.redirect(reqwest::redirect::Policy::none())
     };
+    let builder = super::tls::configure(builder, tls, roots)?;
     builder.build().map_err(|e| Error::Config {
         message: format!("cannot build the HTTP client: {e}"),
     })

@@ -1,6 +1,8 @@
-//! Plain-HTTP calls on hyper's client, without reqwest's layers.
+//! Calls on hyper's client, without reqwest's layers.
 //!
-//! A client of ours whose upstream is `http://` sends its calls here. A
+//! A client of ours whose upstream is `http://`, or `https://` in builds
+//! with the `native-tls` feature (on reqwest's own TLS connector for it:
+//! see [`super::tls`]), sends its calls here. A
 //! client without a cookie store (the REST adapters': callers' cookies pass
 //! through them) needs none of what reqwest's layers do per request: no jar
 //! to read or fill, no redirect to follow (such clients follow none: the 3xx
@@ -9,9 +11,9 @@
 //! Profiled behind the REST adapter, those layers and their two URL parses
 //! per answer were about a sixth of its CPU per request (issue 9). A
 //! session that keeps cookies (the MCP adapter's) has its jar and redirects
-//! handled around this path by [`super::session`]. Everything else (HTTPS,
-//! auth retries, a base URL with userinfo, a client the user gave) stays on
-//! reqwest.
+//! handled around this path by [`super::session`]. Everything else (HTTPS
+//! with `rustls`, auth retries, a base URL with userinfo, a client the user
+//! gave, a proxy) stays on reqwest.
 //!
 //! A call made for a caller connection of `listen::serve` goes on that
 //! connection's own upstream connection (see [`affine`]); other calls go on
@@ -30,9 +32,17 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use super::affine::{self, Lease, Parked};
 use crate::error::TransportError;
 
+/// What the direct path connects with: TCP, and TLS on it for `https://`
+/// (hyper-tls, as reqwest's native-tls connector).
+#[cfg(feature = "native-tls")]
+type Connector = hyper_tls::HttpsConnector<HttpConnector>;
+/// What the direct path connects with: TCP (`http://` only in this build).
+#[cfg(not(feature = "native-tls"))]
+type Connector = HttpConnector;
+
 /// hyper's pooled HTTP/1 client, as reqwest configures its own: idle
 /// connections kept 90 s, `TCP_NODELAY`.
-pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type DirectClient = Client<Connector, Full<Bytes>>;
 
 /// The direct path of one API: its pooled client, its connector for the
 /// connections of [`affine`], and the base URL's origin, parsed once (each
@@ -40,7 +50,7 @@ pub(crate) type DirectClient = Client<HttpConnector, Full<Bytes>>;
 #[derive(Clone)]
 pub(crate) struct Direct {
     client: DirectClient,
-    connector: HttpConnector,
+    connector: Connector,
     /// Scheme and authority alone: what the connector connects to, and
     /// what the pool's absolute URIs begin with.
     origin: Uri,
@@ -59,15 +69,33 @@ impl std::fmt::Debug for Direct {
 }
 
 /// The direct path for `base_url` (which has no query or fragment), with a
-/// new client and connection pool; `None` when its origin is not a URI
-/// (never for an `http://` URL with a host), and then reqwest sends.
-pub(crate) fn direct(base_url: &reqwest::Url) -> Option<Direct> {
+/// new client and connection pool, TLS by `tls` (the connector the client's
+/// reqwest stack has too); `None` when its origin is not a URI (never for an
+/// `http://` URL with a host), or when it is `https://` and there is no
+/// connector, and then reqwest sends.
+pub(crate) fn direct(
+    base_url: &reqwest::Url,
+    tls: Option<super::tls::Connector>,
+) -> Option<Direct> {
     let text = base_url.as_str();
     let origin = text.get(..text.len().checked_sub(base_url.path().len())?)?;
     let origin = Uri::try_from(origin).ok()?;
     let host = host_header(&origin)?;
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    #[cfg(feature = "native-tls")]
+    let connector = {
+        // As reqwest's connector: the TCP connector takes `https://` URIs too.
+        tcp.enforce_http(false);
+        hyper_tls::HttpsConnector::from((tcp, tokio_native_tls::TlsConnector::from(tls?)))
+    };
+    #[cfg(not(feature = "native-tls"))]
+    let connector = {
+        if tls.is_some() || origin.scheme() != Some(&http::uri::Scheme::HTTP) {
+            return None;
+        }
+        tcp
+    };
     Some(Direct {
         client: Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -153,33 +181,51 @@ impl Direct {
 }
 
 /// The `Host` header for `uri`, as hyper-util's client writes it: the host,
-/// and the port when it is not the scheme's (`http://` only here); never the
-/// userinfo a base URL may carry.
+/// and the port when it is not the scheme's; never the userinfo a base URL
+/// may carry.
 fn host_header(uri: &Uri) -> Option<HeaderValue> {
     let host = uri.host()?;
+    let default = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        443
+    } else {
+        80
+    };
     match uri.port_u16() {
-        Some(80) | None => HeaderValue::from_str(host).ok(),
-        Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok(),
+        Some(port) if port != default => HeaderValue::from_str(&format!("{host}:{port}")).ok(),
+        _ => HeaderValue::from_str(host).ok(),
     }
 }
 
 /// Whether a client's calls may skip reqwest: our own client, a plain-HTTP
-/// base URL without userinfo (reqwest turns it into basic auth), no digest
-/// or OAuth 2.0 (they retry), and no proxy configured in the environment
-/// (reqwest honours those). Sessions that keep cookies qualify too: see
-/// `client::session`.
-pub(crate) fn eligible(own_http: bool, base_url: &reqwest::Url, retrying_auth: bool) -> bool {
+/// base URL, or an HTTPS one when there is a TLS connector to share
+/// (`tls`), without userinfo (reqwest turns it into basic auth), no digest or
+/// OAuth 2.0 (they retry), and no proxy for the scheme configured in the
+/// environment (reqwest honours those). Sessions that keep cookies qualify
+/// too: see `client::session`.
+pub(crate) fn eligible(
+    own_http: bool,
+    base_url: &reqwest::Url,
+    retrying_auth: bool,
+    tls: bool,
+) -> bool {
+    let scheme = base_url.scheme();
     own_http
-        && base_url.scheme() == "http"
+        && (scheme == "http" || (scheme == "https" && tls))
         && base_url.username().is_empty()
         && base_url.password().is_none()
         && !retrying_auth
-        && !proxy_in_env()
+        && !proxy_in_env(scheme)
 }
 
-fn proxy_in_env() -> bool {
-    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .iter()
+/// Whether the environment names a proxy reqwest would use for `scheme`.
+fn proxy_in_env(scheme: &str) -> bool {
+    let own: &[&str] = if scheme == "https" {
+        &["https_proxy", "HTTPS_PROXY"]
+    } else {
+        &["http_proxy", "HTTP_PROXY"]
+    };
+    own.iter()
+        .chain(&["all_proxy", "ALL_PROXY"])
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
@@ -200,6 +246,10 @@ mod tests {
                 "http://user:secret@upstream.test:8080",
                 "upstream.test:8080",
             ),
+            ("https://upstream.test", "upstream.test"),
+            ("https://upstream.test:443", "upstream.test"),
+            ("https://upstream.test:80", "upstream.test:80"),
+            ("http://upstream.test:443", "upstream.test:443"),
         ] {
             let uri = Uri::try_from(origin).unwrap();
             assert_eq!(host_header(&uri).unwrap(), host, "{origin}");

@@ -14,6 +14,7 @@ mod oauth2;
 mod operation;
 mod session;
 mod spec;
+mod tls;
 
 pub(crate) use affine::scope as affine_scope;
 pub use answer::Answer;
@@ -928,10 +929,12 @@ mod tests {
 
     /// The direct path writes out the URI the URL parser gives, byte for
     /// byte (its request target, and the pool's absolute URI from it), and
-    /// leaves every path the parser would rewrite to it.
+    /// leaves every path the parser would rewrite to it. `https://` base
+    /// URLs go direct in builds with `native-tls` (whose connector both
+    /// stacks share), else through reqwest.
     #[test]
     fn direct_uris_are_the_url_parsers() {
-        let bases = [
+        let mut bases = vec![
             "http://127.0.0.1:9",
             "http://example.com/api/v1/",
             "http://[::1]:8080/x",
@@ -954,11 +957,26 @@ mod tests {
             ("/a b/{c}", &[], Some(false)),
             ("/ü\\x?#", &[], Some(false)),
         ];
-        if ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some())
+        if [
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+        ]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some())
         {
             return; // no direct path with a proxy in the environment
+        }
+        let https = CoreBuilder::default()
+            .base_url("https://example.com:8443/api/")
+            .build(&SPEC)
+            .unwrap();
+        assert_eq!(https.shared.direct.is_some(), cfg!(feature = "native-tls"));
+        if cfg!(feature = "native-tls") {
+            bases.push("https://example.com:8443/api/");
         }
         // reqwest sends a base URL's userinfo as basic auth; hyper would not.
         let with_userinfo = CoreBuilder::default()

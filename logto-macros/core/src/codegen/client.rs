@@ -20,9 +20,10 @@ const CLIENT_METHODS: [&str; 7] = [
     "with_cookie_jar",
 ];
 /// Method names of `ClientBuilder` that base URI variables must not take.
-const BUILDER_METHODS: [&str; 7] = [
+const BUILDER_METHODS: [&str; 8] = [
     "base_url",
     "bind",
+    "root_certificate_pem",
     "http_client",
     "timeout",
     "cookie_store",
@@ -249,6 +250,12 @@ pub fn generate(
             /// otherwise it is read from the environment as the spec's `binds` say.
             pub fn bind(mut self, name: impl ::core::convert::Into<::std::string::String>, value: impl ::core::convert::Into<::std::string::String>) -> Self {
                 self.inner = self.inner.bind(name, value);
+                self
+            }
+            /// Trusts the certificates of this PEM document for `https://`
+            /// upstreams, besides the system's roots (not with `http_client`).
+            pub fn root_certificate_pem(mut self, pem: impl ::core::convert::Into<::std::vec::Vec<u8>>) -> Self {
+                self.inner = self.inner.root_certificate_pem(pem);
                 self
             }
             /// Uses this reqwest client (with its own cookie store and settings).
