@@ -44,6 +44,23 @@ type Seen = Arc<Mutex<Vec<(usize, String)>>>;
 /// connections alive and answers every request `200` with `xx` and a
 /// `Secure` cookie. Returns its URL and what it read.
 async fn tls_upstream(identity: (&[u8], &[u8])) -> (String, Seen) {
+    tls_upstream_answering(identity, b"xx".to_vec()).await
+}
+
+/// [`tls_upstream`] answering `body` (as text).
+async fn tls_upstream_answering(identity: (&[u8], &[u8]), body: Vec<u8>) -> (String, Seen) {
+    let answer: Arc<[u8]> = [
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
+             set-cookie: seen=1; Secure; HttpOnly; Path=/\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+        &body,
+    ]
+    .concat()
+    .into();
     let identity = native_tls::Identity::from_pkcs8(identity.0, identity.1).unwrap();
     let acceptor: tokio_native_tls::TlsAcceptor =
         native_tls::TlsAcceptor::new(identity).unwrap().into();
@@ -57,6 +74,7 @@ async fn tls_upstream(identity: (&[u8], &[u8])) -> (String, Seen) {
                 return;
             };
             let (acceptor, log) = (acceptor.clone(), Arc::clone(&log));
+            let answer = Arc::clone(&answer);
             tokio::spawn(async move {
                 // A client that refuses the certificate ends the handshake.
                 let Ok(mut conn) = acceptor.accept(tcp).await else {
@@ -72,10 +90,7 @@ async fn tls_upstream(identity: (&[u8], &[u8])) -> (String, Seen) {
                     conn.read_exact(&mut body).await.unwrap();
                     request.push_str(&String::from_utf8(body).unwrap());
                     log.lock().unwrap().push((conn_no, request));
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
-                                  set-cookie: seen=1; Secure; HttpOnly; Path=/\r\n\
-                                  content-length: 2\r\n\r\nxx";
-                    if conn.write_all(answer.as_bytes()).await.is_err() {
+                    if conn.write_all(&answer).await.is_err() {
                         return;
                     }
                 }
@@ -331,4 +346,29 @@ async fn root_certificates_are_checked_when_the_client_is_built() {
         .unwrap();
     client.get_answer().await.unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_answer_of_many_tls_records_arrives_whole_and_in_order() {
+    // 100 KiB: seven TLS records, read through buffers smaller than one.
+    let body: String = (0..100 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let (url, seen) = tls_upstream_answering(LOCALHOST, body.clone().into_bytes()).await;
+    for _ in 0..2 {
+        let answer = session(&url).get_answer().await.unwrap();
+        assert_eq!(answer.into_inner(), serde_json::Value::String(body.clone()));
+    }
+    let addr = adapter(&url).await;
+    let mut caller = TcpStream::connect(&addr).await.unwrap();
+    for _ in 0..2 {
+        let (status, head, got) = request_on(
+            &mut caller,
+            "GET /answer HTTP/1.1\r\nhost: localhost\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 200, "{head}");
+        assert!(got == body, "the answer differs ({} bytes)", got.len());
+    }
+    assert_eq!(seen.lock().unwrap().len(), 4);
 }

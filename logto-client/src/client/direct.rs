@@ -33,9 +33,9 @@ use super::affine::{self, Lease, Parked};
 use crate::error::TransportError;
 
 /// What the direct path connects with: TCP, and TLS on it for `https://`
-/// (hyper-tls, as reqwest's native-tls connector).
+/// (see [`super::connect`]).
 #[cfg(feature = "native-tls")]
-type Connector = hyper_tls::HttpsConnector<HttpConnector>;
+type Connector = super::connect::Connector;
 /// What the direct path connects with: TCP (`http://` only in this build).
 #[cfg(not(feature = "native-tls"))]
 type Connector = HttpConnector;
@@ -87,7 +87,7 @@ pub(crate) fn direct(
     let connector = {
         // As reqwest's connector: the TCP connector takes `https://` URIs too.
         tcp.enforce_http(false);
-        hyper_tls::HttpsConnector::from((tcp, tokio_native_tls::TlsConnector::from(tls?)))
+        super::connect::Connector::new(tcp, tls?)
     };
     #[cfg(not(feature = "native-tls"))]
     let connector = {

@@ -9,6 +9,8 @@ mod affine;
 mod answer;
 mod builder;
 mod call;
+#[cfg(feature = "native-tls")]
+mod connect;
 mod direct;
 mod oauth2;
 mod operation;

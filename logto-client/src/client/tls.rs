@@ -1,9 +1,9 @@
 //! The TLS settings of the clients a [`super::CoreBuilder`] makes.
 //!
 //! With the `native-tls` feature one connector serves both stacks: reqwest
-//! gets it preconfigured, and the direct path wraps it in hyper-tls, which is
-//! what reqwest's own native-tls connector does with it. A call verifies its
-//! upstream the same way whichever stack sends it. The connector is built as
+//! gets it preconfigured, and the direct path's connections shake hands with
+//! it as reqwest's own native-tls connector does (`super::connect`). A call
+//! verifies its upstream the same way whichever stack sends it. The connector is built as
 //! reqwest builds its default one (the system's roots, SNI, host name and
 //! certificate verification, ALPN `http/1.1`), plus the roots the builder was
 //! given ([`super::CoreBuilder::root_certificate_pem`]).
