@@ -15,10 +15,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use logto_client::listen::{self, HttpLimits};
+use logto_client::listen::HttpLimits;
 use logto_client::server::RestConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod common;
+use common::read_head;
 
 logto_client::naftiko_capability!("edges.yaml");
 
@@ -88,18 +91,6 @@ async fn upstream(script: Upstream) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (url, seen)
-}
-
-async fn read_head(conn: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
-            break;
-        }
-        buf.push(byte[0]);
-    }
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 async fn answer(conn: &mut TcpStream, script: Upstream) {
@@ -195,16 +186,11 @@ async fn adapter_with_timeout(upstream: &str, answer_limit: usize, timeout: Dura
         },
         RestConfig::default(),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let limits = HttpLimits {
         header_read_timeout: Duration::from_secs(1),
         ..HttpLimits::default()
     };
-    tokio::spawn(
-        async move { listen::serve(listener, router, &limits, std::future::pending()).await },
-    );
-    addr
+    common::listen_serve(router, limits).await
 }
 
 /// Sends raw bytes, reads until the adapter closes the connection (or 5 s).

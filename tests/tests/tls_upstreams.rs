@@ -14,10 +14,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use logto_client::listen::{self, HttpLimits};
+use logto_client::listen::HttpLimits;
 use logto_client::server::RestConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod common;
+use common::read_head;
 
 logto_client::naftiko_capability!("edges.yaml");
 
@@ -100,18 +103,6 @@ async fn tls_upstream_answering(identity: (&[u8], &[u8]), body: Vec<u8>) -> (Str
     (url, seen)
 }
 
-async fn read_head(conn: &mut (impl AsyncRead + Unpin)) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
-            break;
-        }
-        buf.push(byte[0]);
-    }
-    String::from_utf8(buf).unwrap()
-}
-
 fn content_length(head: &str) -> Option<usize> {
     head.lines()
         .find_map(|l| l.strip_prefix("content-length: "))
@@ -158,18 +149,7 @@ async fn adapter(url: &str) -> String {
         },
         RestConfig::default(),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        listen::serve(
-            listener,
-            router,
-            &HttpLimits::default(),
-            std::future::pending(),
-        )
-        .await
-    });
-    addr
+    common::listen_serve(router, HttpLimits::default()).await
 }
 
 /// One request on an open connection to the adapter: the answer's status,

@@ -14,6 +14,36 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// Serves `router` as the adapters are served (`logto_client::listen::serve`,
+/// which gives each caller connection its own upstream connection), on
+/// 127.0.0.1 on a free port, with `limits`; returns `127.0.0.1:PORT`.
+pub async fn listen_serve(
+    router: axum::Router,
+    limits: logto_client::listen::HttpLimits,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        logto_client::listen::serve(listener, router, &limits, std::future::pending()).await
+    });
+    addr
+}
+
+/// Reads an HTTP/1 head byte by byte, up to and with its blank line (less
+/// when the peer stops first: empty when it closed before a byte).
+pub async fn read_head(conn: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+            break;
+        }
+        buf.extend_from_slice(&byte);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// A recording upstream that answers every request `200 {}`: the test reads
 /// what reached it from `received_requests`.
 pub async fn empty_json_upstream() -> wiremock::MockServer {
