@@ -25,6 +25,9 @@ pub const BINDS_ENV: &str = "NAFTIKO_BINDS";
 pub struct ServeConfig {
     /// Consumed namespace → base URL replacing its `baseUri`.
     pub upstreams: BTreeMap<String, String>,
+    /// PEM documents of certificates every upstream client trusts besides
+    /// the system's roots (see `CoreBuilder::root_certificate_pem`).
+    pub upstream_ca: Vec<Vec<u8>>,
     /// Bound variables (`VAR` or `namespace.VAR`) → value; others come from
     /// the environment, or from the file a bind's `location` names.
     pub binds: BTreeMap<String, Secret>,
@@ -52,6 +55,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             upstreams: BTreeMap::new(),
+            upstream_ca: Vec::new(),
             binds: BTreeMap::new(),
             addrs: BTreeMap::new(),
             rest: RestConfig::default(),
@@ -69,6 +73,8 @@ impl Default for ServeConfig {
 /// The usage of [`ServeConfig::from_args`].
 pub const USAGE: &str = "options:
   --upstream NAMESPACE=URL   base URL of a consumed API (replaces its baseUri)
+  --upstream-ca FILE         PEM certificates to trust for https:// upstreams besides
+                             the system's (a private CA's, a self-signed upstream's)
   --bind NAME=VALUE          a bound variable (also read from the environment, or
                              from NAFTIKO_BINDS, a JSON object of NAME: VALUE)
   --addr NAMESPACE=HOST:PORT where an exposed adapter listens (default: the spec's
@@ -112,6 +118,12 @@ impl ServeConfig {
                     let v = value()?;
                     let (ns, url) = pair(&flag, &v)?;
                     config.upstreams.insert(ns.to_owned(), url.to_owned());
+                }
+                "--upstream-ca" => {
+                    let path = value()?;
+                    let pem = std::fs::read(&path)
+                        .map_err(|e| format!("`--upstream-ca {path}`: cannot read it: {e}"))?;
+                    config.upstream_ca.push(pem);
                 }
                 "--bind" => {
                     let v = value()?;

@@ -352,3 +352,44 @@ async fn an_answer_of_many_tls_records_arrives_whole_and_in_order() {
     }
     assert_eq!(seen.lock().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn a_served_capability_trusts_the_upstream_ca_it_is_given() {
+    // `capability::adapters` (what `naftiko serve` runs): `--upstream-ca`
+    // reaches every upstream client.
+    let (url, seen) = tls_upstream(LOCALHOST).await;
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tls/ca.pem");
+    let args = |extra: &[&str]| {
+        [
+            "--upstream",
+            &format!("edge-api={url}"),
+            "--addr",
+            "edge-rest=127.0.0.1:0",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| (*a).to_owned())
+        .collect::<Vec<_>>()
+    };
+    for (extra, status) in [(&[][..], 502), (&["--upstream-ca", ca][..], 200)] {
+        let config = logto_client::serve::ServeConfig::from_args(args(extra)).unwrap();
+        let router = capability::adapters(&config).unwrap().remove(0).router;
+        let addr = common::listen_serve(router, HttpLimits::default()).await;
+        let mut caller = TcpStream::connect(&addr).await.unwrap();
+        let (got, head, _) = request_on(
+            &mut caller,
+            "GET /answer HTTP/1.1\r\nhost: localhost\r\n\r\n",
+        )
+        .await;
+        assert_eq!(got, status, "{extra:?}: {head}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1, "only the trusting client's");
+
+    let e =
+        logto_client::serve::ServeConfig::from_args(args(&["--upstream-ca", "/nonexistent.pem"]))
+            .unwrap_err();
+    assert!(
+        e.starts_with("`--upstream-ca /nonexistent.pem`: cannot read it"),
+        "{e}"
+    );
+}

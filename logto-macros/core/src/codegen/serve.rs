@@ -77,6 +77,9 @@ pub fn module(cap: &ir::Capability, settings: &Settings) -> TokenStream {
                     if let __rt::Some(url) = config.upstreams.get(#ns) {
                         b = b.base_url(url.as_str());
                     }
+                    for pem in &config.upstream_ca {
+                        b = b.root_certificate_pem(pem.as_slice());
+                    }
                     for (name, value) in &binds {
                         b = b.bind(name.as_str(), value.expose());
                     }

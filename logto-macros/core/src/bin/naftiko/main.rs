@@ -52,6 +52,7 @@ enum Command {
     /// so a second start is fast) and runs it until Ctrl-C/SIGTERM.
     ///
     /// Options after the file go to the server: --upstream NAMESPACE=URL,
+    /// --upstream-ca FILE (PEM certificates to trust for https:// upstreams),
     /// --bind NAME=VALUE (never shown in logs or process lists),
     /// --addr NAMESPACE=HOST:PORT, --allowed-host HOST, --timeout SECONDS,
     /// --body-limit BYTES, --grace SECONDS.
