@@ -393,3 +393,28 @@ async fn a_served_capability_trusts_the_upstream_ca_it_is_given() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn an_upstream_that_never_finishes_the_handshake_is_cut_at_the_call_timeout() {
+    // It accepts the connection and reads the ClientHello, then says nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut hello = [0u8; 512];
+            let _ = conn.read(&mut hello).await;
+            held.push(conn);
+        }
+    });
+    let client = edge_api::Client::builder()
+        .base_url(&url)
+        .root_certificate_pem(CA)
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.get_answer().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
