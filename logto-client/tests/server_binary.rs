@@ -251,6 +251,75 @@ async fn dev_mode_serves_a_complete_sign_in() {
     assert!(child.wait().unwrap().success());
 }
 
+#[tokio::test]
+async fn upstream_ca_lets_the_binary_call_an_https_upstream() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An HTTPS upstream with a certificate of the test CA, which no system
+    // trusts: it answers one request a connection and logs each head.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tls");
+    let read = |name: &str| std::fs::read(format!("{dir}/{name}")).unwrap();
+    let identity =
+        native_tls::Identity::from_pkcs8(&read("localhost.pem"), &read("localhost.key")).unwrap();
+    let acceptor: tokio_native_tls::TlsAcceptor =
+        native_tls::TlsAcceptor::new(identity).unwrap().into();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut conn) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).await.unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let body = r#"{"interactionEvent":"SignIn"}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(answer.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    let addr = format!("127.0.0.1:{}", free_port());
+    let (mut child, _) = start(
+        &[
+            "--upstream",
+            &format!("https://{upstream}"),
+            "--upstream-ca",
+            &format!("{dir}/ca.pem"),
+            "--rest-addr",
+            &addr,
+        ],
+        &[("LOGTO_API_KEY", "k")],
+        2,
+    );
+    let answer = reqwest::get(format!("http://{addr}/v1/api/experience/interaction"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.text().await.unwrap(),
+        r#"{"interactionEvent":"SignIn"}"#
+    );
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(
+        heads[0].starts_with("GET /api/experience/interaction HTTP/1.1\r\n")
+            && heads[0].contains("\r\nauthorization: Bearer k\r\n"),
+        "{heads:?}"
+    );
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
 /// An upstream whose `/api/experience/interaction` answers after `delay`;
 /// also returns how many requests have reached it.
 async fn slow_upstream(
