@@ -277,9 +277,8 @@ impl CoreBuilder {
             }
             Some(c) => (c.clone(), None),
             None => {
-                let tls = super::tls::connector(&self.roots)?;
-                let http = http_client(cookie_store, timeout, tls.as_ref(), &self.roots)?;
-                (http, tls)
+                let tls = super::tls::Tls::new(&self.roots)?;
+                (http_client(cookie_store, timeout, &tls)?, tls.connector())
             }
         };
         let own_http = self.http.is_none();
@@ -337,9 +336,9 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
     Ok(v)
 }
 
-/// A reqwest client of our own, on `tls` (the connector the direct path
-/// shares; see [`super::tls`]) or reqwest's own TLS given `roots`. With
-/// `cookie_store`, its
+/// A reqwest client of our own, with `tls` (the connector the direct path
+/// shares, or reqwest's own TLS given the extra roots; see [`super::tls`]).
+/// With `cookie_store`, its
 /// cookies come from the jar of the session that sends each request
 /// ([`super::SessionCookies`]): one client and connection pool serve every
 /// session made from it. Without, it follows no redirects: the jar that
@@ -349,8 +348,7 @@ fn sensitive(value: &str, what: &str) -> Result<HeaderValue, Error> {
 pub(super) fn http_client(
     cookie_store: bool,
     timeout: Duration,
-    tls: Option<&super::tls::Connector>,
-    roots: &[Vec<u8>],
+    tls: &super::tls::Tls,
 ) -> Result<reqwest::Client, Error> {
     let builder = reqwest::Client::builder()
         .timeout(timeout)
@@ -364,8 +362,7 @@ pub(super) fn http_client(
     } else {
         builder.redirect(reqwest::redirect::Policy::none())
     };
-    let builder = super::tls::configure(builder, tls, roots)?;
-    builder.build().map_err(|e| Error::Config {
+    tls.configure(builder).build().map_err(|e| Error::Config {
         message: format!("cannot build the HTTP client: {e}"),
     })
 }

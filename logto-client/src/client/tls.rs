@@ -24,71 +24,81 @@ pub(crate) type Connector = native_tls::TlsConnector;
 #[derive(Clone)]
 pub(crate) enum Connector {}
 
-/// The connector of a client we build, trusting `roots` (PEM documents of one
-/// or more certificates each) besides the system's; `None` in builds without
-/// `native-tls`.
-#[cfg(feature = "native-tls")]
-pub(crate) fn connector(roots: &[Vec<u8>]) -> Result<Option<Connector>, Error> {
-    let mut builder = native_tls::TlsConnector::builder();
-    // What reqwest 0.13 sets for its default native-tls connector when it
-    // speaks HTTP/1 only (`async_impl::client`, `TlsBackend::NativeTls`);
-    // the rest are native-tls's defaults, which reqwest leaves as they are.
-    builder.request_alpns(&["http/1.1"]);
-    for pem in roots {
-        for cert in certificates(pem, native_tls::Certificate::stack_from_pem)? {
-            builder.add_root_certificate(cert);
-        }
-    }
-    builder.build().map(Some).map_err(|e| Error::Config {
-        message: format!("cannot build the HTTP client's TLS connector: {e}"),
-    })
-}
-
-/// No connector without `native-tls`; the roots are checked (and given to
-/// reqwest by [`configure`]).
-#[cfg(not(feature = "native-tls"))]
-pub(crate) fn connector(roots: &[Vec<u8>]) -> Result<Option<Connector>, Error> {
-    #[cfg(not(feature = "rustls"))]
-    if !roots.is_empty() {
-        return Err(Error::Config {
-            message: "a root certificate was given, but this build has no TLS: turn on \
-                      logto-client's `native-tls` or `rustls` feature"
-                .to_owned(),
-        });
-    }
-    #[cfg(feature = "rustls")]
-    for pem in roots {
-        certificates(pem, reqwest::Certificate::from_pem_bundle)?;
-    }
-    Ok(None)
-}
-
-/// Gives reqwest the TLS settings: the shared connector, or (with `rustls`
-/// alone) the extra roots.
-pub(crate) fn configure(
-    builder: reqwest::ClientBuilder,
-    connector: Option<&Connector>,
-    roots: &[Vec<u8>],
-) -> Result<reqwest::ClientBuilder, Error> {
-    #[cfg(feature = "native-tls")]
-    if let Some(connector) = connector {
-        return Ok(builder.tls_backend_preconfigured(connector.clone()));
-    }
-    #[cfg(not(feature = "native-tls"))]
-    let _ = connector;
+/// The TLS settings of one client we build, from its extra roots, each
+/// parsed once.
+pub(crate) struct Tls {
+    /// The shared connector (with `native-tls`), the roots in it.
+    connector: Option<Connector>,
+    /// The roots for reqwest's own TLS (with `rustls` alone).
     #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
-    {
-        let mut builder = builder;
-        for pem in roots {
-            builder =
-                builder.tls_certs_merge(certificates(pem, reqwest::Certificate::from_pem_bundle)?);
+    roots: Vec<reqwest::Certificate>,
+}
+
+impl Tls {
+    /// Trusting `roots` (PEM documents of one or more certificates each)
+    /// besides the system's.
+    pub(crate) fn new(roots: &[Vec<u8>]) -> Result<Self, Error> {
+        #[cfg(feature = "native-tls")]
+        {
+            let mut builder = native_tls::TlsConnector::builder();
+            // What reqwest 0.13 sets for its default native-tls connector
+            // when it speaks HTTP/1 only (`async_impl::client`,
+            // `TlsBackend::NativeTls`); the rest are native-tls's defaults,
+            // which reqwest leaves as they are.
+            builder.request_alpns(&["http/1.1"]);
+            for pem in roots {
+                for cert in certificates(pem, native_tls::Certificate::stack_from_pem)? {
+                    builder.add_root_certificate(cert);
+                }
+            }
+            let connector = builder.build().map_err(|e| Error::Config {
+                message: format!("cannot build the HTTP client's TLS connector: {e}"),
+            })?;
+            Ok(Self {
+                connector: Some(connector),
+            })
         }
-        Ok(builder)
+        #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+        {
+            let mut parsed = Vec::new();
+            for pem in roots {
+                parsed.extend(certificates(pem, reqwest::Certificate::from_pem_bundle)?);
+            }
+            Ok(Self {
+                connector: None,
+                roots: parsed,
+            })
+        }
+        #[cfg(not(any(feature = "native-tls", feature = "rustls")))]
+        {
+            if !roots.is_empty() {
+                return Err(Error::Config {
+                    message: "a root certificate was given, but this build has no TLS: turn on \
+                              logto-client's `native-tls` or `rustls` feature"
+                        .to_owned(),
+                });
+            }
+            Ok(Self { connector: None })
+        }
     }
-    #[cfg(not(all(feature = "rustls", not(feature = "native-tls"))))]
-    {
-        let _ = roots;
-        Ok(builder)
+
+    /// The connector the direct path shakes hands with; `None` in builds
+    /// without `native-tls`.
+    pub(crate) fn connector(&self) -> Option<Connector> {
+        self.connector.clone()
+    }
+
+    /// Gives reqwest these settings: the shared connector, or (with `rustls`
+    /// alone) the extra roots.
+    pub(crate) fn configure(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        #[cfg(feature = "native-tls")]
+        if let Some(connector) = &self.connector {
+            return builder.tls_backend_preconfigured(connector.clone());
+        }
+        #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+        return builder.tls_certs_merge(self.roots.clone());
+        #[allow(unreachable_code)] // with `rustls` alone
+        builder
     }
 }
 
