@@ -383,7 +383,14 @@ async fn a_served_capability_trusts_the_upstream_ca_it_is_given() {
         .await;
         assert_eq!(got, status, "{extra:?}: {head}");
     }
-    assert_eq!(seen.lock().unwrap().len(), 1, "only the trusting client's");
+    let port = url.rsplit(':').next().unwrap();
+    assert_eq!(
+        requests(&seen),
+        [format!(
+            "GET /answer HTTP/1.1\r\naccept: */*\r\nhost: 127.0.0.1:{port}\r\n\r\n"
+        )],
+        "only the trusting client's request, as the direct path writes it"
+    );
 
     let e =
         logto_client::serve::ServeConfig::from_args(args(&["--upstream-ca", "/nonexistent.pem"]))
