@@ -280,6 +280,23 @@ impl TransportError {
         }
     }
 
+    /// The direct path's own HTTP/1 reading (`client::wire`) found the
+    /// answer malformed or cut short.
+    pub(crate) fn wire(what: impl std::fmt::Display) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            inner: what.to_string().into(),
+        }
+    }
+
+    /// The direct path's connection failed while writing or reading.
+    pub(crate) fn wire_io(e: std::io::Error) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            inner: Box::new(e),
+        }
+    }
+
     /// hyper failed to send the request, or to read the answer's head or
     /// body.
     pub(crate) fn hyper(e: hyper::Error) -> Self {

@@ -412,18 +412,24 @@ async fn an_answer_over_the_limit_is_refused() {
         "{answer:.300}"
     );
 
-    // Streamed without a length: cut once past the limit.
+    // Streamed without a length: cut once past the limit, the caller's
+    // connection closed. When the upstream's chunks are all there at once,
+    // the cut comes before hyper's server has written anything (it drops
+    // what it buffered), and the caller gets no answer at all; else a 200
+    // whose body stops short. Never a complete-looking answer.
     let (up, _) = upstream(Upstream::Chunked(200_000)).await;
     let addr = adapter(&up, 50_000).await;
     let (answer, _) = exchange(&addr, &get("/answer", "")).await;
-    assert_eq!(status_of(&answer), 200);
-    let body = answer.split_once("\r\n\r\n").unwrap().1;
-    assert!(
-        body.len() < 100_000,
-        "cut near the limit: {} bytes",
-        body.len()
-    );
-    assert!(!body.ends_with("0\r\n\r\n"), "no terminating chunk");
+    if !answer.is_empty() {
+        assert_eq!(status_of(&answer), 200);
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        assert!(
+            body.len() < 100_000,
+            "cut near the limit: {} bytes",
+            body.len()
+        );
+        assert!(!body.ends_with("0\r\n\r\n"), "no terminating chunk");
+    }
 
     // Under the limit, the whole answer arrives.
     let (up, _) = upstream(Upstream::Chunked(40_000)).await;

@@ -1,4 +1,6 @@
 //! One upstream connection per caller connection, for the direct path.
+//! Calls on it are written and read by [`super::wire`], in the caller's
+//! own task.
 //!
 //! A caller on a keep-alive connection sends one request at a time, so the
 //! calls made for it can reuse one upstream connection of their own instead
@@ -27,12 +29,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-
-/// A sender on an upstream connection of the direct path.
-pub(crate) type Sender = SendRequest<Full<Bytes>>;
+use super::wire::Conn;
 
 /// Most idle connections an API keeps parked; more are closed.
 const MAX_PARKED: usize = 256;
@@ -47,29 +44,28 @@ tokio::task_local! {
 
 /// Idle upstream connections of one API that no caller connection holds.
 #[derive(Debug, Default)]
-pub(crate) struct Parked(Mutex<Vec<(Instant, Sender)>>);
+pub(crate) struct Parked(Mutex<Vec<(Instant, Conn)>>);
 
 impl Parked {
     /// The most recently parked connection still open and young enough.
-    fn take(&self) -> Option<Sender> {
+    fn take(&self) -> Option<Conn> {
         let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some((since, sender)) = parked.pop() {
-            if !sender.is_closed() && since.elapsed() < PARKED_FOR {
-                return Some(sender);
+        while let Some((since, mut conn)) = parked.pop() {
+            if since.elapsed() < PARKED_FOR && !conn.is_closed() {
+                return Some(conn);
             }
         }
         None
     }
 
-    fn park(&self, sender: Sender) {
-        if sender.is_closed() {
-            return;
-        }
+    fn park(&self, conn: Conn) {
         let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        // Closed or expired ones go now, not only when a call passes them.
-        parked.retain(|(since, sender)| !sender.is_closed() && since.elapsed() < PARKED_FOR);
+        // Expired ones go now, not only when a call passes them. (One the
+        // upstream closed meanwhile is found closed when taken: asking each
+        // here would be a read attempt per parked connection.)
+        parked.retain(|(since, _)| since.elapsed() < PARKED_FOR);
         if parked.len() < MAX_PARKED {
-            parked.push((Instant::now(), sender));
+            parked.push((Instant::now(), conn));
         }
     }
 }
@@ -89,7 +85,7 @@ enum State {
     /// A connection with no call on it, to the API whose parked
     /// connections are `home` (where it goes when the caller's connection
     /// ends).
-    Idle { sender: Sender, home: Arc<Parked> },
+    Idle { conn: Conn, home: Arc<Parked> },
     /// A call holds the connection (or is opening one).
     Lent,
 }
@@ -106,8 +102,8 @@ impl Slot {
 impl Drop for SlotState {
     fn drop(&mut self) {
         let state = std::mem::take(self.0.get_mut().unwrap_or_else(PoisonError::into_inner));
-        if let State::Idle { sender, home, .. } = state {
-            home.park(sender);
+        if let State::Idle { conn, home } = state {
+            home.park(conn);
         }
     }
 }
@@ -120,16 +116,16 @@ pub(crate) fn scope<F: std::future::Future>(
 }
 
 /// The calling task's connection to the API of `home`, else one of its
-/// parked connections (`Lease::held` is `None` when there is neither: the
-/// caller opens one and [`Lease::hold`]s it); `None` when the pool must
+/// parked connections (`Lease::take` gives it, `None` when there is
+/// neither: the caller opens one and [`Lease::hold`]s it); `None` when the pool must
 /// send: outside a caller connection, while another call holds the slot, or
 /// when the slot's connection goes to another API (it stays there for the
 /// calls it fits).
 pub(crate) fn lend(home: &Arc<Parked>) -> Option<Lease> {
     SLOT.try_with(|slot| {
-        let sender = match slot.set(State::Lent) {
+        let conn = match slot.set(State::Lent) {
             State::Empty => None,
-            State::Idle { sender, home: held } if Arc::ptr_eq(&held, home) => Some(sender),
+            State::Idle { conn, home: held } if Arc::ptr_eq(&held, home) => Some(conn),
             other => {
                 slot.set(other);
                 return None;
@@ -138,7 +134,7 @@ pub(crate) fn lend(home: &Arc<Parked>) -> Option<Lease> {
         Some(Lease {
             slot: slot.clone(),
             home: Arc::clone(home),
-            sender: sender.or_else(|| home.take()),
+            conn: conn.or_else(|| home.take()),
             done: false,
         })
     })
@@ -150,25 +146,32 @@ pub(crate) fn lend(home: &Arc<Parked>) -> Option<Lease> {
 pub(crate) struct Lease {
     slot: Slot,
     home: Arc<Parked>,
-    sender: Option<Sender>,
+    conn: Option<Conn>,
     /// The answer was read to its end: the connection may carry the next call.
     done: bool,
 }
 
 impl Lease {
-    /// The connection held: the slot's or a parked one, used before and
-    /// possibly closed meanwhile; or a new one given to [`Self::hold`].
-    pub(crate) fn held(&mut self) -> Option<&mut Sender> {
-        self.sender.as_mut()
+    /// The connection held (the slot's or a parked one, used before) when
+    /// it is still open, taken out to send on; `None` when there is none.
+    pub(crate) fn take(&mut self) -> Option<Conn> {
+        self.conn
+            .take()
+            .and_then(|mut conn| (!conn.is_closed()).then_some(conn))
     }
 
-    /// Takes `sender` (a new connection) in place of the one held.
-    pub(crate) fn hold(&mut self, sender: Sender) -> &mut Sender {
-        self.sender.insert(sender)
+    /// Holds `conn` (the call's connection) while its answer is read.
+    pub(crate) fn hold(&mut self, conn: Conn) {
+        self.conn = Some(conn);
     }
 
-    /// The answer's body was read to its end: the connection goes back to
-    /// the slot for the caller's next call.
+    /// The connection held, to read the answer from.
+    pub(crate) fn held(&mut self) -> Option<&mut Conn> {
+        self.conn.as_mut()
+    }
+
+    /// The answer's body was read to its end (or no call was sent): the
+    /// connection held goes back to the slot for the caller's next call.
     pub(crate) fn give_back(mut self) {
         self.done = true;
     }
@@ -176,13 +179,13 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let next = match self.sender.take() {
-            Some(sender) if self.done && !sender.is_closed() => State::Idle {
-                sender,
+        let next = match self.conn.take() {
+            Some(conn) if self.done => State::Idle {
+                conn,
                 home: Arc::clone(&self.home),
             },
-            // An answer not read to its end leaves the connection unusable
-            // (hyper closes it when its body is dropped).
+            // An answer not read to its end leaves the connection unusable:
+            // it is closed (dropped) here.
             _ => State::Empty,
         };
         self.slot.set(next);
@@ -203,16 +206,24 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
 
-    /// An open connection's sender (the connection, over an in-memory pipe,
-    /// is returned to be kept alive: dropping it closes the sender).
-    async fn open() -> (Sender, impl Sized) {
-        let (near, far) = tokio::io::duplex(1024);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(near))
+    /// An open connection over loopback, and its peer (dropping the peer
+    /// closes the connection).
+    async fn open() -> (Conn, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let near = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
-        (sender, (conn, far))
+        let (far, _) = listener.accept().await.unwrap();
+        (Conn::tcp(near), far)
+    }
+
+    /// Until the connection's end reached its peer.
+    async fn closed(mut peer: tokio::net::TcpStream) {
+        use tokio::io::AsyncWriteExt as _;
+        drop(peer.shutdown().await);
+        drop(peer);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
     #[tokio::test]
@@ -225,29 +236,30 @@ mod tests {
         scope(async {
             // Empty: the call opens a connection and holds it.
             let mut first = lend(&parked).expect("a lease");
-            assert!(first.held().is_none());
+            assert!(first.take().is_none());
             assert!(lend(&parked).is_none(), "lent: another call uses the pool");
-            let (sender, _conn) = open().await;
-            first.hold(sender);
+            let (conn, _peer) = open().await;
+            first.hold(conn);
             first.give_back();
 
             // Idle: the next call to the same API reuses it; a call to
             // another API does not take it away.
             assert!(lend(&Arc::new(Parked::default())).is_none());
             let mut second = lend(&parked).expect("a lease");
-            assert!(second.held().is_some(), "the connection given back");
+            let conn = second.take().expect("the connection given back");
+            second.hold(conn);
 
             // Dropped before its answer's end: the next call opens anew.
             drop(second);
             let mut third = lend(&parked).expect("a lease");
-            assert!(third.held().is_none());
+            assert!(third.take().is_none());
 
-            // A connection that closed is not kept.
-            let (sender, conn) = open().await;
-            third.hold(sender);
-            drop(conn);
+            // A connection its peer closed is not lent again.
+            let (conn, peer) = open().await;
+            third.hold(conn);
             third.give_back();
-            assert!(lend(&parked).expect("a lease").held().is_none());
+            closed(peer).await;
+            assert!(lend(&parked).expect("a lease").take().is_none());
         })
         .await;
         assert!(parked.take().is_none(), "nothing idle to park");
@@ -256,25 +268,25 @@ mod tests {
     #[tokio::test]
     async fn an_ended_caller_connection_parks_its_idle_connection() {
         let parked = Arc::new(Parked::default());
-        let (sender, _conn) = open().await;
+        let (conn, _peer) = open().await;
         scope(async {
             let mut lease = lend(&parked).expect("a lease");
-            lease.hold(sender);
+            lease.hold(conn);
             lease.give_back();
         })
         .await;
         // The next caller connection's first call gets it, once.
         scope(async {
             let mut lease = lend(&parked).expect("a lease");
-            assert!(lease.held().is_some(), "parked when the scope ended");
+            assert!(lease.take().is_some(), "parked when the scope ended");
         })
         .await;
         assert!(parked.take().is_none(), "taken once, then not given back");
 
         // A parked connection that closes meanwhile is not handed out.
-        let (sender, conn) = open().await;
-        parked.park(sender);
-        drop(conn);
+        let (conn, peer) = open().await;
+        parked.park(conn);
+        closed(peer).await;
         assert!(parked.take().is_none());
     }
 }

@@ -1,6 +1,7 @@
-//! An upstream's answer whose body is not read yet, from either HTTP stack
-//! the client sends on: reqwest, or hyper's pooled client directly (see
-//! [`super::direct`]).
+//! An upstream's answer whose body is not read yet, from whichever HTTP
+//! stack the client sent on: reqwest, hyper's pooled client directly (see
+//! [`super::direct`]), or a caller connection's own upstream connection
+//! (see [`super::wire`]).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
 use super::affine::Lease;
+use super::wire::{Framing, Head};
 use crate::error::TransportError;
 
 /// An answer's status and headers, and its body still to be read (at most
@@ -29,31 +31,50 @@ enum AnswerBody {
     /// From hyper's client: every read is bounded by the call's deadline, as
     /// reqwest's total timeout bounds its own.
     Direct(DirectBody),
+    /// From a caller connection's own upstream connection, read under the
+    /// call's deadline as well.
+    Wire(WireBody),
 }
 
-/// A body from hyper's client, with the hold on the caller connection's
-/// upstream connection it came on (see [`super::affine`]), if any.
+/// A body from hyper's client.
 struct DirectBody {
     body: Incoming,
     deadline: Instant,
     timeout: Duration,
-    lease: Option<Lease>,
 }
 
-impl DirectBody {
-    /// The body is read to its end: its connection may carry another call.
+/// A body still on the connection that the lease holds.
+struct WireBody {
+    /// Holds the connection; `None` once given back or dropped.
+    lease: Option<Lease>,
+    framing: Framing,
+    /// The connection may carry another call after this body.
+    keep_alive: bool,
+    /// The length the head announced (0 for a body-less answer).
+    length: Option<u64>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl WireBody {
+    /// The body is read to its end: its connection goes back for the
+    /// caller's next call, when it can carry one.
     fn ended(&mut self) {
-        if let Some(lease) = self.lease.take() {
+        if let Some(mut lease) = self.lease.take()
+            && self.keep_alive
+            && lease.held().is_some_and(|conn| conn.is_drained())
+        {
             lease.give_back();
         }
     }
 }
 
-impl Drop for DirectBody {
+impl Drop for WireBody {
     /// A body dropped at its end (an empty one, or one whose last byte was
-    /// read) frees its connection as reading on to the end would.
+    /// read) frees its connection as reading on to the end would; one
+    /// dropped before closes it.
     fn drop(&mut self) {
-        if self.body.is_end_stream() {
+        if self.framing == Framing::Ended {
             self.ended();
         }
     }
@@ -71,7 +92,7 @@ impl std::fmt::Debug for Answer {
                 "client",
                 &match self.body {
                     AnswerBody::Reqwest(_) => "reqwest",
-                    AnswerBody::Direct(_) => "hyper",
+                    AnswerBody::Direct(_) | AnswerBody::Wire(_) => "hyper",
                 },
             )
             .finish()
@@ -92,7 +113,6 @@ impl Answer {
     /// due by `deadline`.
     pub(crate) fn direct(
         resp: http::Response<Incoming>,
-        lease: Option<Lease>,
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
@@ -104,7 +124,28 @@ impl Answer {
                 body,
                 deadline,
                 timeout,
-                lease,
+            }),
+        }
+    }
+
+    /// An answer whose head was read on the connection `lease` holds, for
+    /// a call sent with `timeout`, due by `deadline`.
+    pub(crate) fn wire(head: Head, lease: Lease, deadline: Instant, timeout: Duration) -> Self {
+        let length = match head.framing {
+            Framing::Ended => Some(0),
+            Framing::Length(n) => Some(n),
+            Framing::Chunked(_) | Framing::Close => None,
+        };
+        Self {
+            status: head.status,
+            headers: head.headers,
+            body: AnswerBody::Wire(WireBody {
+                lease: Some(lease),
+                framing: head.framing,
+                keep_alive: head.keep_alive,
+                length,
+                deadline,
+                timeout,
             }),
         }
     }
@@ -129,6 +170,7 @@ impl Answer {
         match &self.body {
             AnswerBody::Reqwest(r) => r.content_length(),
             AnswerBody::Direct(d) => d.body.size_hint().exact(),
+            AnswerBody::Wire(w) => w.length,
         }
     }
 
@@ -141,10 +183,7 @@ impl Answer {
                     .await
                     .map_err(|_| TransportError::timed_out(direct.timeout))?;
                 match frame {
-                    None => {
-                        direct.ended();
-                        return Ok(None);
-                    }
+                    None => return Ok(None),
                     Some(Err(e)) => return Err(TransportError::hyper(e)),
                     // Trailers carry no data: skipped, as reqwest does.
                     Some(Ok(frame)) => {
@@ -154,6 +193,25 @@ impl Answer {
                     }
                 }
             },
+            AnswerBody::Wire(wire) => {
+                let WireBody {
+                    lease,
+                    framing,
+                    deadline,
+                    timeout,
+                    ..
+                } = wire;
+                let Some(conn) = lease.as_mut().and_then(Lease::held) else {
+                    return Ok(None);
+                };
+                let next = tokio::time::timeout_at(*deadline, conn.next_chunk(framing))
+                    .await
+                    .map_err(|_| TransportError::timed_out(*timeout))?;
+                if let Ok(None) = next {
+                    wire.ended();
+                }
+                next
+            }
         }
     }
 

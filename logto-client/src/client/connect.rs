@@ -9,7 +9,8 @@
 //! 8 KiB, 7.5 times a request behind the REST adapter (callgrind: 61.7k of a
 //! request's 152k instructions, counting `rep stosb` byte by byte). A TLS
 //! connection here reads into a buffer of its own, zeroed once, and copies
-//! what it read (an answer's bytes, once) into hyper's.
+//! what it read (an answer's bytes, once) into hyper's, or into
+//! [`super::wire`]'s, whose reads hand over uninitialised room too.
 
 use std::future::Future;
 use std::io;
@@ -167,6 +168,54 @@ impl Connection for Stream {
         match self {
             Stream::Plain(io) => io.connected(),
             Stream::Tls(tls) => tls.stream.get_ref().get_ref().get_ref().connected(),
+        }
+    }
+}
+
+/// For [`super::wire`]: TCP as it is, TLS through the buffer of its own.
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_read(cx, buf),
+            Stream::Tls(tls) => {
+                let TlsIo { stream, buf: own } = &mut **tls;
+                let room = buf.remaining().min(own.len());
+                let mut read = ReadBuf::new(own.get_mut(..room).unwrap_or_default());
+                ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+                buf.put_slice(read.filled());
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_write(cx, buf),
+            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_flush(cx),
+            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_shutdown(cx),
+            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_shutdown(cx),
         }
     }
 }

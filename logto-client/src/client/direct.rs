@@ -16,20 +16,25 @@
 //! gave, a proxy) stays on reqwest.
 //!
 //! A call made for a caller connection of `listen::serve` goes on that
-//! connection's own upstream connection (see [`affine`]); other calls go on
-//! hyper-util's pool.
+//! connection's own upstream connection (see [`affine`]), written and read
+//! in the caller's task by [`wire`]; other calls go on hyper-util's pool.
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, Uri};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::time::Instant;
 
-use super::affine::{self, Lease, Parked};
+use super::Answer;
+use super::affine::{self, Parked};
+use super::wire::{self, Conn};
 use crate::error::TransportError;
 
 /// What the direct path connects with: TCP, and TLS on it for `https://`
@@ -109,59 +114,86 @@ pub(crate) fn direct(
 }
 
 impl Direct {
-    /// Sends `req`, whose URI is its request target (path and query), on
-    /// the caller connection's own upstream connection when it can lend one
-    /// (see [`affine`]; the [`Lease`] then travels with the answer's body),
-    /// else on the pool, which takes the absolute URI.
+    /// Sends a request for `target` (path and query) and reads its answer's
+    /// head: on the caller connection's own upstream connection when it can
+    /// lend one (see [`affine`]) and [`wire`] can send the request, else on
+    /// the pool. The answer's body is read under `deadline` (the client's
+    /// `timeout`); the caller bounds this call by it too.
     pub(crate) async fn send(
         &self,
-        mut req: Request<Full<Bytes>>,
-    ) -> Result<(Response<Incoming>, Option<Lease>), TransportError> {
-        let Some(mut lease) = affine::lend(&self.parked) else {
-            *req.uri_mut() = self.absolute(req.uri())?;
-            let resp = self.client.request(req).await;
-            return resp
-                .map(|r| (r, None))
-                .map_err(TransportError::hyper_client);
-        };
-        // What hyper-util's client adds before it sends on a connection.
-        req.headers_mut()
+        method: Method,
+        target: PathAndQuery,
+        mut headers: HeaderMap,
+        body: Bytes,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Answer, TransportError> {
+        // What hyper-util's client adds before it sends on a connection
+        // (the pool adds the same when it is missing).
+        headers
             .entry(http::header::HOST)
             .or_insert_with(|| self.host.clone());
-        if let Some(sender) = lease.held() {
-            // Closed since its last answer (the upstream's idle timeout,
-            // say): a new connection below.
-            let open = std::future::poll_fn(|cx| sender.poll_ready(cx))
-                .await
-                .is_ok();
-            if open {
-                match sender.try_send_request(req).await {
-                    Ok(resp) => return Ok((resp, Some(lease))),
-                    Err(mut e) => match e.take_message() {
-                        // It closed before the request went out: as the
-                        // pool does, once more on a new connection.
-                        Some(unsent) => req = unsent,
-                        None => return Err(TransportError::hyper(e.into_error())),
-                    },
+        if let Some(mut lease) = affine::lend(&self.parked) {
+            let Some(bytes) = wire::encode(&method, &target, &headers, &body) else {
+                // Not a request for this path: the connection stays idle.
+                lease.give_back();
+                return self
+                    .pooled(method, target, headers, body, deadline, timeout)
+                    .await;
+            };
+            let (mut conn, mut reused) = match lease.take() {
+                Some(conn) => (conn, true),
+                None => (self.connect().await?, false),
+            };
+            while let Err(e) = conn.write(&bytes).await {
+                // A used connection that failed as the request went out
+                // (closed by the upstream just then): as the pool does,
+                // once more on a new connection.
+                if !reused {
+                    return Err(TransportError::wire_io(e));
                 }
+                conn = self.connect().await?;
+                reused = false;
             }
+            let head = conn.read_head(&method).await?;
+            lease.hold(conn);
+            return Ok(Answer::wire(head, lease, deadline, timeout));
         }
-        let sender = lease.hold(self.connect().await?);
-        let resp = sender.send_request(req).await;
-        resp.map(|r| (r, Some(lease)))
-            .map_err(TransportError::hyper)
+        self.pooled(method, target, headers, body, deadline, timeout)
+            .await
+    }
+
+    /// Sends on hyper-util's pool, which takes the absolute URI.
+    async fn pooled(
+        &self,
+        method: Method,
+        target: PathAndQuery,
+        headers: HeaderMap,
+        body: Bytes,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Answer, TransportError> {
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = method;
+        *req.uri_mut() = self.absolute(&target)?;
+        *req.headers_mut() = headers;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(TransportError::hyper_client)?;
+        Ok(Answer::direct(resp, deadline, timeout))
     }
 
     /// The absolute URI of a request target: the origin, then the target.
-    pub(crate) fn absolute(&self, target: &Uri) -> Result<Uri, TransportError> {
+    pub(crate) fn absolute(&self, target: &PathAndQuery) -> Result<Uri, TransportError> {
         let mut parts = self.origin.clone().into_parts();
-        parts.path_and_query = target.path_and_query().cloned();
+        parts.path_and_query = Some(target.clone());
         Uri::from_parts(parts).map_err(TransportError::invalid_url)
     }
 
-    /// A new HTTP/1 connection to the upstream, its I/O driven by a task of
-    /// its own (as the pool's are), which ends when the connection closes.
-    async fn connect(&self) -> Result<affine::Sender, TransportError> {
+    /// A new connection to the upstream (TCP, and TLS for `https://`).
+    async fn connect(&self) -> Result<Conn, TransportError> {
         use tower::ServiceExt as _;
         let io = self
             .connector
@@ -169,15 +201,9 @@ impl Direct {
             .oneshot(self.origin.clone())
             .await
             .map_err(TransportError::connect)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(TransportError::hyper)?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("upstream connection ended: {e}");
-            }
-        });
-        Ok(sender)
+        #[cfg(not(feature = "native-tls"))]
+        let io = io.into_inner();
+        Ok(Conn::new(io))
     }
 }
 

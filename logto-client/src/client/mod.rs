@@ -17,6 +17,7 @@ mod operation;
 mod session;
 mod spec;
 mod tls;
+mod wire;
 
 pub(crate) use affine::scope as affine_scope;
 pub use answer::Answer;
@@ -557,15 +558,13 @@ impl Core {
         body: Bytes,
         deadline: tokio::time::Instant,
     ) -> Result<Answer, TransportError> {
-        let mut req = http::Request::new(http_body_util::Full::new(body));
-        *req.method_mut() = method;
-        *req.uri_mut() = http::Uri::from(target);
-        *req.headers_mut() = headers;
         let timeout = self.shared.timeout;
-        let (resp, lease) = tokio::time::timeout_at(deadline, direct.send(req))
-            .await
-            .map_err(|_| TransportError::timed_out(timeout))??;
-        Ok(Answer::direct(resp, lease, deadline, timeout))
+        tokio::time::timeout_at(
+            deadline,
+            direct.send(method, target, headers, body, deadline, timeout),
+        )
+        .await
+        .map_err(|_| TransportError::timed_out(timeout))?
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
@@ -1015,7 +1014,7 @@ mod tests {
                 }
                 let target = core.direct_target(&call).unwrap();
                 assert_eq!(Some(&target), parsed.path_and_query(), "{base} {path}");
-                let uri = direct.absolute(&http::Uri::from(target)).unwrap();
+                let uri = direct.absolute(&target).unwrap();
                 assert_eq!(uri, parsed, "{base} {path}");
                 assert_eq!(uri.to_string(), parsed.to_string(), "{base} {path}");
             }

@@ -1,0 +1,859 @@
+//! HTTP/1.1 on a caller connection's own upstream connection (see
+//! [`super::affine`]), written on httparse (hyper's own parser) without
+//! hyper's client connection.
+//!
+//! Why not hyper here: a hyper client connection is a task of its own
+//! behind a channel, so each call is a message to that task, a wake-up of
+//! it, and a wake-up back with the answer; its state machine then serves
+//! any message shape. On the one shape the REST adapter sends (a request
+//! whose body is known, one at a time on a connection nobody else uses),
+//! writing the request and reading the answer in the caller's own task is
+//! 9.8k fewer user-space instructions a proxied request (a third of
+//! hyper's share; `scripts/instructions`: the bare proxy's `aff-spawn`
+//! 38.9k against `lean-client` 29.1k; issue 9).
+//!
+//! What it writes is what hyper's client writes for the same request
+//! (`hyper::proto::h1::role::Client::encode`): the request line with the
+//! origin-form target, the headers in the map's order with their names in
+//! lower case, then `content-length` when the body is not empty. A request
+//! hyper would frame differently (a `Content-Length` or `Transfer-Encoding`
+//! of its own, a `CONNECT`, a body over [`MAX_BODY`], which hyper writes
+//! while it watches for an early answer) is not sent here ([`encode`] says
+//! `None`) but on hyper's pool.
+//!
+//! What it reads follows hyper's client too (`Client::decoder`, RFC 9112
+//! 6.3): 1xx answers other than 101 skipped; no body for `HEAD`, 204 and
+//! 304; `Transfer-Encoding` ending in `chunked` read as chunks (extensions
+//! and trailers dropped), any other `Transfer-Encoding` read to the end of
+//! the connection; `Content-Length` values that disagree or are not
+//! numbers are an error; neither header: to the end of the connection.
+//! hyper's limits are kept: 100 headers, a head of at most [`MAX_HEAD`]
+//! bytes. A connection is reused only after an answer read to its end, on
+//! HTTP/1.1 without `Connection: close`, with nothing unasked after it.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+
+use crate::error::TransportError;
+
+/// What a connection is made of: TCP, or TLS on it (see [`super::connect`]).
+#[cfg(feature = "native-tls")]
+pub(crate) type Io = super::connect::Stream;
+/// What a connection is made of: TCP (`http://` only in this build).
+#[cfg(not(feature = "native-tls"))]
+pub(crate) type Io = tokio::net::TcpStream;
+
+/// Most headers in an answer's head (hyper's client's default).
+const MAX_HEADERS: usize = 100;
+/// Longest answer head: hyper's default read buffer limit.
+pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
+/// Longest request body sent here; longer ones go on hyper's client.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+/// Longest chunk-size line of a chunked answer.
+const MAX_CHUNK_LINE: usize = 4096;
+/// Most bytes of trailer fields after a chunked answer's last chunk.
+const MAX_TRAILERS: usize = 16 * 1024;
+/// Room made in the read buffer before a read.
+const READ_SIZE: usize = 8 * 1024;
+
+/// An upstream connection and what was read from it and not yet used.
+pub(crate) struct Conn {
+    io: Io,
+    buf: BytesMut,
+}
+
+/// Neither the peer nor any bytes read.
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").finish_non_exhaustive()
+    }
+}
+
+/// How an answer's body ends, and how far it has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (`HEAD`, 1xx, 204, 304), or a body read to its end.
+    Ended,
+    /// This many bytes left.
+    Length(u64),
+    /// Chunks, at this point of them.
+    Chunked(Chunk),
+    /// Until the connection closes.
+    Close,
+}
+
+/// Where a chunked body's reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    /// At a chunk-size line.
+    Size,
+    /// This many bytes of a chunk's data left.
+    Data(u64),
+    /// At the CRLF after a chunk's data.
+    DataEnd,
+    /// In the trailer section, this many bytes of it read.
+    Trailers(usize),
+}
+
+/// An answer's head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) framing: Framing,
+    /// HTTP/1.1 without `Connection: close` (or HTTP/1.0 with
+    /// `keep-alive`), and not a 101: the connection may carry another call
+    /// once the body is read to its end.
+    pub(crate) keep_alive: bool,
+}
+
+/// The bytes of a request as hyper's client writes them (module docs), or
+/// `None` when hyper's client must send it. `headers` already hold `Host`.
+pub(crate) fn encode(
+    method: &Method,
+    target: &PathAndQuery,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Vec<u8>> {
+    if body.len() > MAX_BODY
+        || method == Method::CONNECT
+        || headers.contains_key(CONTENT_LENGTH)
+        || headers.contains_key(TRANSFER_ENCODING)
+    {
+        return None;
+    }
+    let mut out = Vec::with_capacity(96 + target.as_str().len() + headers.len() * 48 + body.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    // As `Uri`'s `Display` writes an origin-form target (hyper writes that).
+    out.extend_from_slice(target.path().as_bytes());
+    if let Some(query) = target.query() {
+        out.push(b'?');
+        out.extend_from_slice(query.as_bytes());
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !body.is_empty() {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Some(out)
+}
+
+/// An error of this module's reading, worded as hyper's are.
+fn invalid(what: impl std::fmt::Display) -> TransportError {
+    TransportError::wire(what)
+}
+
+impl Conn {
+    /// A new connection.
+    pub(crate) fn new(io: Io) -> Self {
+        Self {
+            io,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// A connection over plain TCP (for tests).
+    #[cfg(test)]
+    pub(crate) fn tcp(stream: tokio::net::TcpStream) -> Self {
+        #[cfg(feature = "native-tls")]
+        let stream = super::connect::Stream::Plain(hyper_util::rt::TokioIo::new(stream));
+        Self::new(stream)
+    }
+
+    /// Whether an idle connection can no longer carry a call: the peer
+    /// closed it (its idle timeout, say), it failed, or it sent bytes no
+    /// request asked for. One read attempt that does not wait.
+    pub(crate) fn is_closed(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0u8; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        !matches!(
+            Pin::new(&mut self.io).poll_read(&mut cx, &mut probe),
+            Poll::Pending
+        )
+    }
+
+    /// Writes a request's bytes (from [`encode`]).
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.io.write_all(bytes).await?;
+        self.io.flush().await
+    }
+
+    /// Reads more of the connection into the buffer; 0 at its end.
+    async fn fill(&mut self) -> io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < READ_SIZE / 2 {
+            self.buf.reserve(READ_SIZE);
+        }
+        self.io.read_buf(&mut self.buf).await
+    }
+
+    /// Reads the head of the answer to a `method` request, 1xx answers
+    /// skipped.
+    pub(crate) async fn read_head(&mut self, method: &Method) -> Result<Head, TransportError> {
+        // A head that arrives in many small reads is parsed when its empty
+        // line may have come (and at its first bytes, so that garbage fails
+        // fast), not after every read: `seen` bytes were looked at.
+        let (mut seen, mut tried) = (0usize, false);
+        loop {
+            if !self.buf.is_empty() {
+                let ended = self.buf.get(seen.saturating_sub(2)..).is_some_and(|new| {
+                    memchr::memmem::find(new, b"\n\r\n").is_some()
+                        || memchr::memmem::find(new, b"\n\n").is_some()
+                });
+                if !tried || ended {
+                    tried = true;
+                    match self.parse_head(method)? {
+                        Parsed::Head(head) => return Ok(head),
+                        Parsed::Informational => {
+                            (seen, tried) = (0, false);
+                            continue;
+                        }
+                        Parsed::Partial => {}
+                    }
+                }
+            }
+            seen = self.buf.len();
+            if self.buf.len() >= MAX_HEAD {
+                return Err(invalid("message head is too large"));
+            }
+            let read = self.fill().await.map_err(TransportError::wire_io)?;
+            if read == 0 {
+                return Err(invalid("connection closed before message completed"));
+            }
+        }
+    }
+
+    /// Parses the head at the start of the buffer, and takes it out.
+    fn parse_head(&mut self, method: &Method) -> Result<Parsed, TransportError> {
+        let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, &self.buf, &mut slots);
+        let len = match parsed {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(invalid("message head is too large"));
+            }
+            Err(e) => return Err(invalid(format_args!("invalid HTTP answer head: {e}"))),
+        };
+        let status = StatusCode::from_u16(resp.code.unwrap_or_default())
+            .map_err(|_| invalid("invalid HTTP status code parsed"))?;
+        let http11 = resp.version == Some(1);
+        // Each header as its name and where its value lies in the head,
+        // so that values are slices of one frozen buffer (no copy each).
+        let base = self.buf.as_ptr() as usize;
+        let mut fields = Vec::with_capacity(resp.headers.len());
+        for h in resp.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| invalid("invalid HTTP header name parsed"))?;
+            let start = (h.value.as_ptr() as usize).wrapping_sub(base);
+            fields.push((name, start, start.saturating_add(h.value.len())));
+        }
+        let head = self.buf.split_to(len).freeze();
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(Parsed::Informational);
+        }
+        let mut headers = HeaderMap::with_capacity(fields.len());
+        for (name, start, end) in fields {
+            if end > head.len() {
+                return Err(invalid("invalid HTTP header parsed"));
+            }
+            let value = HeaderValue::from_maybe_shared(head.slice(start..end))
+                .map_err(|_| invalid("invalid HTTP header value parsed"))?;
+            headers.append(name, value);
+        }
+        let keep_alive = status != StatusCode::SWITCHING_PROTOCOLS
+            && !has_token(&headers, CONNECTION, "close")
+            && (http11 || has_token(&headers, CONNECTION, "keep-alive"));
+        let framing = framing(status, method, &headers, http11)?;
+        Ok(Parsed::Head(Head {
+            status,
+            headers,
+            framing,
+            // A body that ends with the connection leaves nothing to reuse.
+            keep_alive: keep_alive && framing != Framing::Close,
+        }))
+    }
+
+    /// The next piece of a body framed by `framing` (which it advances),
+    /// `None` at its end.
+    pub(crate) async fn next_chunk(
+        &mut self,
+        framing: &mut Framing,
+    ) -> Result<Option<Bytes>, TransportError> {
+        loop {
+            match *framing {
+                Framing::Ended => return Ok(None),
+                Framing::Length(0) => {
+                    *framing = Framing::Ended;
+                    return Ok(None);
+                }
+                Framing::Length(left) => {
+                    let data = self.take_data(left).await?;
+                    *framing = Framing::Length(left - data.len() as u64);
+                    return Ok(Some(data));
+                }
+                Framing::Close => {
+                    if self.buf.is_empty()
+                        && self.fill().await.map_err(TransportError::wire_io)? == 0
+                    {
+                        *framing = Framing::Ended;
+                        return Ok(None);
+                    }
+                    return Ok(Some(self.buf.split().freeze()));
+                }
+                Framing::Chunked(Chunk::Size) => match httparse::parse_chunk_size(&self.buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        self.buf.advance(used);
+                        *framing = Framing::Chunked(if size == 0 {
+                            Chunk::Trailers(0)
+                        } else {
+                            Chunk::Data(size)
+                        });
+                    }
+                    Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_LINE => {
+                        self.fill_some().await?;
+                    }
+                    _ => return Err(invalid("invalid chunk size line")),
+                },
+                Framing::Chunked(Chunk::Data(left)) => {
+                    let data = self.take_data(left).await?;
+                    let left = left - data.len() as u64;
+                    *framing = Framing::Chunked(if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    });
+                    return Ok(Some(data));
+                }
+                Framing::Chunked(Chunk::DataEnd) => {
+                    if self.buf.len() < 2 {
+                        self.fill_some().await?;
+                        continue;
+                    }
+                    if !self.buf.starts_with(b"\r\n") {
+                        return Err(invalid("invalid chunk body CRLF"));
+                    }
+                    self.buf.advance(2);
+                    *framing = Framing::Chunked(Chunk::Size);
+                }
+                Framing::Chunked(Chunk::Trailers(read)) => {
+                    // Trailer fields carry no data: skipped, as reqwest
+                    // and `Answer::chunk` do, up to the empty line.
+                    match memchr::memmem::find(&self.buf, b"\r\n") {
+                        Some(0) => {
+                            self.buf.advance(2);
+                            *framing = Framing::Ended;
+                            return Ok(None);
+                        }
+                        Some(line) if read + line + 2 <= MAX_TRAILERS => {
+                            self.buf.advance(line + 2);
+                            *framing = Framing::Chunked(Chunk::Trailers(read + line + 2));
+                        }
+                        None if read + self.buf.len() < MAX_TRAILERS => self.fill_some().await?,
+                        _ => return Err(invalid("chunk trailers are too large")),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether nothing unasked was read after the answer.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// At most `left` bytes of body, reading when none are buffered.
+    async fn take_data(&mut self, left: u64) -> Result<Bytes, TransportError> {
+        if self.buf.is_empty() {
+            self.fill_some().await?;
+        }
+        let n = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(self.buf.len());
+        Ok(self.buf.split_to(n).freeze())
+    }
+
+    /// Reads more, where the body is not complete: its end is an error.
+    async fn fill_some(&mut self) -> Result<(), TransportError> {
+        match self.fill().await {
+            Ok(0) => Err(invalid("connection closed before message completed")),
+            Ok(_) => Ok(()),
+            Err(e) => Err(TransportError::wire_io(e)),
+        }
+    }
+}
+
+/// What [`Conn::parse_head`] found.
+enum Parsed {
+    Head(Head),
+    /// A 1xx answer, taken out; the real one follows.
+    Informational,
+    /// Not a complete head yet.
+    Partial,
+}
+
+/// How the body of an answer with `status` and `headers` to a `method`
+/// request is framed (hyper's `Client::decoder`).
+fn framing(
+    status: StatusCode,
+    method: &Method,
+    headers: &HeaderMap,
+    http11: bool,
+) -> Result<Framing, TransportError> {
+    if matches!(status.as_u16(), 101 | 204 | 304) || method == Method::HEAD {
+        return Ok(Framing::Ended);
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        if !http11 {
+            return Err(invalid("unexpected transfer-encoding parsed"));
+        }
+        let chunked = headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        return Ok(if chunked {
+            Framing::Chunked(Chunk::Size)
+        } else {
+            Framing::Close
+        });
+    }
+    if !headers.contains_key(CONTENT_LENGTH) {
+        return Ok(Framing::Close);
+    }
+    // Every value, and every item of a comma-separated one, the same number.
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let text = value
+            .to_str()
+            .map_err(|_| invalid("invalid content-length parsed"))?;
+        for item in text.split(',') {
+            let item = item.trim_matches([' ', '\t']);
+            let n = (!item.is_empty() && item.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| item.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| invalid("invalid content-length parsed"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(invalid("invalid content-length parsed"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.map_or(Framing::Close, |n| {
+        if n == 0 {
+            Framing::Ended
+        } else {
+            Framing::Length(n)
+        }
+    }))
+}
+
+/// Whether a header of `name` lists `token` (case-insensitive).
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A connection and its peer over loopback.
+    async fn pair() -> (Conn, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let near = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (far, _) = listener.accept().await.unwrap();
+        (Conn::tcp(near), far)
+    }
+
+    /// Everything `far` receives until it is quiet for 100 ms.
+    async fn received(far: &mut tokio::io::DuplexStream) -> Vec<u8> {
+        use tokio::io::AsyncReadExt as _;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(100), far.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn requests_are_written_as_hyper_writes_them() {
+        // Method, target, headers besides `Host`, body.
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+        );
+        let cases: [Case; 5] = [
+            ("GET", "/items?id=1&x=%20", &[("accept", "*/*")], ""),
+            (
+                "POST",
+                "/api/experience/verification/password",
+                &[
+                    ("cookie", "_interaction=abc"),
+                    ("cookie", "_interaction.sig=def"),
+                    ("authorization", "Bearer key"),
+                    ("content-type", "application/json"),
+                    ("x-custom", "v\u{e9}"),
+                ],
+                r#"{"password":"p"}"#,
+            ),
+            (
+                "POST",
+                "/empty",
+                &[("content-type", "application/json")],
+                "",
+            ),
+            ("DELETE", "/", &[], ""),
+            ("PUT", "/a/b%2Fc?", &[("accept", "*/*")], "text"),
+        ];
+        for (method, target, fields, body) in cases {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let target = PathAndQuery::from_static(target);
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                http::header::HOST,
+                HeaderValue::from_static("upstream.test:8080"),
+            );
+            for (name, value) in fields {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                );
+            }
+            // hyper's client connection, on an in-memory pipe.
+            let (near, mut far) = tokio::io::duplex(64 * 1024);
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(near))
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            let mut req = http::Request::new(http_body_util::Full::new(Bytes::from(body)));
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = http::Uri::from(target.clone());
+            *req.headers_mut() = headers.clone();
+            tokio::spawn(sender.send_request(req));
+            let hypers = received(&mut far).await;
+            let ours = encode(&method, &target, &headers, body.as_bytes()).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&hypers),
+                "{method} {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn requests_only_hyper_frames_are_left_to_it() {
+        let target = PathAndQuery::from_static("/");
+        let host = |extra: Option<(HeaderName, &'static str)>| {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::HOST, HeaderValue::from_static("u"));
+            if let Some((name, value)) = extra {
+                h.insert(name, HeaderValue::from_static(value));
+            }
+            h
+        };
+        assert!(encode(&Method::POST, &target, &host(None), &[b'x'; MAX_BODY]).is_some());
+        assert!(encode(&Method::POST, &target, &host(None), &[b'x'; MAX_BODY + 1]).is_none());
+        assert!(
+            encode(
+                &Method::POST,
+                &target,
+                &host(Some((CONTENT_LENGTH, "1"))),
+                b"x"
+            )
+            .is_none()
+        );
+        assert!(
+            encode(
+                &Method::POST,
+                &target,
+                &host(Some((TRANSFER_ENCODING, "chunked"))),
+                b"x"
+            )
+            .is_none()
+        );
+        assert!(encode(&Method::CONNECT, &target, &host(None), b"").is_none());
+    }
+
+    /// What a connection reads of `raw` as the answer to a `method`
+    /// request: its head, its body (or the error that ended either), and
+    /// whether the connection could carry another call. The peer closes
+    /// its side after `raw` when `close`.
+    async fn read(
+        method: Method,
+        raw: &[&[u8]],
+        close: bool,
+    ) -> Result<(Head, Vec<u8>, bool), String> {
+        let (mut conn, mut far) = pair().await;
+        let raw: Vec<Vec<u8>> = raw.iter().map(|r| r.to_vec()).collect();
+        let peer = tokio::spawn(async move {
+            for piece in raw {
+                far.write_all(&piece).await.unwrap();
+                far.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if close {
+                far.shutdown().await.unwrap();
+            }
+            far
+        });
+        let outcome = async {
+            let mut head = conn.read_head(&method).await.map_err(|e| e.to_string())?;
+            let mut body = Vec::new();
+            let mut framing = head.framing;
+            while let Some(piece) = conn
+                .next_chunk(&mut framing)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                body.extend_from_slice(&piece);
+            }
+            head.framing = framing;
+            let reusable = head.keep_alive && conn.is_drained() && !conn.is_closed();
+            Ok((head, body, reusable))
+        };
+        let outcome = tokio::time::timeout(Duration::from_secs(2), outcome)
+            .await
+            .unwrap_or_else(|_| Err("still reading after 2 s".into()));
+        peer.abort();
+        outcome
+    }
+
+    #[tokio::test]
+    async fn answers_are_framed_as_hyper_frames_them() {
+        // A length, the body in pieces; kept alive.
+        let (head, body, reusable) = read(
+            Method::POST,
+            &[b"HTTP/1.1 201 Created\r\ncontent-length: 11\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\nhello", b" world"],
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(head.status, StatusCode::CREATED);
+        assert_eq!(head.headers.get_all("set-cookie").iter().count(), 2);
+        assert_eq!(body, b"hello world");
+        assert!(reusable);
+
+        // Chunks with an extension and trailers; a 100 Continue before.
+        let (head, body, reusable) = read(
+            Method::GET,
+            &[
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5;ext=1\r\nhello\r\n",
+                b"6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n",
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(body, b"hello world");
+        assert!(reusable);
+
+        // No length: to the connection's end, which is then not reused.
+        let (_, body, reusable) = read(
+            Method::GET,
+            &[b"HTTP/1.1 200 OK\r\n\r\nall ", b"of it"],
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(body, b"all of it");
+        assert!(!reusable);
+        // Nor is one whose transfer coding is not chunked.
+        let (head, body, _) = read(
+            Method::GET,
+            &[b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nraw"],
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!((head.keep_alive, body.as_slice()), (false, &b"raw"[..]));
+
+        // No body for HEAD, 204 and 304, whatever the length says.
+        for (method, raw) in [
+            (
+                Method::HEAD,
+                &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"[..],
+            ),
+            (Method::GET, b"HTTP/1.1 204 No Content\r\n\r\n"),
+            (
+                Method::GET,
+                b"HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\n",
+            ),
+        ] {
+            let (_, body, reusable) = read(method, &[raw], false).await.unwrap();
+            assert!(body.is_empty() && reusable);
+        }
+
+        // Closing: asked to, or HTTP/1.0 without keep-alive.
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\nconnection: keep-alive, Close\r\ncontent-length: 0\r\n\r\n"[..],
+            b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ] {
+            let (head, _, reusable) = read(Method::GET, &[raw], false).await.unwrap();
+            assert!(!head.keep_alive && !reusable);
+        }
+        let (head, _, _) = read(
+            Method::GET,
+            &[b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n"],
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(head.keep_alive);
+        // Equal lengths are one length.
+        let (_, body, _) = read(
+            Method::GET,
+            &[b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\ncontent-length: 2\r\n\r\nok"],
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(body, b"ok");
+        // Bytes after the answer that no request asked for: not reused.
+        let (_, _, reusable) = read(
+            Method::GET,
+            &[b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"],
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(!reusable);
+    }
+
+    #[tokio::test]
+    async fn malformed_or_cut_answers_are_errors() {
+        let many = format!(
+            "HTTP/1.1 200 OK\r\n{}\r\n",
+            "x-h: v\r\n".repeat(MAX_HEADERS + 1)
+        );
+        let huge = format!("HTTP/1.1 200 OK\r\nx-h: {}", "v".repeat(MAX_HEAD));
+        for (raw, close, error) in [
+            (&b""[..], true, "connection closed before message completed"),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-le",
+                true,
+                "connection closed before message completed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\ncut",
+                true,
+                "connection closed before message completed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel",
+                true,
+                "connection closed before message completed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nok",
+                false,
+                "invalid content-length parsed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok",
+                false,
+                "invalid content-length parsed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+                false,
+                "invalid chunk size line",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokXX",
+                false,
+                "invalid chunk body CRLF",
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+                false,
+                "unexpected transfer-encoding parsed",
+            ),
+            (
+                b"HTTP/1.1 2000 OK\r\n\r\n",
+                false,
+                "invalid HTTP answer head",
+            ),
+            (b"SMTP ready\r\n\r\n", false, "invalid HTTP answer head"),
+            (many.as_bytes(), false, "message head is too large"),
+            (huge.as_bytes(), false, "message head is too large"),
+        ] {
+            let err = read(Method::GET, &[raw], close)
+                .await
+                .err()
+                .unwrap_or_else(|| {
+                    panic!("{:?} was read as an answer", String::from_utf8_lossy(raw))
+                });
+            assert!(
+                err.starts_with(error),
+                "{:.80?}: {err}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_closed_when_its_peer_closed_it_or_spoke_unasked() {
+        let (mut conn, far) = pair().await;
+        assert!(!conn.is_closed(), "open and quiet");
+        drop(far);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(conn.is_closed(), "the peer closed it");
+
+        let (mut conn, mut far) = pair().await;
+        far.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(conn.is_closed(), "bytes no request asked for");
+    }
+}
