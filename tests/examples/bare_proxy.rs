@@ -26,13 +26,17 @@
 //! upstream connection per caller connection, written to and read from in
 //! the service's own future (bodies collected; `Content-Length` answers
 //! only). Between `affine-spawn` and `lean`, it says which half of hyper's
-//! cost is its client's.
+//! cost is its client's. `lean-server` is the other way round from hyper:
+//! the hand-written server half, which builds `http` types (a `HeaderMap`,
+//! a `Uri`) as hyper's server would and hands them to that client half,
+//! then writes the answer: what replacing only hyper's server, not the
+//! `http` types a router and handlers take, is worth.
 //!
 //! What the generated adapter does beyond this (routing, reading and
 //! checking inputs, the call plan, hop-by-hop hygiene, limits) costs the
 //! difference between the two runs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::convert::Infallible;
 
@@ -52,6 +56,7 @@ fn main() {
     match args.next().as_deref() {
         Some("lean") => return lean(authority.as_str().to_owned(), addr, key),
         Some("lean-client") => return lean_client(authority.as_str().to_owned(), addr, auth),
+        Some("lean-server") => return lean_server(authority.as_str().to_owned(), addr, auth),
         Some("affine") => return affine(authority, addr, auth, false),
         Some("affine-spawn") => return affine(authority, addr, auth, true),
         _ => {}
@@ -342,12 +347,11 @@ async fn lean_connection(
     }
 }
 
+/// The caller connection's upstream connection and its read buffer.
+type LeanSlot = std::rc::Rc<std::cell::RefCell<Option<(tokio::net::TcpStream, Vec<u8>)>>>;
+
 /// hyper's server, the hand-written client half of `lean` (module docs).
 fn lean_client(authority: String, addr: String, auth: HeaderValue) {
-    use http_body_util::BodyExt;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -363,87 +367,10 @@ fn lean_client(authority: String, addr: String, auth: HeaderValue) {
             let _ = stream.set_nodelay(true);
             let auth = auth.clone();
             tokio::task::spawn_local(async move {
-                // The caller connection's upstream connection and its read buffer.
-                let slot: Rc<RefCell<Option<(tokio::net::TcpStream, Vec<u8>)>>> = Rc::default();
+                let slot = LeanSlot::default();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let (slot, auth) = (slot.clone(), auth.clone());
-                    async move {
-                        let bad = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-                        let exchange = async {
-                            let (parts, body) = req.into_parts();
-                            let body = body.collect().await.map_err(|_| bad())?.to_bytes();
-                            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                            let path = path.strip_prefix("/v1").unwrap_or(path);
-                            let mut out = Vec::with_capacity(512 + body.len());
-                            out.extend_from_slice(parts.method.as_str().as_bytes());
-                            out.push(b' ');
-                            out.extend_from_slice(path.as_bytes());
-                            out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-                            out.extend_from_slice(authority.as_bytes());
-                            out.extend_from_slice(b"\r\n");
-                            for (name, value) in &parts.headers {
-                                if !dropped(name.as_str()) {
-                                    out.extend_from_slice(name.as_str().as_bytes());
-                                    out.extend_from_slice(b": ");
-                                    out.extend_from_slice(value.as_bytes());
-                                    out.extend_from_slice(b"\r\n");
-                                }
-                            }
-                            out.extend_from_slice(b"authorization: ");
-                            out.extend_from_slice(auth.as_bytes());
-                            out.extend_from_slice(
-                                format!("\r\ncontent-length: {}\r\n\r\n", body.len()).as_bytes(),
-                            );
-                            out.extend_from_slice(&body);
-                            let taken = slot.borrow_mut().take();
-                            let (mut up, mut buf) = match taken {
-                                Some(conn) => conn,
-                                None => {
-                                    let up = tokio::net::TcpStream::connect(authority).await?;
-                                    up.set_nodelay(true)?;
-                                    (up, Vec::with_capacity(8192))
-                                }
-                            };
-                            up.write_all(&out).await?;
-                            buf.clear();
-                            let (head, len, mut resp) = loop {
-                                let mut headers = [httparse::EMPTY_HEADER; 64];
-                                let mut parsed = httparse::Response::new(&mut headers);
-                                if let httparse::Status::Complete(head) =
-                                    parsed.parse(&buf).map_err(|_| bad())?
-                                {
-                                    let len = content_length(parsed.headers).ok_or_else(bad)?;
-                                    let mut resp =
-                                        Response::builder().status(parsed.code.ok_or_else(bad)?);
-                                    for h in parsed.headers.iter().filter(|h| !dropped(h.name)) {
-                                        resp = resp.header(h.name, h.value);
-                                    }
-                                    break (head, len, resp);
-                                }
-                                if up.read_buf(&mut buf).await? == 0 {
-                                    return Err(bad());
-                                }
-                            };
-                            while buf.len() < head + len {
-                                if up.read_buf(&mut buf).await? == 0 {
-                                    return Err(bad());
-                                }
-                            }
-                            let body = hyper::body::Bytes::copy_from_slice(&buf[head..head + len]);
-                            resp = resp.header(http::header::CONTENT_LENGTH, len);
-                            *slot.borrow_mut() = Some((up, buf));
-                            resp.body(http_body_util::Full::new(body))
-                                .map_err(|_| bad())
-                        };
-                        let answer = match exchange.await {
-                            Ok(resp) => resp,
-                            Err(_) => Response::builder()
-                                .status(502)
-                                .body(http_body_util::Full::default())
-                                .expect("response"),
-                        };
-                        Ok::<_, Infallible>(answer)
-                    }
+                    async move { Ok::<_, Infallible>(lean_exchange(&slot, &auth, authority, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -451,4 +378,182 @@ fn lean_client(authority: String, addr: String, auth: HeaderValue) {
             });
         }
     });
+}
+
+/// The hand-written client half: one request on the slot's connection.
+async fn lean_exchange<B: hyper::body::Body>(
+    slot: &LeanSlot,
+    auth: &HeaderValue,
+    authority: &'static str,
+    req: Request<B>,
+) -> Response<http_body_util::Full<hyper::body::Bytes>> {
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bad = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let exchange = async {
+        let (parts, body) = req.into_parts();
+        let body = body.collect().await.map_err(|_| bad())?.to_bytes();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        let mut out = Vec::with_capacity(512 + body.len());
+        out.extend_from_slice(parts.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        out.extend_from_slice(authority.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &parts.headers {
+            if !dropped(name.as_str()) {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out.extend_from_slice(b"authorization: ");
+        out.extend_from_slice(auth.as_bytes());
+        out.extend_from_slice(format!("\r\ncontent-length: {}\r\n\r\n", body.len()).as_bytes());
+        out.extend_from_slice(&body);
+        let taken = slot.borrow_mut().take();
+        let (mut up, mut buf) = match taken {
+            Some(conn) => conn,
+            None => {
+                let up = tokio::net::TcpStream::connect(authority).await?;
+                up.set_nodelay(true)?;
+                (up, Vec::with_capacity(8192))
+            }
+        };
+        up.write_all(&out).await?;
+        buf.clear();
+        let (head, len, mut resp) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut parsed = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = parsed.parse(&buf).map_err(|_| bad())? {
+                let len = content_length(parsed.headers).ok_or_else(bad)?;
+                let mut resp = Response::builder().status(parsed.code.ok_or_else(bad)?);
+                for h in parsed.headers.iter().filter(|h| !dropped(h.name)) {
+                    resp = resp.header(h.name, h.value);
+                }
+                break (head, len, resp);
+            }
+            if up.read_buf(&mut buf).await? == 0 {
+                return Err(bad());
+            }
+        };
+        while buf.len() < head + len {
+            if up.read_buf(&mut buf).await? == 0 {
+                return Err(bad());
+            }
+        }
+        let body = hyper::body::Bytes::copy_from_slice(&buf[head..head + len]);
+        resp = resp.header(http::header::CONTENT_LENGTH, len);
+        *slot.borrow_mut() = Some((up, buf));
+        resp.body(http_body_util::Full::new(body))
+            .map_err(|_| bad())
+    };
+    match exchange.await {
+        Ok(resp) => resp,
+        Err(_) => Response::builder()
+            .status(502)
+            .body(http_body_util::Full::default())
+            .expect("response"),
+    }
+}
+
+/// The hand-written server half of `lean` in front of a service on `http`
+/// types (module docs).
+fn lean_server(authority: String, addr: String, auth: HeaderValue) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let authority: &'static str = Box::leak(authority.into_boxed_str());
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let auth = auth.clone();
+            tokio::task::spawn_local(async move {
+                let _ = lean_server_connection(stream, &auth, authority).await;
+            });
+        }
+    });
+}
+
+async fn lean_server_connection(
+    mut caller: tokio::net::TcpStream,
+    auth: &HeaderValue,
+    authority: &'static str,
+) -> std::io::Result<()> {
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bad = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let slot = LeanSlot::default();
+    let mut input = bytes::BytesMut::with_capacity(8192);
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        let (head, body, mut parts) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(&input).map_err(|_| bad())? {
+                httparse::Status::Complete(head) => {
+                    let body = content_length(req.headers).unwrap_or(0);
+                    let mut map = http::HeaderMap::with_capacity(req.headers.len());
+                    for h in req.headers.iter() {
+                        map.append(
+                            http::HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad())?,
+                            HeaderValue::from_bytes(h.value).map_err(|_| bad())?,
+                        );
+                    }
+                    let mut parts = Request::new(()).into_parts().0;
+                    parts.method = http::Method::from_bytes(req.method.ok_or_else(bad)?.as_bytes())
+                        .map_err(|_| bad())?;
+                    parts.uri = req.path.ok_or_else(bad)?.parse().map_err(|_| bad())?;
+                    parts.headers = map;
+                    break (head, body, parts);
+                }
+                httparse::Status::Partial => {
+                    if caller.read_buf(&mut input).await? == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        while input.len() < head + body {
+            if caller.read_buf(&mut input).await? == 0 {
+                return Ok(());
+            }
+        }
+        let _ = input.split_to(head);
+        let body = input.split_to(body).freeze();
+        parts.headers.remove(http::header::HOST);
+        let resp = lean_exchange(
+            &slot,
+            auth,
+            authority,
+            Request::from_parts(parts, http_body_util::Full::new(body)),
+        )
+        .await;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.map_err(|_| bad())?.to_bytes();
+        out.clear();
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(parts.status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &parts.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&body);
+        caller.write_all(&out).await?;
+    }
 }

@@ -227,3 +227,69 @@ impl Answer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::Arc;
+
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+    use crate::client::affine::{Parked, lend, scope};
+    use crate::client::wire::Conn;
+
+    /// The answer to a GET whose head and body the upstream sent as `raw`,
+    /// on a connection lent from `parked` in the current caller scope; and
+    /// the upstream's end, kept open.
+    async fn answer(parked: &Arc<Parked>, raw: &[u8]) -> (Answer, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let near = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut far, _) = listener.accept().await.unwrap();
+        far.write_all(raw).await.unwrap();
+        let mut lease = lend(parked).expect("a caller scope");
+        assert!(lease.take().is_none(), "a new connection each time here");
+        let mut conn = Conn::tcp(near);
+        let head = conn.read_head(&http::Method::GET).await.unwrap();
+        lease.hold(conn);
+        let timeout = Duration::from_secs(2);
+        let answer = Answer::wire(head, lease, Instant::now() + timeout, timeout);
+        (answer, far)
+    }
+
+    #[tokio::test]
+    async fn a_body_read_to_its_last_byte_frees_its_connection_and_one_cut_short_closes_it() {
+        let parked = Arc::new(Parked::default());
+        scope(async {
+            // Read to its last byte, not on to the end: reused.
+            let (mut ok, _far) =
+                answer(&parked, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+            assert_eq!(ok.content_length(), Some(2));
+            assert_eq!(ok.chunk().await.unwrap().unwrap(), "ok");
+            drop(ok);
+            let mut next = lend(&parked).unwrap();
+            assert!(next.take().is_some(), "given back at its last byte");
+            drop(next);
+
+            // Dropped with a byte unread: the connection goes with it.
+            let (short, _far) =
+                answer(&parked, b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok").await;
+            drop(short);
+            assert!(lend(&parked).unwrap().take().is_none());
+
+            // Asked to close: not kept, though read to its end.
+            let (mut closing, _far) = answer(
+                &parked,
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            )
+            .await;
+            while closing.chunk().await.unwrap().is_some() {}
+            drop(closing);
+            assert!(lend(&parked).unwrap().take().is_none());
+        })
+        .await;
+    }
+}

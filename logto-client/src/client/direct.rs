@@ -1,4 +1,5 @@
-//! Calls on hyper's client, without reqwest's layers.
+//! Calls without reqwest's layers: on hyper's pooled client, or by hand on a
+//! caller connection's own upstream connection ([`wire`]).
 //!
 //! A client of ours whose upstream is `http://`, or `https://` in builds
 //! with the `native-tls` feature (on reqwest's own TLS connector for it:

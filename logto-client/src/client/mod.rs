@@ -56,7 +56,7 @@ struct Shared {
     vars: BTreeMap<String, String>,
     spec: &'static ApiSpec,
     http: reqwest::Client,
-    /// hyper's client, when calls skip reqwest (see [`direct`]).
+    /// The direct path, when calls skip reqwest (see [`direct`]).
     direct: Option<direct::Direct>,
     base: BaseUrl,
     host: String,
@@ -518,7 +518,7 @@ impl Core {
         }
     }
 
-    /// Sends a call on hyper's client (see [`direct`]): the same request
+    /// Sends a call without reqwest (see [`direct`]): the same request
     /// reqwest would send (its `Accept: */*` included), under the same
     /// deadline for the answer's head and body; a session's with its jar
     /// and redirects (see [`session`]).
@@ -548,7 +548,7 @@ impl Core {
         (headers, body)
     }
 
-    /// Sends one request on hyper's client, its answer due by `deadline`.
+    /// Sends one request on the direct path, its answer due by `deadline`.
     async fn send_direct(
         &self,
         direct: &direct::Direct,

@@ -312,7 +312,12 @@ impl Conn {
                 }
                 Framing::Length(left) => {
                     let data = self.take_data(left).await?;
-                    *framing = Framing::Length(left - data.len() as u64);
+                    // Ended with its last byte, as hyper's body is: one
+                    // dropped there frees its connection (`Answer`).
+                    *framing = match left - data.len() as u64 {
+                        0 => Framing::Ended,
+                        rest => Framing::Length(rest),
+                    };
                     return Ok(Some(data));
                 }
                 Framing::Close => {
@@ -855,5 +860,96 @@ mod tests {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(conn.is_closed(), "bytes no request asked for");
+    }
+
+    /// What hyper's client connection makes of `raw` as the answer to a
+    /// `method` request, and what this module makes of it: the status, the
+    /// headers and the body, or that it failed.
+    async fn both(method: &Method, raw: &[u8]) -> [Result<(u16, HeaderMap, Vec<u8>), ()>; 2] {
+        use http_body_util::BodyExt as _;
+        async fn peer(raw: Vec<u8>) -> TcpStream {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let near = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut far, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                far.write_all(&raw).await.unwrap();
+                far.shutdown().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            });
+            near
+        }
+        let limit = Duration::from_secs(2);
+        let io = hyper_util::rt::TokioIo::new(peer(raw.to_vec()).await);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+        tokio::spawn(conn);
+        let mut req = http::Request::new(http_body_util::Empty::<Bytes>::new());
+        *req.method_mut() = method.clone();
+        let hypers = tokio::time::timeout(limit, async {
+            let resp = sender.send_request(req).await.map_err(|_| ())?;
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.map_err(|_| ())?.to_bytes();
+            Ok((parts.status.as_u16(), parts.headers, body.to_vec()))
+        })
+        .await
+        .unwrap_or(Err(()));
+        let mut conn = Conn::tcp(peer(raw.to_vec()).await);
+        let ours = tokio::time::timeout(limit, async {
+            let head = conn.read_head(method).await.map_err(|_| ())?;
+            let (mut framing, mut body) = (head.framing, Vec::new());
+            while let Some(piece) = conn.next_chunk(&mut framing).await.map_err(|_| ())? {
+                body.extend_from_slice(&piece);
+            }
+            Ok((head.status.as_u16(), head.headers, body))
+        })
+        .await
+        .unwrap_or(Err(()));
+        [hypers, ours]
+    }
+
+    #[tokio::test]
+    async fn answers_read_as_hyper_reads_them() {
+        let answers: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 005\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5,5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!",
+            b"HTTP/1.1 200 OK\r\ncontent-length: -5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99999999999999999999\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\n\r\nto the end",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;a=b\r\nok\r\nA\r\n0123456789\r\n0\r\nt: 1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nx\r\nok\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nraw bytes",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\nraw bytes",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n",
+            b"HTTP/1.1 304 Not Modified\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.0 200 OK\r\n\r\nto the end",
+            b"HTTP/1.1 200 OK\r\nfolded: a\r\n b\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nbad name: x\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nx: \x01\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nx: caf\xc3\xa9\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 599 Whatever\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/2 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 20 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\ncontent-le",
+            b"",
+        ];
+        for raw in answers {
+            let [hypers, ours] = both(&Method::GET, raw).await;
+            assert_eq!(ours, hypers, "{:?}", String::from_utf8_lossy(raw));
+        }
+        let raw = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n";
+        let [hypers, ours] = both(&Method::HEAD, raw).await;
+        assert_eq!(ours, hypers, "HEAD");
     }
 }
