@@ -350,13 +350,17 @@ async fn lean_connection(
 /// The caller connection's upstream connection and its read buffer.
 type LeanSlot = std::rc::Rc<std::cell::RefCell<Option<(tokio::net::TcpStream, Vec<u8>)>>>;
 
-/// hyper's server, the hand-written client half of `lean` (module docs).
-fn lean_client(authority: String, addr: String, auth: HeaderValue) {
+/// Serves each connection accepted on `addr` with `conn`, on one
+/// current-thread runtime (tasks need not be `Send`).
+fn serve_local<F, Fut>(addr: String, conn: F)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let authority: &'static str = Box::leak(authority.into_boxed_str());
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
@@ -365,17 +369,25 @@ fn lean_client(authority: String, addr: String, auth: HeaderValue) {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let auth = auth.clone();
-            tokio::task::spawn_local(async move {
-                let slot = LeanSlot::default();
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (slot, auth) = (slot.clone(), auth.clone());
-                    async move { Ok::<_, Infallible>(lean_exchange(&slot, &auth, authority, req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+            tokio::task::spawn_local(conn(stream));
+        }
+    });
+}
+
+/// hyper's server, the hand-written client half of `lean` (module docs).
+fn lean_client(authority: String, addr: String, auth: HeaderValue) {
+    let authority: &'static str = Box::leak(authority.into_boxed_str());
+    serve_local(addr, move |stream| {
+        let auth = auth.clone();
+        async move {
+            let slot = LeanSlot::default();
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let (slot, auth) = (slot.clone(), auth.clone());
+                async move { Ok::<_, Infallible>(lean_exchange(&slot, &auth, authority, req).await) }
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         }
     });
 }
@@ -463,23 +475,11 @@ async fn lean_exchange<B: hyper::body::Body>(
 /// The hand-written server half of `lean` in front of a service on `http`
 /// types (module docs).
 fn lean_server(authority: String, addr: String, auth: HeaderValue) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let authority: &'static str = Box::leak(authority.into_boxed_str());
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let auth = auth.clone();
-            tokio::task::spawn_local(async move {
-                let _ = lean_server_connection(stream, &auth, authority).await;
-            });
+    serve_local(addr, move |stream| {
+        let auth = auth.clone();
+        async move {
+            let _ = lean_server_connection(stream, &auth, authority).await;
         }
     });
 }

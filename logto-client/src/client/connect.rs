@@ -95,6 +95,18 @@ pub(crate) struct TlsIo {
     buf: Box<[u8]>,
 }
 
+impl TlsIo {
+    /// Reads at most `room` bytes into the buffer of its own (never zeroed
+    /// again); what was read, for the caller to copy into its buffer.
+    fn poll_read_own(&mut self, cx: &mut Context<'_>, room: usize) -> Poll<io::Result<&[u8]>> {
+        let TlsIo { stream, buf } = self;
+        let mut read = ReadBuf::new(buf.get_mut(..room.min(TLS_READ)).unwrap_or_default());
+        ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+        let n = read.filled().len();
+        Poll::Ready(Ok(buf.get(..n).unwrap_or_default()))
+    }
+}
+
 impl Read for Stream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -104,11 +116,8 @@ impl Read for Stream {
         match self.get_mut() {
             Stream::Plain(io) => Pin::new(io).poll_read(cx, buf),
             Stream::Tls(tls) => {
-                let TlsIo { stream, buf: own } = &mut **tls;
-                let room = buf.remaining().min(own.len());
-                let mut read = ReadBuf::new(own.get_mut(..room).unwrap_or_default());
-                ready!(Pin::new(stream).poll_read(cx, &mut read))?;
-                buf.put_slice(read.filled());
+                let read = ready!(tls.poll_read_own(cx, buf.remaining()))?;
+                buf.put_slice(read);
                 Poll::Ready(Ok(()))
             }
         }
@@ -182,11 +191,8 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(io) => Pin::new(io.inner_mut()).poll_read(cx, buf),
             Stream::Tls(tls) => {
-                let TlsIo { stream, buf: own } = &mut **tls;
-                let room = buf.remaining().min(own.len());
-                let mut read = ReadBuf::new(own.get_mut(..room).unwrap_or_default());
-                ready!(Pin::new(stream).poll_read(cx, &mut read))?;
-                buf.put_slice(read.filled());
+                let read = ready!(tls.poll_read_own(cx, buf.remaining()))?;
+                buf.put_slice(read);
                 Poll::Ready(Ok(()))
             }
         }
