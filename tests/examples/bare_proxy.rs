@@ -120,71 +120,58 @@ fn main() {
 fn affine(authority: http::uri::Authority, addr: String, auth: HeaderValue, spawn: bool) {
     use std::cell::RefCell;
     use std::rc::Rc;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    serve_local(addr, move |stream| {
+        let (auth, authority) = (auth.clone(), authority.clone());
+        async move {
+            let Ok(up) = tokio::net::TcpStream::connect(authority.as_str()).await else {
+                return;
             };
-            let _ = stream.set_nodelay(true);
-            let (auth, authority) = (auth.clone(), authority.clone());
-            tokio::task::spawn_local(async move {
-                let Ok(up) = tokio::net::TcpStream::connect(authority.as_str()).await else {
-                    return;
-                };
-                let _ = up.set_nodelay(true);
-                let Ok((sender, conn)) =
-                    hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up)).await
-                else {
-                    return;
-                };
-                let sender = Rc::new(RefCell::new(sender));
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (sender, auth) = (sender.clone(), auth.clone());
-                    async move {
-                        let (mut parts, body) = req.into_parts();
-                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                        let path = path.strip_prefix("/v1").unwrap_or(path);
-                        parts.uri = Uri::builder().path_and_query(path).build().expect("uri");
-                        parts.headers.insert(http::header::AUTHORIZATION, auth);
-                        let ready =
-                            std::future::poll_fn(|cx| sender.borrow_mut().poll_ready(cx)).await;
-                        let sent = match ready {
-                            Ok(()) => Some(
-                                sender
-                                    .borrow_mut()
-                                    .send_request(Request::from_parts(parts, body)),
-                            ),
-                            Err(_) => None,
-                        };
-                        let answer = match sent {
-                            Some(f) => f.await.ok(),
-                            None => None,
-                        };
-                        let answer = match answer {
-                            Some(resp) => resp.map(http_body_util::Either::Left),
-                            None => Response::builder()
-                                .status(502)
-                                .body(http_body_util::Either::Right(http_body_util::Empty::new()))
-                                .expect("response"),
-                        };
-                        Ok::<_, Infallible>(answer)
-                    }
-                });
-                let server = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                if spawn {
-                    tokio::task::spawn_local(conn);
-                    let _ = server.await;
-                } else {
-                    let _ = tokio::join!(server, conn);
+            let _ = up.set_nodelay(true);
+            let Ok((sender, conn)) =
+                hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up)).await
+            else {
+                return;
+            };
+            let sender = Rc::new(RefCell::new(sender));
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let (sender, auth) = (sender.clone(), auth.clone());
+                async move {
+                    let (mut parts, body) = req.into_parts();
+                    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                    let path = path.strip_prefix("/v1").unwrap_or(path);
+                    parts.uri = Uri::builder().path_and_query(path).build().expect("uri");
+                    parts.headers.insert(http::header::AUTHORIZATION, auth);
+                    let ready = std::future::poll_fn(|cx| sender.borrow_mut().poll_ready(cx)).await;
+                    let sent = match ready {
+                        Ok(()) => Some(
+                            sender
+                                .borrow_mut()
+                                .send_request(Request::from_parts(parts, body)),
+                        ),
+                        Err(_) => None,
+                    };
+                    let answer = match sent {
+                        Some(f) => f.await.ok(),
+                        None => None,
+                    };
+                    let answer = match answer {
+                        Some(resp) => resp.map(http_body_util::Either::Left),
+                        None => Response::builder()
+                            .status(502)
+                            .body(http_body_util::Either::Right(http_body_util::Empty::new()))
+                            .expect("response"),
+                    };
+                    Ok::<_, Infallible>(answer)
                 }
             });
+            let server = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            if spawn {
+                tokio::task::spawn_local(conn);
+                let _ = server.await;
+            } else {
+                let _ = tokio::join!(server, conn);
+            }
         }
     });
 }
