@@ -18,7 +18,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::Uri;
-use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -50,10 +49,12 @@ impl Connector {
     }
 }
 
+/// What it connects: for hyper-util's pool, wrapped in `TokioIo` (which
+/// gives it hyper's I/O traits); [`super::wire`] takes the `Stream` out.
 impl tower::Service<Uri> for Connector {
-    type Response = Stream;
+    type Response = TokioIo<Stream>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<TokioIo<Stream>, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.tcp.poll_ready(cx).map_err(Into::into)
@@ -67,15 +68,15 @@ impl tower::Service<Uri> for Connector {
         let connecting = self.tcp.call(dst);
         let tls = self.tls.clone();
         Box::pin(async move {
-            let tcp = connecting.await?;
+            let tcp = connecting.await?.into_inner();
             if !https {
-                return Ok(Stream::Plain(tcp));
+                return Ok(TokioIo::new(Stream::Plain(tcp)));
             }
-            let stream = tls.connect(&host, tcp.into_inner()).await?;
-            Ok(Stream::Tls(Box::new(TlsIo {
+            let stream = tls.connect(&host, tcp).await?;
+            Ok(TokioIo::new(Stream::Tls(Box::new(TlsIo {
                 stream,
                 buf: vec![0; TLS_READ].into_boxed_slice(),
-            })))
+            }))))
         })
     }
 }
@@ -83,7 +84,7 @@ impl tower::Service<Uri> for Connector {
 /// A connection of the direct path.
 pub(crate) enum Stream {
     /// `http://`: read and written as hyper-util's own connector's are.
-    Plain(TokioIo<TcpStream>),
+    Plain(TcpStream),
     /// `https://`.
     Tls(Box<TlsIo>),
 }
@@ -107,81 +108,17 @@ impl TlsIo {
     }
 }
 
-impl Read for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_read(cx, buf),
-            Stream::Tls(tls) => {
-                let read = ready!(tls.poll_read_own(cx, buf.remaining()))?;
-                buf.put_slice(read);
-                Poll::Ready(Ok(()))
-            }
-        }
-    }
-}
-
-impl Write for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_write(cx, buf),
-            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    /// TCP writes vectors; a TLS stream does not (hyper then gathers an
-    /// answer's pieces into one buffer before it writes).
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(io) => io.is_write_vectored(),
-            Stream::Tls(tls) => tls.stream.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_flush(cx),
-            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_shutdown(cx),
-            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_shutdown(cx),
-        }
-    }
-}
-
 /// The peer's and our addresses, as hyper-util's connector gives them.
 impl Connection for Stream {
     fn connected(&self) -> Connected {
         match self {
-            Stream::Plain(io) => io.connected(),
+            Stream::Plain(tcp) => tcp.connected(),
             Stream::Tls(tls) => tls.stream.get_ref().get_ref().get_ref().connected(),
         }
     }
 }
 
-/// For [`super::wire`]: TCP as it is, TLS through the buffer of its own.
+/// TCP as it is, TLS through the buffer of its own.
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -189,7 +126,7 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_read(cx, buf),
+            Stream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Stream::Tls(tls) => {
                 let read = ready!(tls.poll_read_own(cx, buf.remaining()))?;
                 buf.put_slice(read);
@@ -206,22 +143,42 @@ impl AsyncWrite for Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_write(cx, buf),
+            Stream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_flush(cx),
+            Stream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io.inner_mut()).poll_shutdown(cx),
+            Stream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Stream::Tls(tls) => Pin::new(&mut tls.stream).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    /// TCP writes vectors; a TLS stream does not (hyper then gathers an
+    /// answer's pieces into one buffer before it writes).
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(tcp) => tcp.is_write_vectored(),
+            Stream::Tls(tls) => tls.stream.is_write_vectored(),
         }
     }
 }

@@ -202,9 +202,8 @@ impl Direct {
             .oneshot(self.origin.clone())
             .await
             .map_err(TransportError::connect)?;
-        #[cfg(not(feature = "native-tls"))]
-        let io = io.into_inner();
-        Ok(Conn::new(io))
+        // The connector's I/O for hyper's pool is wrapped in `TokioIo`.
+        Ok(Conn::new(io.into_inner()))
     }
 }
 

@@ -174,7 +174,7 @@ impl Conn {
     #[cfg(test)]
     pub(crate) fn tcp(stream: tokio::net::TcpStream) -> Self {
         #[cfg(feature = "native-tls")]
-        let stream = super::connect::Stream::Plain(hyper_util::rt::TokioIo::new(stream));
+        let stream = super::connect::Stream::Plain(stream);
         Self::new(stream)
     }
 
