@@ -164,6 +164,14 @@ pub async fn read_inputs(
         return Err(problem(StatusCode::NOT_FOUND, "no such operation"));
     };
     let incoming = Incoming::read(req, config.body_limit).await?;
+    let values = values_of(&incoming, route)?;
+    let forwarded = forwarded_headers(&incoming.headers, route.trusted);
+    Ok((values, forwarded))
+}
+
+/// The values of `route`'s inputs in `incoming`: 400 naming the input when a
+/// required one is missing or the body is not JSON.
+pub(crate) fn values_of(incoming: &Incoming, route: &RouteSpec) -> Result<Values, Response> {
     let mut values = Vec::with_capacity(route.inputs.len());
     for input in route.inputs {
         let (name, required) = (input.name, input.required);
@@ -184,8 +192,7 @@ pub async fn read_inputs(
         }
         values.push(value);
     }
-    let forwarded = forwarded_headers(&incoming.headers, route.trusted);
-    Ok((Values(values.into_iter()), forwarded))
+    Ok(Values(values.into_iter()))
 }
 
 /// The default handler of a route with a `call`: the inputs to the consumed

@@ -97,24 +97,27 @@ impl Incoming {
             Ok(params) => params.iter().map(|(_, v)| v.to_owned()).collect(),
             Err(_) => Vec::new(),
         };
-        let query = parts
-            .uri
-            .query()
-            .map(|q| url_decode_pairs(q).into_iter().collect())
-            .unwrap_or_default();
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
             problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the request body is larger than {limit} bytes"),
             )
         })?;
-        Ok(Self {
+        Ok(Self::new(path, parts.uri.query(), parts.headers, body))
+    }
+
+    /// A request already taken apart: its path parameters (decoded, in
+    /// route order), raw query, headers and body.
+    pub fn new(path: Vec<String>, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
             path,
-            query,
-            headers: parts.headers,
+            query: query
+                .map(|q| url_decode_pairs(q).into_iter().collect())
+                .unwrap_or_default(),
+            headers,
             body,
             parsed: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// The path parameter at `index` (its route name is for the message).
@@ -265,18 +268,21 @@ pub fn forwarded_headers(caller: &HeaderMap, trusted: &[&str]) -> HeaderMap {
     for v in caller.get_all(header::COOKIE) {
         out.append(header::COOKIE, v.clone());
     }
-    for name in trusted {
-        let Ok(h) = HeaderName::from_bytes(name.as_bytes()) else {
-            continue;
-        };
-        if HOP_BY_HOP.contains(&h) || h == header::COOKIE {
-            continue;
-        }
+    for h in forwarded_names(trusted) {
         for v in caller.get_all(&h) {
             out.append(h.clone(), v.clone());
         }
     }
     out
+}
+
+/// The trusted header names [`forwarded_headers`] passes on besides
+/// `Cookie`, in order: valid names that are neither hop-by-hop nor `Cookie`.
+pub(crate) fn forwarded_names(trusted: &[&str]) -> impl Iterator<Item = HeaderName> {
+    trusted
+        .iter()
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+        .filter(|h| !HOP_BY_HOP.contains(h) && *h != header::COOKIE)
 }
 
 /// Maps a client error to the adapter's answer: the upstream's own error

@@ -12,6 +12,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
 const BIN: &str = env!("CARGO_BIN_EXE_logto-experience");
 
 fn free_port() -> u16 {
@@ -360,9 +362,15 @@ async fn wait_arrived(arrived: &std::sync::atomic::AtomicUsize, n: usize) {
     panic!("the requests never reached the upstream");
 }
 
-/// The binary in front of `upstream` with `--grace SECONDS`; returns it, its
-/// REST address and the URL of `interaction` through it.
-fn start_in_front_of(upstream: std::net::SocketAddr, grace: &str) -> (Child, String, String) {
+/// The binary in front of `upstream` with `--grace SECONDS` and `RUST_LOG`
+/// at `log` (`warn`: requests are served on the lean path; `info`: they are
+/// logged, through hyper and axum); returns it, its REST address and the URL
+/// of `interaction` through it.
+fn start_in_front_of(
+    upstream: std::net::SocketAddr,
+    grace: &str,
+    log: &str,
+) -> (Child, String, String) {
     let addr = format!("127.0.0.1:{}", free_port());
     let (child, _) = start(
         &[
@@ -373,7 +381,7 @@ fn start_in_front_of(upstream: std::net::SocketAddr, grace: &str) -> (Child, Str
             "--grace",
             grace,
         ],
-        &[("LOGTO_API_KEY", "k")],
+        &[("LOGTO_API_KEY", "k"), ("RUST_LOG", log)],
         2,
     );
     let url = format!("http://{addr}/v1/api/experience/interaction");
@@ -382,8 +390,26 @@ fn start_in_front_of(upstream: std::net::SocketAddr, grace: &str) -> (Child, Str
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
+    // On the lean path and on hyper's.
+    for log in ["warn", "info"] {
+        sigterm_lets_in_flight_requests_finish(log).await;
+    }
+}
+
+async fn sigterm_lets_in_flight_requests_finish(log: &str) {
     let (up_addr, arrived) = slow_upstream(Duration::from_millis(1500)).await;
-    let (mut child, addr, url) = start_in_front_of(up_addr, "5");
+    let (mut child, addr, url) = start_in_front_of(up_addr, "5", log);
+    // An idle keep-alive connection (after a 400, which does not reach the
+    // upstream) does not hold the stop up.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(
+        b"POST /v1/api/experience/identification HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n{nope",
+    )
+    .await
+    .unwrap();
+    let mut first = [0u8; 12];
+    idle.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 400");
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
             let url = url.clone();
@@ -413,7 +439,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_connections() {
 #[tokio::test]
 async fn the_process_exits_when_the_grace_period_is_over() {
     let (up_addr, arrived) = slow_upstream(Duration::from_secs(30)).await;
-    let (mut child, _, url) = start_in_front_of(up_addr, "1");
+    let (mut child, _, url) = start_in_front_of(up_addr, "1", "warn");
     let stuck = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
     wait_arrived(&arrived, 1).await;
     let stopped_at = std::time::Instant::now();

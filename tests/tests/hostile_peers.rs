@@ -1,6 +1,7 @@
 //! Callers and upstreams that misbehave, against a generated REST adapter
-//! served by `logto_client::listen::serve` (what the binary and `naftiko
-//! serve` run): slowloris, oversized and ambiguous requests, values that
+//! served by `logto_client::listen::serve_lean` (what the binary runs; the
+//! lean path hands what it does not serve to hyper, as `listen::serve` and
+//! `naftiko serve` run it): slowloris, oversized and ambiguous requests, values that
 //! would smuggle headers upstream, upstreams that die mid-answer or answer
 //! too much. Every case speaks raw HTTP/1.1 over TCP, so what is asserted is
 //! exactly what crossed the wire.
@@ -180,17 +181,34 @@ async fn adapter_with_timeout(upstream: &str, answer_limit: usize, timeout: Dura
         .timeout(timeout)
         .build()
         .unwrap();
-    let router = edge_rest::router(
+    serve_edge(client, true).await.0
+}
+
+/// The edge adapter of `client`, served with a 1 s header timeout, on the
+/// lean path or on hyper alone; returns its address and its lean path.
+async fn serve_edge(
+    client: edge_api::Client,
+    lean: bool,
+) -> (String, Option<logto_client::listen::Lean>) {
+    let (router, lean_path) = edge_rest::lean_router(
         edge_rest::Forwarder {
             upstreams: edge_rest::Upstreams { edge_api: client },
         },
         RestConfig::default(),
     );
+    let lean_path = lean_path.filter(|_| lean);
     let limits = HttpLimits {
         header_read_timeout: Duration::from_secs(1),
         ..HttpLimits::default()
     };
-    common::listen_serve(router, limits).await
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = lean_path.clone();
+    tokio::spawn(async move {
+        logto_client::listen::serve_lean(listener, router, served, &limits, std::future::pending())
+            .await
+    });
+    (addr, lean_path)
 }
 
 /// Sends raw bytes, reads until the adapter closes the connection (or 5 s).
@@ -226,6 +244,99 @@ fn status_of(answer: &str) -> u16 {
 fn get(target: &str, extra: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{extra}\r\n")
         .into_bytes()
+}
+
+/// Raw requests, each sent (then a `GET` of an unknown path that closes the
+/// connection) to the adapter on hyper alone and on the lean path, each in
+/// front of its own upstream with the same script: the callers get the same
+/// bytes (but the `date` and the upstream's port), the upstreams read the
+/// same requests, and the lean path served exactly the requests it should
+/// (the others went to hyper, on the same connection).
+#[tokio::test]
+async fn the_lean_path_answers_and_forwards_as_hyper_does() {
+    const LAST: &str = "GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    let get = |extra: &str| format!("GET /answer HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
+    let echo = |body: &str| {
+        format!(
+            "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let two = |a: String, b: &str| format!("{a}{b}");
+    let sized = Upstream::Sized(2);
+    let cases: Vec<(&str, Upstream, String, u64)> = vec![
+        ("a GET", sized, get(""), 1),
+        ("cookies", sized, get("cookie: a=1\r\nx-other: 1\r\nCookie: b=2\r\n"), 1),
+        ("two pipelined", sized, two(get(""), &get("")), 2),
+        ("a query input", sized, "GET /tagged?tag=a%20b&tag=c+d&x HTTP/1.1\r\nhost: x\r\n\r\n".into(), 1),
+        ("a JSON body", sized, echo("{\"b\": [1, 2.50, \"\\u00e9\"], \"a\": null}"), 1),
+        ("exact numbers", sized, echo(common::EXACT_NUMBERS), 1),
+        ("not JSON", sized, echo("{nope"), 1),
+        ("no body", sized, echo(""), 1),
+        ("a chunked answer", Upstream::Chunked(100_000), get(""), 1),
+        ("a short answer cut", Upstream::ClosesMidBody { announced: 100, sent: 10 }, get(""), 1),
+        ("a redirect", Upstream::Redirects, get(""), 1),
+        ("HEAD", sized, "HEAD /answer HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("404", sized, "GET /answers HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("405", sized, "DELETE /answer HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("a trailing slash", sized, "GET /answer/ HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("an encoded path", sized, "GET /%61nswer HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("the OpenAPI document", sized, "GET /openapi.json HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
+        ("HTTP/1.0", sized, "GET /answer HTTP/1.0\r\n\r\n".into(), 0),
+        ("a UTF-8 header value", sized, get("x-name: caf\u{e9}\r\n"), 0),
+        (
+            "a chunked request",
+            sized,
+            "POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n".into(),
+            0,
+        ),
+        ("served, then handed over", sized, two(get(""), "GET /openapi.json HTTP/1.1\r\nhost: x\r\n\r\n"), 1),
+        ("handed over, then hyper's", sized, two("GET /nope HTTP/1.1\r\nhost: x\r\n\r\n".into(), &get("")), 0),
+    ];
+    for (what, script, request, served) in cases {
+        let mut runs = Vec::new();
+        for lean in [false, true] {
+            let (up, seen) = upstream(script).await;
+            let client = edge_api::Client::builder()
+                .base_url(&up)
+                .cookie_store(false)
+                .build()
+                .unwrap();
+            let (addr, lean_path) = serve_edge(client, lean).await;
+            let answer = exchange(&addr, format!("{request}{LAST}").as_bytes()).await;
+            let port = up.trim_start_matches("http://");
+            let mask = |text: &str| {
+                text.replace(port, "UPSTREAM")
+                    .split("\r\n")
+                    .map(|l| {
+                        if l.starts_with("date: ") {
+                            "date: *"
+                        } else {
+                            l
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\r\n")
+            };
+            let seen: Vec<String> = seen.lock().unwrap().iter().map(|r| mask(r)).collect();
+            let count = lean_path.map_or(0, |l| l.served());
+            runs.push((mask(&answer.0), answer.1, seen, count));
+        }
+        let (hyper, lean) = (&runs[0], &runs[1]);
+        assert_eq!(lean.0, hyper.0, "{what}: the answers differ");
+        assert_eq!(lean.1, hyper.1, "{what}: one connection ended in an error");
+        assert_eq!(
+            lean.2, hyper.2,
+            "{what}: the upstreams read different requests"
+        );
+        assert_eq!(lean.3, served, "{what}: requests served on the lean path");
+        assert!(hyper.0.starts_with("HTTP/1."), "{what}: {}", hyper.0);
+        assert!(
+            hyper.0.contains("no route for `/nope`") || what == "HTTP/1.0",
+            "{what}: {}",
+            hyper.0
+        );
+    }
 }
 
 #[tokio::test]

@@ -38,7 +38,9 @@ async fn logto_adapter(upstream: &str) -> String {
             logto_experience: client,
         },
     };
-    common::serve(logto_rest::router(forwarder, RestConfig::default())).await
+    // On the lean path, as the binary serves it.
+    let (router, lean) = logto_rest::lean_router(forwarder, RestConfig::default());
+    common::serve_lean(router, lean).await
 }
 
 #[tokio::test]

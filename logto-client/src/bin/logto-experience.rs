@@ -83,6 +83,11 @@ struct Args {
     /// Seconds a caller has to send a request's headers (slowloris guard).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     header_timeout: u64,
+    /// Serve every REST request through hyper and axum, never on the lean
+    /// path (hand-written HTTP/1 for the generated routes, used while request
+    /// logging is off: `RUST_LOG=warn`), e.g. to compare the two.
+    #[arg(long)]
+    no_lean_path: bool,
     /// Seconds in-flight requests get to finish after Ctrl-C or SIGTERM
     /// (new connections are refused at once); then the process exits.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
@@ -204,15 +209,21 @@ async fn serve(args: Args) -> ExitCode {
         body_limit: args.body_limit,
         ..RestConfig::default()
     };
-    let app = rest::router(
+    let (app, lean) = rest::lean_router(
         Forwarder {
             upstreams: Upstreams {
                 logto_experience: client,
             },
         },
         config,
-    )
-    .layer(
+    );
+    // The lean path does not go through the request log below: it serves
+    // only while that log is off (`RUST_LOG=warn`, say).
+    let lean = lean.filter(|_| {
+        !args.no_lean_path
+            && !tracing::enabled!(target: "tower_http::trace::on_response", tracing::Level::INFO)
+    });
+    let app = app.layer(
         tower_http::trace::TraceLayer::new_for_http()
             .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO))
             .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
@@ -266,7 +277,7 @@ async fn serve(args: Args) -> ExitCode {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let rest_server = listen::serve(listener, app, &limits, stopped(stop_rx.clone()));
+    let rest_server = listen::serve_lean(listener, app, lean, &limits, stopped(stop_rx.clone()));
     let mcp_server = listen::serve(mcp_listener, mcp_app, &limits, stopped(stop_rx.clone()));
     let grace = Duration::from_secs(args.grace);
     let deadline = async move {

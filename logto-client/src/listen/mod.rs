@@ -59,6 +59,10 @@ impl Default for HttpLimits {
 }
 
 mod framing;
+mod lean;
+mod respond;
+
+pub use lean::Lean;
 
 /// hyper's smallest read buffer; a smaller `max_buf_size` makes it panic.
 const MIN_BUF: usize = 8192;
@@ -72,7 +76,22 @@ pub async fn serve(
     limits: &HttpLimits,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let max_uri = limits.max_uri_bytes;
+    serve_lean(listener, router, None, limits, stop).await
+}
+
+/// [`serve`], with the generated routes of `lean` (when given) served on
+/// the lean path (see [`Lean`]): each connection starts there and moves to
+/// hyper and `router` for good at its first request the lean path does not
+/// serve. `router` must be the one the same generated code built along with
+/// `lean` (`rest::lean_router`), with no layer that would see or change its
+/// routes' requests: the lean path does not go through it.
+pub async fn serve_lean(
+    listener: TcpListener,
+    router: axum::Router,
+    lean: Option<Lean>,
+    limits: &HttpLimits,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -85,7 +104,15 @@ pub async fn serve(
         // Any other value makes hyper allocate the header array per request.
         builder.max_headers(limits.max_headers);
     }
+    let hyper = Arc::new(Hyper {
+        builder,
+        router,
+        limits: limits.clone(),
+    });
     let graceful = GracefulShutdown::new();
+    // Tells connections on the lean path to stop between requests; their
+    // tasks hold a receiver each, so `closed` says when all are gone.
+    let (halt, halted) = tokio::sync::watch::channel(false);
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -104,9 +131,57 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let hyper = Arc::clone(&hyper);
+        let watcher = graceful.watcher();
+        // The connection runs with its own upstream connection slot (see
+        // `client::affine`).
+        match &lean {
+            Some(lean) => {
+                let lean = lean.clone();
+                let mut halted = halted.clone();
+                tokio::spawn(crate::client::affine_scope(async move {
+                    let rest = lean.serve(stream, &hyper.limits, &mut halted).await;
+                    drop(halted);
+                    if let Some(io) = rest {
+                        hyper.connection(io, watcher).await;
+                    }
+                }));
+            }
+            None => {
+                tokio::spawn(crate::client::affine_scope(
+                    hyper.connection(stream, watcher),
+                ));
+            }
+        }
+    }
+    drop(listener);
+    drop(halted);
+    let _ = halt.send(true);
+    tokio::join!(graceful.shutdown(), halt.closed());
+    Ok(())
+}
+
+/// What serves a connection on hyper: its settings and the router.
+struct Hyper {
+    builder: hyper::server::conn::http1::Builder,
+    router: axum::Router,
+    limits: HttpLimits,
+}
+
+impl Hyper {
+    /// Serves `io` on hyper, watched for graceful shutdown.
+    fn connection<IO>(
+        &self,
+        io: IO,
+        watcher: hyper_util::server::graceful::Watcher,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let max_uri = self.limits.max_uri_bytes;
         let marks = Arc::new(framing::Marks::default());
-        let io = framing::Framed::new(stream, limits.max_head_bytes, Arc::clone(&marks));
-        let router = router.clone();
+        let io = framing::Framed::new(io, self.limits.max_head_bytes, Arc::clone(&marks));
+        let router = self.router.clone();
         // The checks run before the router (no middleware boxing per request).
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let refused = if marks.next_is_ambiguous() {
@@ -122,19 +197,13 @@ pub async fn serve(
                 }
             }
         });
-        let conn = builder.serve_connection(TokioIo::new(io), service);
-        // The connection runs with its own upstream connection slot (see
-        // `client::affine`).
-        let conn = crate::client::affine_scope(graceful.watch(conn));
-        tokio::spawn(async move {
+        let conn = watcher.watch(self.builder.serve_connection(TokioIo::new(io), service));
+        async move {
             if let Err(e) = conn.await {
                 tracing::debug!("connection ended: {e}");
             }
-        });
+        }
     }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }
 
 fn is_connection_error(e: &std::io::Error) -> bool {

@@ -29,6 +29,21 @@ pub async fn listen_serve(
     addr
 }
 
+/// Serves a generated adapter's `router` and its lean path (`lean_router`)
+/// as the binary does (`logto_client::listen::serve_lean`), on 127.0.0.1 on a
+/// free port; returns `http://127.0.0.1:PORT`.
+pub async fn serve_lean(router: axum::Router, lean: Option<logto_client::listen::Lean>) -> String {
+    assert!(lean.is_some(), "the adapter has no lean path");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let limits = logto_client::listen::HttpLimits::default();
+        logto_client::listen::serve_lean(listener, router, lean, &limits, std::future::pending())
+            .await
+    });
+    format!("http://{addr}")
+}
+
 /// Reads an HTTP/1 head byte by byte, up to and with its blank line (less
 /// when the peer stops first: empty when it closed before a byte).
 pub async fn read_head(conn: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {

@@ -1,0 +1,785 @@
+//! The lean path: a generated REST adapter's own routes served on
+//! hand-written HTTP/1 (httparse, hyper's parser) in the connection's task,
+//! without hyper's server, axum's router or a `Request` (issue 9: those cost
+//! more than the proxying itself).
+//!
+//! A connection starts here. A request the lean path serves is parsed once,
+//! routed on its method and raw path the way axum routes it (a literal
+//! segment before a parameter), read into the same [`Incoming`] the axum
+//! route reads, and handed to the same handlers; their `Response` is written
+//! as hyper writes it ([`super::respond`]). Anything else moves the
+//! connection, with the bytes read so far, to hyper and the adapter's axum
+//! router for good: a path or method no generated route serves (404, 405,
+//! `/openapi.json`), `HEAD`, HTTP/1.0, a request hyper would refuse or frame
+//! differently (over the limits, `Transfer-Encoding`, `Connection`,
+//! `Upgrade`, `Expect`, a length not plain digits or given twice, a body over
+//! the limit, a header value that is not ASCII, a target with bytes a URI
+//! does not take raw). So every answer the lean path does not write itself
+//! comes from the same code as before, with the same limits.
+
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use axum::response::Response;
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::HttpLimits;
+use crate::rest::{Dispatch, HandlerFuture, Read, RouteSpec, Shared, Values, values_of};
+use crate::server::{Incoming, forwarded_names};
+
+/// The read buffer's size (hyper's first read buffer is 8 KiB too).
+const READ_BUF: usize = 8192;
+
+/// Headers a request may have on the lean path (hyper's default limit;
+/// more go to hyper, which answers 431).
+const MAX_HEADERS: usize = 100;
+
+/// The generated routes of a REST adapter and its handlers, served on the
+/// lean path by [`super::serve_lean`].
+#[derive(Clone)]
+pub struct Lean(Arc<Inner>);
+
+impl std::fmt::Debug for Lean {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lean")
+            .field("routes", &self.0.patterns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    routes: &'static [RouteSpec],
+    patterns: Vec<Pattern>,
+    /// Paths the adapter's router serves besides `routes` (`/openapi.json`).
+    others: &'static [&'static str],
+    handle: Box<dyn Handle>,
+    /// Requests served on the lean path so far.
+    served: AtomicU64,
+}
+
+/// The adapter's handlers, whatever their type.
+trait Handle: Send + Sync {
+    fn call(&self, values: Values, forwarded: HeaderMap, op: usize) -> HandlerFuture<'_>;
+    fn body_limit(&self) -> usize;
+}
+
+struct Handlers<H> {
+    shared: Shared<H>,
+    dispatch: Dispatch<H>,
+}
+
+impl<H: Send + Sync + 'static> Handle for Handlers<H> {
+    fn call(&self, values: Values, forwarded: HeaderMap, op: usize) -> HandlerFuture<'_> {
+        (self.dispatch)(&self.shared.0, values, forwarded, op)
+    }
+
+    fn body_limit(&self) -> usize {
+        self.shared.1.body_limit
+    }
+}
+
+/// One route, as axum's router sees it.
+struct Pattern {
+    /// Its index in the adapter's routes.
+    op: usize,
+    method: &'static str,
+    segments: Vec<Segment>,
+    /// The index of the first pattern with the same path (one axum route).
+    path_id: usize,
+    /// Whether an input is read from a header: the caller's headers are then
+    /// all read into a map, as axum gives them.
+    reads_headers: bool,
+    /// The headers forwarded besides `Cookie` (`server::forwarded_names`).
+    trusted: Vec<HeaderName>,
+}
+
+enum Segment {
+    Literal(&'static str),
+    Param,
+}
+
+impl Pattern {
+    /// Whether a path, split at its slashes (raw, as the caller wrote it), is
+    /// this route's.
+    fn matches(&self, parts: &[&str]) -> bool {
+        self.segments.len() == parts.len()
+            && self
+                .segments
+                .iter()
+                .zip(parts)
+                .all(|(segment, part)| match segment {
+                    Segment::Literal(text) => part == text,
+                    Segment::Param => !part.is_empty(),
+                })
+    }
+
+    /// Whether axum's router tries this route before `other` (both matching
+    /// one path): at the first segment where they differ, a literal wins.
+    fn before(&self, other: &Pattern) -> bool {
+        for (a, b) in self.segments.iter().zip(&other.segments) {
+            match (a, b) {
+                (Segment::Literal(_), Segment::Param) => return true,
+                (Segment::Param, Segment::Literal(_)) => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// The path parameters in a path split at its slashes, percent-decoded
+    /// as axum decodes them (none at all when one is not UTF-8 once decoded:
+    /// axum's extractor fails then, and the route reads no parameter).
+    fn params(&self, parts: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            if let Segment::Param = segment {
+                match percent_encoding::percent_decode_str(part).decode_utf8() {
+                    Ok(v) => out.push(v.into_owned()),
+                    Err(_) => return Vec::new(),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Most segments a path served on the lean path has (longer go to hyper).
+const MAX_SEGMENTS: usize = 16;
+
+/// `path` split at its slashes, once for all the routes it is matched
+/// against; `None` past [`MAX_SEGMENTS`].
+fn split(path: &str) -> Option<([&str; MAX_SEGMENTS], usize)> {
+    let mut parts = [""; MAX_SEGMENTS];
+    let mut n = 0;
+    let mut start = 0;
+    // A byte loop: `str::split` searches with `memchr`, which costs more
+    // than the search on paths this short.
+    for (i, b) in path.bytes().enumerate().chain([(path.len(), b'/')]) {
+        if b == b'/' {
+            *parts.get_mut(n)? = path.get(start..i)?;
+            n += 1;
+            start = i + 1;
+        }
+    }
+    Some((parts, n))
+}
+
+/// A request head the lean path serves, as offsets into the bytes read.
+struct Head {
+    pattern: usize,
+    head_len: usize,
+    body_len: usize,
+    path: Range<usize>,
+    query: Option<Range<usize>>,
+    /// Every header (name, value), when the route reads one.
+    headers: Vec<(Range<usize>, Range<usize>)>,
+    /// The forwarded values: 0 for `Cookie`, 1 + i for trusted name i.
+    forwarded: Vec<(usize, Range<usize>)>,
+}
+
+enum Step {
+    /// The head is not complete yet.
+    More,
+    /// Not for the lean path: hyper takes the connection.
+    HandOff,
+    Serve(Head),
+}
+
+impl Lean {
+    /// The lean path for `routes`, served by `dispatch` on `shared` (what
+    /// the adapter's axum routes are built from: see `rest::routes`);
+    /// `others` are the paths its router serves besides them. `None` when
+    /// a route's path is not made of whole literal and `{param}` segments
+    /// (the matching here would not be axum's).
+    pub fn new<H: Send + Sync + 'static>(
+        routes: &'static [RouteSpec],
+        others: &'static [&'static str],
+        shared: Shared<H>,
+        dispatch: Dispatch<H>,
+    ) -> Option<Self> {
+        let mut patterns: Vec<Pattern> = Vec::with_capacity(routes.len());
+        let mut paths: Vec<&'static str> = Vec::with_capacity(routes.len());
+        for (op, spec) in routes.iter().enumerate() {
+            let (method, path) = spec.route.split_once(' ').unwrap_or(("GET", spec.route));
+            // The routes `rest::routes` skips are not served here either.
+            let routed = http::Method::from_bytes(method.as_bytes())
+                .ok()
+                .and_then(|m| axum::routing::MethodFilter::try_from(m).ok())
+                .is_some();
+            if !routed {
+                continue;
+            }
+            let mut segments = Vec::new();
+            for part in path.split('/') {
+                let param = part.len() >= 2 && part.starts_with('{') && part.ends_with('}');
+                let inner = part
+                    .get(1..part.len().saturating_sub(1))
+                    .unwrap_or_default();
+                if param && !inner.contains(['{', '}', '*']) {
+                    segments.push(Segment::Param);
+                } else if part.contains(['{', '}', '*']) {
+                    return None;
+                } else {
+                    segments.push(Segment::Literal(part));
+                }
+            }
+            let path_id = match paths.iter().position(|p| *p == path) {
+                Some(i) => i,
+                None => {
+                    paths.push(path);
+                    paths.len() - 1
+                }
+            };
+            patterns.push(Pattern {
+                op,
+                method,
+                segments,
+                path_id,
+                reads_headers: spec.inputs.iter().any(|i| matches!(i.read, Read::Header)),
+                trusted: forwarded_names(spec.trusted).collect(),
+            });
+        }
+        Some(Self(Arc::new(Inner {
+            routes,
+            patterns,
+            others,
+            handle: Box::new(Handlers { shared, dispatch }),
+            served: AtomicU64::new(0),
+        })))
+    }
+
+    /// How many requests the lean path has served (the others went to
+    /// hyper and the router).
+    pub fn served(&self) -> u64 {
+        self.0.served.load(Ordering::Relaxed)
+    }
+
+    /// Serves `io` until it closes, times out, `halt` says stop (between
+    /// requests), or a request is not for the lean path: then the connection
+    /// and the bytes read of that request come back, for hyper.
+    pub(super) async fn serve(
+        &self,
+        mut io: TcpStream,
+        limits: &HttpLimits,
+        halt: &mut watch::Receiver<bool>,
+    ) -> Option<Rewound> {
+        let inner = &*self.0;
+        let mut buf = BytesMut::with_capacity(READ_BUF);
+        let mut out = Vec::with_capacity(READ_BUF);
+        // One timer for the connection, set again for each head it waits for
+        // (hyper's header read timeout: the connection is closed).
+        let timer = tokio::time::sleep(limits.header_read_timeout);
+        tokio::pin!(timer);
+        loop {
+            let mut scanned = 0;
+            let mut armed = false;
+            let head = loop {
+                // A head ends with a line feed: look again only when one came.
+                if buf
+                    .get(scanned..)
+                    .is_some_and(|new| memchr::memchr(b'\n', new).is_some())
+                {
+                    match inner.parse(&buf, limits.max_uri_bytes) {
+                        Step::Serve(head) => break head,
+                        Step::HandOff => return Some(Rewound::new(io, buf.freeze())),
+                        Step::More => {}
+                    }
+                }
+                scanned = buf.len();
+                if buf.len() > limits.max_head_bytes {
+                    return Some(Rewound::new(io, buf.freeze()));
+                }
+                let idle = buf.is_empty();
+                if idle && *halt.borrow() {
+                    return None;
+                }
+                if !armed {
+                    timer
+                        .as_mut()
+                        .reset(Instant::now() + limits.header_read_timeout);
+                    armed = true;
+                }
+                if buf.capacity() - buf.len() < READ_BUF / 2 {
+                    buf.reserve(READ_BUF);
+                }
+                let read = tokio::select! {
+                    biased;
+                    read = io.read_buf(&mut buf) => read,
+                    () = &mut timer => return None,
+                    _ = halt.changed(), if idle => return None,
+                };
+                match read {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            };
+            let whole = head.head_len + head.body_len;
+            while buf.len() < whole {
+                buf.reserve(whole - buf.len());
+                match io.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            }
+            let raw = buf.split_to(whole).freeze();
+            inner.served.fetch_add(1, Ordering::Relaxed);
+            let resp = inner.answer(head, raw).await;
+            if !super::respond::respond(&mut io, &mut out, resp).await {
+                return None;
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The route of `method` and `path`: the pattern axum's router would
+    /// pick, `None` when that route has no such method or the path is
+    /// another of the router's.
+    fn find(&self, method: &str, path: &str) -> Option<usize> {
+        if self.others.contains(&path) {
+            return None;
+        }
+        let (parts, n) = split(path)?;
+        let parts = parts.get(..n)?;
+        let mut best: Option<&Pattern> = None;
+        for p in &self.patterns {
+            if p.matches(parts) && best.is_none_or(|b| p.before(b)) {
+                best = Some(p);
+            }
+        }
+        let best = best?;
+        self.patterns
+            .iter()
+            .position(|p| p.path_id == best.path_id && p.method == method)
+    }
+
+    /// Reads a request head at the start of `buf`.
+    fn parse(&self, buf: &[u8], max_uri: usize) -> Step {
+        // Left uninitialised: 100 empty headers would be written first.
+        let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_request_with_uninit_headers(&mut req, buf, &mut slots);
+        let head_len = match parsed {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Step::More,
+            Err(_) => return Step::HandOff,
+        };
+        let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
+            return Step::HandOff;
+        };
+        // hyper answers HEAD without a body and frames CONNECT apart.
+        if method == "HEAD" || method == "CONNECT" {
+            return Step::HandOff;
+        }
+        if target.len() > max_uri || !target.starts_with('/') || !target.bytes().all(plain) {
+            return Step::HandOff;
+        }
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let Some((pattern, p)) = self
+            .find(method, path)
+            .and_then(|i| Some((i, self.patterns.get(i)?)))
+        else {
+            return Step::HandOff;
+        };
+        let at = |s: &[u8]| {
+            let start = s.as_ptr().addr() - buf.as_ptr().addr();
+            start..start + s.len()
+        };
+        let mut body_len = None;
+        let mut all = Vec::new();
+        let mut forwarded = Vec::new();
+        for h in req.headers.iter() {
+            let name = h.name;
+            if !h.value.is_ascii() {
+                return Step::HandOff;
+            }
+            if name.eq_ignore_ascii_case("content-length") {
+                let (None, Some(n)) = (body_len, digits(h.value)) else {
+                    return Step::HandOff;
+                };
+                body_len = Some(n);
+            } else if ["transfer-encoding", "connection", "upgrade", "expect"]
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n))
+            {
+                return Step::HandOff;
+            } else if name.eq_ignore_ascii_case("cookie") {
+                forwarded.push((0, at(h.value)));
+            }
+            for (i, t) in p.trusted.iter().enumerate() {
+                if name.eq_ignore_ascii_case(t.as_str()) {
+                    forwarded.push((i + 1, at(h.value)));
+                }
+            }
+            if p.reads_headers {
+                all.push((at(name.as_bytes()), at(h.value)));
+            }
+        }
+        let body_len = body_len.unwrap_or(0);
+        if body_len > self.handle.body_limit() {
+            return Step::HandOff;
+        }
+        Step::Serve(Head {
+            pattern,
+            head_len,
+            body_len,
+            path: at(path.as_bytes()),
+            query: query.map(|q| at(q.as_bytes())),
+            headers: all,
+            forwarded,
+        })
+    }
+
+    /// The handler's answer to a request (`raw`: its head and body).
+    async fn answer(&self, mut head: Head, raw: Bytes) -> Response {
+        let (Some(p), Some(path)) = (
+            self.patterns.get(head.pattern),
+            raw.get(head.path.clone())
+                .and_then(|s| std::str::from_utf8(s).ok()),
+        ) else {
+            return crate::server::problem(http::StatusCode::NOT_FOUND, "no such operation");
+        };
+        let Some(route) = self.routes.get(p.op) else {
+            return crate::server::problem(http::StatusCode::NOT_FOUND, "no such operation");
+        };
+        let value = |r: Range<usize>| HeaderValue::from_maybe_shared(raw.slice(r)).ok();
+        let mut headers = HeaderMap::new();
+        for (name, v) in head.headers {
+            let name = raw.get(name).and_then(|n| HeaderName::from_bytes(n).ok());
+            if let (Some(name), Some(v)) = (name, value(v)) {
+                headers.append(name, v);
+            }
+        }
+        // `server::forwarded_headers`' order: cookies, then each trusted name.
+        head.forwarded.sort_by_key(|(which, _)| *which);
+        let mut forwarded = HeaderMap::new();
+        for (which, v) in head.forwarded {
+            let name = match which.checked_sub(1) {
+                None => Some(header::COOKIE),
+                Some(i) => p.trusted.get(i).cloned(),
+            };
+            if let (Some(name), Some(v)) = (name, value(v)) {
+                forwarded.append(name, v);
+            }
+        }
+        let query = head
+            .query
+            .and_then(|r| raw.get(r))
+            .and_then(|q| std::str::from_utf8(q).ok());
+        let body = raw.slice(head.head_len..);
+        let params = split(path)
+            .and_then(|(parts, n)| Some(p.params(parts.get(..n)?)))
+            .unwrap_or_default();
+        let incoming = Incoming::new(params, query, headers, body);
+        let values = values_of(&incoming, route);
+        drop(incoming);
+        match values {
+            Ok(values) => self.handle.call(values, forwarded, p.op).await,
+            Err(resp) => resp,
+        }
+    }
+}
+
+/// A `Content-Length` value: digits only.
+fn digits(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// A byte a request target may have as it is on the lean path: unreserved,
+/// sub-delims, `:`, `@`, `/`, `?` and `%` (others go to hyper, whose URI
+/// parser decides).
+fn plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+}
+
+/// A connection moved to hyper, with the bytes already read from it.
+pub(super) struct Rewound {
+    io: TcpStream,
+    pre: Bytes,
+}
+
+impl Rewound {
+    fn new(io: TcpStream, pre: Bytes) -> Self {
+        Self { io, pre }
+    }
+}
+
+impl AsyncRead for Rewound {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.pre.is_empty() {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let n = this.pre.len().min(buf.remaining());
+        buf.put_slice(this.pre.get(..n).unwrap_or_default());
+        this.pre.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Rewound {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+    use crate::rest::InputRead;
+    use crate::server::RestConfig;
+
+    static ROUTES: [RouteSpec; 6] = [
+        route("GET /v1/items/{p0}", &[]),
+        route("GET /v1/items/special", &[]),
+        route("DELETE /v1/items/{p0}", &[]),
+        route("POST /v1/{p0}/tags", &[]),
+        route(
+            "GET /v1/search",
+            &[InputRead::new("X-Tag", Read::Header, false)],
+        ),
+        route("CONNECT /v1/tunnel", &[]),
+    ];
+
+    const fn route(route: &'static str, inputs: &'static [InputRead]) -> RouteSpec {
+        RouteSpec {
+            route,
+            inputs,
+            trusted: &["X-Trace", "Connection", "Cookie", "x-trace"],
+            call: None,
+        }
+    }
+
+    fn dispatch(_: &(), _: Values, _: HeaderMap, _: usize) -> HandlerFuture<'_> {
+        Box::pin(async { crate::server::problem(http::StatusCode::IM_A_TEAPOT, "test") })
+    }
+
+    fn lean() -> Lean {
+        Lean::new(
+            &ROUTES,
+            &["/openapi.json"],
+            Arc::new(((), RestConfig::default())),
+            dispatch,
+        )
+        .unwrap()
+    }
+
+    /// The route axum's router picks for `method` and `path` among
+    /// `ROUTES`, as `rest::routes` mounts them; `None`: 404 or 405.
+    async fn axum_route(method: &str, path: &str) -> Option<usize> {
+        use tower::ServiceExt as _;
+        let mut router = axum::Router::new();
+        for (op, spec) in ROUTES.iter().enumerate() {
+            let (m, p) = spec.route.split_once(' ').unwrap();
+            let Ok(filter) = axum::routing::MethodFilter::try_from(
+                http::Method::from_bytes(m.as_bytes()).unwrap(),
+            ) else {
+                continue;
+            };
+            router = router.route(
+                p,
+                axum::routing::on(filter, move || async move { op.to_string() }),
+            );
+        }
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = router.oneshot(req).await.unwrap();
+        if !resp.status().is_success() {
+            return None;
+        }
+        let body = axum::body::to_bytes(resp.into_body(), 64).await.unwrap();
+        std::str::from_utf8(&body).unwrap().parse().ok()
+    }
+
+    #[tokio::test]
+    async fn routes_are_found_as_axum_finds_them() {
+        let lean = lean();
+        let inner = &*lean.0;
+        let cases = [
+            ("GET", "/v1/items/42", Some(0)),
+            // A literal segment wins over a parameter, whatever the order.
+            ("GET", "/v1/items/special", Some(1)),
+            // Same path, another method: the route sharing it.
+            ("DELETE", "/v1/items/42", Some(2)),
+            // The literal route has no DELETE: 405, no falling back to the
+            // parameter's route.
+            ("DELETE", "/v1/items/special", None),
+            ("POST", "/v1/x/tags", Some(3)),
+            // `/v1/items/{p0}` matches first: 405 there, not `/v1/{p0}/tags`.
+            ("POST", "/v1/items/tags", None),
+            ("GET", "/v1/items/", None),    // an empty parameter
+            ("GET", "/v1/items/42/", None), // a trailing slash
+            ("GET", "/v1/items", None),
+            ("GET", "/v1//42", None),
+            ("PUT", "/v1/items/42", None),
+            ("GET", "/V1/items/42", None), // paths are case-sensitive
+            ("GET", "/v1/items/%73pecial", Some(0)), // raw, not decoded
+        ];
+        for (method, path, expected) in cases {
+            let found = inner.find(method, path).map(|i| inner.patterns[i].op);
+            assert_eq!(found, expected, "{method} {path}");
+            assert_eq!(
+                axum_route(method, path).await,
+                expected,
+                "axum: {method} {path}"
+            );
+        }
+        // What the router serves besides the routes, and paths too long for
+        // the lean path, go to hyper.
+        assert_eq!(inner.find("GET", "/openapi.json"), None);
+        assert_eq!(inner.find("GET", &"/a".repeat(MAX_SEGMENTS)), None);
+        // Methods are case-sensitive (axum's would be a 405 too).
+        assert_eq!(inner.find("get", "/v1/items/42"), None);
+    }
+
+    #[test]
+    fn paths_split_at_every_slash() {
+        let (parts, n) = split("/v1//items/").unwrap();
+        assert_eq!(&parts[..n], ["", "v1", "", "items", ""]);
+        let (parts, n) = split("").unwrap();
+        assert_eq!(&parts[..n], [""]);
+        assert!(split(&"/a".repeat(MAX_SEGMENTS)).is_none());
+        assert!(split(&"/a".repeat(MAX_SEGMENTS - 1)).is_some());
+    }
+
+    #[test]
+    fn parameters_are_decoded_as_axum_decodes_them() {
+        let lean = lean();
+        let p = &lean.0.patterns[0];
+        let params = |path: &str| {
+            let (parts, n) = split(path).unwrap();
+            p.params(&parts[..n])
+        };
+        assert_eq!(params("/v1/items/a%20b%2Fc+d"), ["a b/c+d"]);
+        assert_eq!(params("/v1/items/%zz"), ["%zz"]);
+        // Not UTF-8 once decoded: no parameter at all (axum's extractor fails).
+        assert!(params("/v1/items/%ff").is_empty());
+    }
+
+    fn step(request: &str) -> Step {
+        lean().0.parse(request.as_bytes(), 8 * 1024)
+    }
+
+    #[test]
+    fn requests_hyper_would_treat_differently_go_to_hyper() {
+        for request in [
+            "HEAD /v1/items/1 HTTP/1.1\r\nhost: x\r\n\r\n",
+            "CONNECT /v1/tunnel HTTP/1.1\r\nhost: x\r\n\r\n",
+            "GET /v1/items/1 HTTP/1.0\r\nhost: x\r\n\r\n",
+            "GET /nope HTTP/1.1\r\nhost: x\r\n\r\n",
+            "GET http://x/v1/items/1 HTTP/1.1\r\nhost: x\r\n\r\n",
+            "GET /v1/items/%C3%A9\"x HTTP/1.1\r\nhost: x\r\n\r\n",
+            "GET /v1/items/1#f HTTP/1.1\r\nhost: x\r\n\r\n",
+            "POST /v1/a/tags HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+            "POST /v1/a/tags HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nx",
+            "POST /v1/a/tags HTTP/1.1\r\ncontent-length: +1\r\n\r\nx",
+            "POST /v1/a/tags HTTP/1.1\r\ncontent-length: 1048577\r\n\r\n",
+            "POST /v1/a/tags HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 1\r\n\r\n",
+            "GET /v1/items/1 HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "GET /v1/items/1 HTTP/1.1\r\nupgrade: websocket\r\n\r\n",
+            "GET /v1/items/1 HTTP/1.1\r\nx-name: caf\u{e9}\r\n\r\n",
+            "GET /v1/items/1 HTTP/1.1\r\nbad header\r\n\r\n",
+        ] {
+            assert!(matches!(step(request), Step::HandOff), "{request:?}");
+        }
+        let many = format!(
+            "GET /v1/items/1 HTTP/1.1\r\n{}\r\n",
+            "a: b\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert!(matches!(step(&many), Step::HandOff));
+        let long = format!("GET /v1/items/{} HTTP/1.1\r\n\r\n", "a".repeat(8 * 1024));
+        assert!(matches!(step(&long), Step::HandOff));
+    }
+
+    #[test]
+    fn a_served_request_is_read_as_axum_reads_it() {
+        assert!(matches!(
+            step("GET /v1/items/1 HTTP/1.1\r\nhost: x\r\n"),
+            Step::More
+        ));
+        let request = "POST /v1/a%20b/tags?q=1 HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\n\
+                       X-TRACE: t1\r\ncontent-length: 2\r\ncookie: b=2\r\nx-trace: t2\r\n\r\n{}";
+        let Step::Serve(head) = step(request) else {
+            panic!("not served");
+        };
+        let text = |r: &Range<usize>| &request[r.clone()];
+        assert_eq!(head.head_len, request.len() - 2);
+        assert_eq!(head.body_len, 2);
+        assert_eq!(text(&head.path), "/v1/a%20b/tags");
+        assert_eq!(head.query.as_ref().map(text), Some("q=1"));
+        // No header input: the headers are not all kept.
+        assert!(head.headers.is_empty());
+        // Cookies, then each trusted name (`Connection` and `Cookie` are not
+        // forwarded as trusted; `x-trace` twice in the list: twice).
+        let forwarded: Vec<(usize, &str)> =
+            head.forwarded.iter().map(|(w, r)| (*w, text(r))).collect();
+        assert_eq!(
+            forwarded,
+            [
+                (0, "a=1"),
+                (1, "t1"),
+                (2, "t1"),
+                (0, "b=2"),
+                (1, "t2"),
+                (2, "t2")
+            ]
+        );
+        let Step::Serve(head) = step("GET /v1/search HTTP/1.1\r\nX-Tag: a\r\nx-other: b\r\n\r\n")
+        else {
+            panic!("not served");
+        };
+        assert_eq!(head.headers.len(), 2);
+    }
+}
