@@ -160,14 +160,10 @@ fn split(path: &str) -> Option<([&str; MAX_SEGMENTS], usize)> {
     let mut parts = [""; MAX_SEGMENTS];
     let mut n = 0;
     let mut start = 0;
-    // A byte loop: `str::split` searches with `memchr`, which costs more
-    // than the search on paths this short.
-    for (i, b) in path.bytes().enumerate().chain([(path.len(), b'/')]) {
-        if b == b'/' {
-            *parts.get_mut(n)? = path.get(start..i)?;
-            n += 1;
-            start = i + 1;
-        }
+    for end in memchr::memchr_iter(b'/', path.as_bytes()).chain([path.len()]) {
+        *parts.get_mut(n)? = path.get(start..end)?;
+        n += 1;
+        start = end + 1;
     }
     Some((parts, n))
 }
@@ -504,8 +500,28 @@ fn digits(value: &[u8]) -> Option<usize> {
 /// sub-delims, `:`, `@`, `/`, `?` and `%` (others go to hyper, whose URI
 /// parser decides).
 fn plain(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+    PLAIN.get(usize::from(b)).copied().unwrap_or(false)
 }
+
+/// [`plain`]'s bytes, as a table (a lookup per byte of every target).
+// Evaluated at compile time: an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing)]
+static PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b"-._~!$&'()*+,;=:@/?%";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// A connection moved to hyper, with the bytes already read from it.
 pub(super) struct Rewound {

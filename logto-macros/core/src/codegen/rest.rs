@@ -413,35 +413,38 @@ pub fn generate(
         .as_ref()
         .filter(|x| super::inbound_auth(settings, x, &quote! {}).is_some());
     let router = match auth {
-        None => {
-            // With forwards, the router has wildcard routes the lean path
-            // does not know: no lean path then.
-            let lean = a.forwards.is_empty().then(|| quote! {
-                /// [`router`] and the lean path of the same handlers: the
-                /// generated routes served on hand-written HTTP/1 by
-                /// `listen::serve_lean`, which hands every other request to the
-                /// router (`None` when a route's path is not made of whole
-                /// segments).
-                pub fn lean_router<H: Handlers>(
-                    handlers: H,
-                    config: __rt::RestConfig,
-                ) -> (__rt::axum::Router, ::core::option::Option<#rt::listen::Lean>) {
-                    #build
-                    let lean = #rt::listen::Lean::new(&ROUTES, &["/openapi.json"], state, dispatch::<H>);
-                    (router, lean)
-                }
-            });
-            quote! {
-                /// The axum router of this adapter, with `GET /openapi.json`, JSON
-                /// problem answers for unknown paths (404) and methods (405), and the
-                /// body limit of `config` (413).
-                pub fn router<H: Handlers>(handlers: H, config: __rt::RestConfig) -> __rt::axum::Router {
-                    #build
-                    router
-                }
-                #lean
+        // With forwards, the router has wildcard routes the lean path does
+        // not know: no lean path then.
+        None if a.forwards.is_empty() => quote! {
+            /// The axum router of this adapter, with `GET /openapi.json`, JSON
+            /// problem answers for unknown paths (404) and methods (405), and the
+            /// body limit of `config` (413).
+            pub fn router<H: Handlers>(handlers: H, config: __rt::RestConfig) -> __rt::axum::Router {
+                lean_router(handlers, config).0
             }
-        }
+
+            /// [`router`] and the lean path of the same handlers: the generated
+            /// routes served on hand-written HTTP/1 by `listen::serve_lean`,
+            /// which hands every other request to the router (`None` when a
+            /// route's path is not made of whole segments).
+            pub fn lean_router<H: Handlers>(
+                handlers: H,
+                config: __rt::RestConfig,
+            ) -> (__rt::axum::Router, ::core::option::Option<#rt::listen::Lean>) {
+                #build
+                let lean = #rt::listen::Lean::new(&ROUTES, &["/openapi.json"], state, dispatch::<H>);
+                (router, lean)
+            }
+        },
+        None => quote! {
+            /// The axum router of this adapter, with `GET /openapi.json`, JSON
+            /// problem answers for unknown paths (404) and methods (405), and the
+            /// body limit of `config` (413).
+            pub fn router<H: Handlers>(handlers: H, config: __rt::RestConfig) -> __rt::axum::Router {
+                #build
+                router
+            }
+        },
         Some(auth) => {
             let binds = super::client::bind_specs(cap, settings);
             let binds_len = binds.len();
