@@ -275,6 +275,11 @@ impl Lean {
         let timer = tokio::time::sleep(limits.header_read_timeout);
         tokio::pin!(timer);
         loop {
+            // Stopping: no request after the one answered (hyper's graceful
+            // shutdown drops pipelined requests the same way).
+            if *halt.borrow() {
+                return None;
+            }
             let mut scanned = 0;
             let mut armed = false;
             let head = loop {
@@ -294,9 +299,6 @@ impl Lean {
                     return Some(Rewound::new(io, buf.freeze()));
                 }
                 let idle = buf.is_empty();
-                if idle && *halt.borrow() {
-                    return None;
-                }
                 if !armed {
                     timer
                         .as_mut()
