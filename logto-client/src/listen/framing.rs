@@ -52,10 +52,13 @@ enum State {
     Off,
 }
 
-/// An I/O stream whose reads are followed for request framing.
+/// An I/O stream whose reads are followed for request framing. Its first
+/// reads give the bytes already read from it by the lean path, if any.
 #[derive(Debug)]
 pub(crate) struct Framed<IO> {
     inner: IO,
+    /// Bytes read from `inner` before it came here, read first.
+    pre: bytes::Bytes,
     state: State,
     /// The head or line being assembled.
     line: Vec<u8>,
@@ -65,9 +68,10 @@ pub(crate) struct Framed<IO> {
 }
 
 impl<IO> Framed<IO> {
-    pub(crate) fn new(inner: IO, max_head: usize, marks: Arc<Marks>) -> Self {
+    pub(crate) fn new(inner: IO, pre: bytes::Bytes, max_head: usize, marks: Arc<Marks>) -> Self {
         Self {
             inner,
+            pre,
             state: State::Head,
             line: Vec::new(),
             requests: 0,
@@ -224,7 +228,13 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Framed<IO> {
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let polled = if this.pre.is_empty() {
+            Pin::new(&mut this.inner).poll_read(cx, buf)
+        } else {
+            let n = this.pre.len().min(buf.remaining());
+            buf.put_slice(&this.pre.split_to(n));
+            Poll::Ready(Ok(()))
+        };
         if let Poll::Ready(Ok(())) = polled
             && !matches!(this.state, State::Off)
         {
@@ -270,7 +280,7 @@ mod tests {
 
     fn marks_after(chunks: &[&[u8]]) -> (u64, bool) {
         let marks = Arc::new(Marks::default());
-        let mut f = Framed::new((), 32 * 1024, Arc::clone(&marks));
+        let mut f = Framed::new((), bytes::Bytes::new(), 32 * 1024, Arc::clone(&marks));
         for c in chunks {
             f.follow(c);
         }

@@ -18,15 +18,13 @@
 //! comes from the same code as before, with the same limits.
 
 use std::ops::Range;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 
 use axum::response::Response;
-use bytes::{Buf as _, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
+use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -260,13 +258,14 @@ impl Lean {
 
     /// Serves `io` until it closes, times out, `halt` says stop (between
     /// requests), or a request is not for the lean path: then the connection
-    /// and the bytes read of that request come back, for hyper.
+    /// and the bytes read from it of that request (and any after it) come
+    /// back, for hyper.
     pub(super) async fn serve(
         &self,
         mut io: TcpStream,
         limits: &HttpLimits,
         halt: &mut watch::Receiver<bool>,
-    ) -> Option<Rewound> {
+    ) -> Option<(TcpStream, Bytes)> {
         let inner = &*self.0;
         let mut buf = BytesMut::with_capacity(READ_BUF);
         let mut out = Vec::with_capacity(READ_BUF);
@@ -290,13 +289,13 @@ impl Lean {
                 {
                     match inner.parse(&buf, limits.max_uri_bytes) {
                         Step::Serve(head) => break head,
-                        Step::HandOff => return Some(Rewound::new(io, buf.freeze())),
+                        Step::HandOff => return Some((io, buf.freeze())),
                         Step::More => {}
                     }
                 }
                 scanned = buf.len();
                 if buf.len() > limits.max_head_bytes {
-                    return Some(Rewound::new(io, buf.freeze()));
+                    return Some((io, buf.freeze()));
                 }
                 let idle = buf.is_empty();
                 if !armed {
@@ -524,65 +523,6 @@ static PLAIN: [bool; 256] = {
     }
     table
 };
-
-/// A connection moved to hyper, with the bytes already read from it.
-pub(super) struct Rewound {
-    io: TcpStream,
-    pre: Bytes,
-}
-
-impl Rewound {
-    fn new(io: TcpStream, pre: Bytes) -> Self {
-        Self { io, pre }
-    }
-}
-
-impl AsyncRead for Rewound {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        if this.pre.is_empty() {
-            return Pin::new(&mut this.io).poll_read(cx, buf);
-        }
-        let n = this.pre.len().min(buf.remaining());
-        buf.put_slice(this.pre.get(..n).unwrap_or_default());
-        this.pre.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Rewound {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
 
 #[cfg(test)]
 #[allow(

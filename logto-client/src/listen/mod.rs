@@ -142,15 +142,17 @@ pub async fn serve_lean(
                 tokio::spawn(crate::client::affine_scope(async move {
                     let rest = lean.serve(stream, &hyper.limits, &mut halted).await;
                     drop(halted);
-                    if let Some(io) = rest {
-                        hyper.connection(io, watcher).await;
+                    if let Some((io, read)) = rest {
+                        hyper.connection(io, read, watcher).await;
                     }
                 }));
             }
             None => {
-                tokio::spawn(crate::client::affine_scope(
-                    hyper.connection(stream, watcher),
-                ));
+                tokio::spawn(crate::client::affine_scope(hyper.connection(
+                    stream,
+                    bytes::Bytes::new(),
+                    watcher,
+                )));
             }
         }
     }
@@ -169,10 +171,12 @@ struct Hyper {
 }
 
 impl Hyper {
-    /// Serves `io` on hyper, watched for graceful shutdown.
+    /// Serves `io` on hyper (`read`: bytes already read from it, its first
+    /// request's), watched for graceful shutdown.
     fn connection<IO>(
         &self,
         io: IO,
+        read: bytes::Bytes,
         watcher: hyper_util::server::graceful::Watcher,
     ) -> impl Future<Output = ()> + Send + 'static
     where
@@ -180,7 +184,7 @@ impl Hyper {
     {
         let max_uri = self.limits.max_uri_bytes;
         let marks = Arc::new(framing::Marks::default());
-        let io = framing::Framed::new(io, self.limits.max_head_bytes, Arc::clone(&marks));
+        let io = framing::Framed::new(io, read, self.limits.max_head_bytes, Arc::clone(&marks));
         let router = self.router.clone();
         // The checks run before the router (no middleware boxing per request).
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
