@@ -403,7 +403,10 @@ impl Inner {
                 return Step::HandOff;
             }
             if name.eq_ignore_ascii_case("content-length") {
-                let (None, Some(n)) = (body_len, digits(h.value)) else {
+                let (None, Some(n)) = (
+                    body_len,
+                    digits(h.value).and_then(|n| usize::try_from(n).ok()),
+                ) else {
                     return Step::HandOff;
                 };
                 body_len = Some(n);
@@ -489,8 +492,8 @@ impl Inner {
     }
 }
 
-/// A `Content-Length` value: digits only.
-fn digits(value: &[u8]) -> Option<usize> {
+/// A `Content-Length` value: digits only (as hyper reads one).
+pub(super) fn digits(value: &[u8]) -> Option<u64> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }

@@ -51,7 +51,7 @@ pub(super) async fn respond(
                 continue;
             }
             // hyper trusts a body's own length over the header's value.
-            match exact.or_else(|| parse_length(value)) {
+            match exact.or_else(|| super::lean::digits(value.as_bytes())) {
                 Some(n) => length = Some(n),
                 // hyper refuses the answer and closes the connection.
                 None => return false,
@@ -140,15 +140,6 @@ pub(super) async fn respond(
     }
     // A body shorter than its length leaves the caller waiting: close.
     keep_alive && length.is_none_or(|n| n == sent)
-}
-
-/// A `Content-Length` value: digits only.
-fn parse_length(value: &HeaderValue) -> Option<u64> {
-    let bytes = value.as_bytes();
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// Whether a `Connection` value has the `close` token.
