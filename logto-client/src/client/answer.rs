@@ -204,9 +204,12 @@ impl Answer {
                 let Some(conn) = lease.as_mut().and_then(Lease::held) else {
                     return Ok(None);
                 };
-                let next = tokio::time::timeout_at(*deadline, conn.next_chunk(framing))
-                    .await
-                    .map_err(|_| TransportError::timed_out(*timeout))?;
+                let next = match conn.ready_chunk(framing) {
+                    Some(ready) => Ok(ready),
+                    None => tokio::time::timeout_at(*deadline, conn.next_chunk(framing))
+                        .await
+                        .map_err(|_| TransportError::timed_out(*timeout))?,
+                };
                 if let Ok(None) = next {
                     wire.ended();
                 }

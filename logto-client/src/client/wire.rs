@@ -297,6 +297,32 @@ impl Conn {
         }))
     }
 
+    /// [`Self::next_chunk`] when it needs no read: the end of a body, or a
+    /// sized body's next piece already in the buffer (`None`: it needs one).
+    /// A small answer usually comes whole with its head, and its body is
+    /// then taken without setting up a timeout for a read that never comes.
+    pub(crate) fn ready_chunk(&mut self, framing: &mut Framing) -> Option<Option<Bytes>> {
+        match *framing {
+            Framing::Ended => Some(None),
+            Framing::Length(0) => {
+                *framing = Framing::Ended;
+                Some(None)
+            }
+            Framing::Length(left) if !self.buf.is_empty() => {
+                let n = usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .min(self.buf.len());
+                let data = self.buf.split_to(n).freeze();
+                *framing = match left - n as u64 {
+                    0 => Framing::Ended,
+                    rest => Framing::Length(rest),
+                };
+                Some(Some(data))
+            }
+            _ => None,
+        }
+    }
+
     /// The next piece of a body framed by `framing` (which it advances),
     /// `None` at its end.
     pub(crate) async fn next_chunk(
@@ -654,11 +680,16 @@ mod tests {
             let mut head = conn.read_head(&method).await.map_err(|e| e.to_string())?;
             let mut body = Vec::new();
             let mut framing = head.framing;
-            while let Some(piece) = conn
-                .next_chunk(&mut framing)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            // As `Answer::chunk` reads: without a read when it needs none.
+            loop {
+                let piece = match conn.ready_chunk(&mut framing) {
+                    Some(ready) => ready,
+                    None => conn
+                        .next_chunk(&mut framing)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                };
+                let Some(piece) = piece else { break };
                 body.extend_from_slice(&piece);
             }
             head.framing = framing;
@@ -844,6 +875,34 @@ mod tests {
                 String::from_utf8_lossy(raw)
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_sized_body_in_the_buffer_is_taken_without_a_read() {
+        let (mut conn, mut far) = pair().await;
+        far.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+            .await
+            .unwrap();
+        let head = conn.read_head(&Method::GET).await.unwrap();
+        let mut framing = head.framing;
+        // One write of 43 bytes on loopback arrives whole.
+        assert_eq!(conn.buf.len(), 5, "the body came apart from its head");
+        assert_eq!(
+            conn.ready_chunk(&mut framing),
+            Some(Some(Bytes::from_static(b"hello")))
+        );
+        assert!(matches!(framing, Framing::Ended));
+        assert_eq!(conn.ready_chunk(&mut framing), Some(None));
+        assert!(conn.is_drained());
+        // A chunked body is read by `next_chunk`, whatever is buffered.
+        let mut chunked = Framing::Chunked(Chunk::Size);
+        conn.buf.extend_from_slice(b"5\r\nhello\r\n0\r\n\r\n");
+        assert!(conn.ready_chunk(&mut chunked).is_none());
+        // Nothing buffered, a length left: a read is needed.
+        conn.buf.clear();
+        let mut sized = Framing::Length(3);
+        assert!(conn.ready_chunk(&mut sized).is_none());
+        assert!(matches!(sized, Framing::Length(3)));
     }
 
     #[tokio::test]
