@@ -56,6 +56,10 @@ impl std::fmt::Debug for Lean {
 struct Inner {
     routes: &'static [RouteSpec],
     patterns: Vec<Pattern>,
+    /// The paths of routes without parameters, sorted, with their path id:
+    /// such a path, when it is the request's, is the route axum picks (a
+    /// literal wins at every segment), found without matching every route.
+    literal: Vec<(&'static str, usize)>,
     /// Paths the adapter's router serves besides `routes` (`/openapi.json`).
     others: &'static [&'static str],
     handle: Box<dyn Handle>,
@@ -105,6 +109,10 @@ enum Segment {
 }
 
 impl Pattern {
+    fn has_params(&self) -> bool {
+        self.segments.iter().any(|s| matches!(s, Segment::Param))
+    }
+
     /// Whether a path, split at its slashes (raw, as the caller wrote it), is
     /// this route's.
     fn matches(&self, parts: &[&str]) -> bool {
@@ -241,9 +249,17 @@ impl Lean {
                 trusted: forwarded_names(spec.trusted).collect(),
             });
         }
+        let mut literal: Vec<(&'static str, usize)> = patterns
+            .iter()
+            .filter(|p| !p.has_params())
+            .filter_map(|p| Some((*paths.get(p.path_id)?, p.path_id)))
+            .collect();
+        literal.sort_unstable();
+        literal.dedup();
         Some(Self(Arc::new(Inner {
             routes,
             patterns,
+            literal,
             others,
             handle: Box::new(Handlers { shared, dispatch }),
             served: AtomicU64::new(0),
@@ -344,6 +360,18 @@ impl Inner {
         if self.others.contains(&path) {
             return None;
         }
+        let best = match self.literal.binary_search_by(|(p, _)| (*p).cmp(path)) {
+            Ok(i) => self.literal.get(i)?.1,
+            Err(_) => self.matching(path)?,
+        };
+        self.patterns
+            .iter()
+            .position(|p| p.path_id == best && p.method == method)
+    }
+
+    /// The path id of the route axum picks for `path` among those with
+    /// parameters too.
+    fn matching(&self, path: &str) -> Option<usize> {
         let (parts, n) = split(path)?;
         let parts = parts.get(..n)?;
         let mut best: Option<&Pattern> = None;
@@ -352,10 +380,7 @@ impl Inner {
                 best = Some(p);
             }
         }
-        let best = best?;
-        self.patterns
-            .iter()
-            .position(|p| p.path_id == best.path_id && p.method == method)
+        Some(best?.path_id)
     }
 
     /// Reads a request head at the start of `buf`.
@@ -479,9 +504,13 @@ impl Inner {
             .and_then(|r| raw.get(r))
             .and_then(|q| std::str::from_utf8(q).ok());
         let body = raw.slice(head.head_len..);
-        let params = split(path)
-            .and_then(|(parts, n)| Some(p.params(parts.get(..n)?)))
-            .unwrap_or_default();
+        let params = if p.has_params() {
+            split(path)
+                .and_then(|(parts, n)| Some(p.params(parts.get(..n)?)))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let incoming = Incoming::new(params, query, headers, body);
         let values = values_of(&incoming, route);
         drop(incoming);
