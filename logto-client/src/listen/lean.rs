@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use super::HttpLimits;
 use crate::rest::{Dispatch, HandlerFuture, Read, RouteSpec, Shared, Values, values_of};
-use crate::server::{Incoming, forwarded_names};
+use crate::server::{Incoming, forwarded_headers, forwarded_names};
 
 /// The read buffer's size (hyper's first read buffer is 8 KiB too).
 const READ_BUF: usize = 8192;
@@ -99,7 +99,8 @@ struct Pattern {
     /// Whether an input is read from a header: the caller's headers are then
     /// all read into a map, as axum gives them.
     reads_headers: bool,
-    /// The headers forwarded besides `Cookie` (`server::forwarded_names`).
+    /// The headers forwarded besides `Cookie` (`server::forwarded_names`):
+    /// with `Cookie`, the ones kept when the route reads no header.
     trusted: Vec<HeaderName>,
 }
 
@@ -181,10 +182,9 @@ struct Head {
     body_len: usize,
     path: Range<usize>,
     query: Option<Range<usize>>,
-    /// Every header (name, value), when the route reads one.
+    /// The headers (name, value) the route reads: all of them when an
+    /// input reads one, else those `server::forwarded_headers` forwards.
     headers: Vec<(Range<usize>, Range<usize>)>,
-    /// The forwarded values: 0 for `Cookie`, 1 + i for trusted name i.
-    forwarded: Vec<(usize, Range<usize>)>,
 }
 
 enum Step {
@@ -292,7 +292,9 @@ impl Lean {
         loop {
             // Stopping: no request after the one answered (hyper's graceful
             // shutdown drops pipelined requests the same way).
-            if *halt.borrow() {
+            // (Its only change is to `true`; reading the version takes no
+            // lock, as `borrow` would on every request.)
+            if halt.has_changed().unwrap_or(true) {
                 return None;
             }
             let mut scanned = 0;
@@ -420,8 +422,7 @@ impl Inner {
             start..start + s.len()
         };
         let mut body_len = None;
-        let mut all = Vec::new();
-        let mut forwarded = Vec::new();
+        let mut kept = Vec::new();
         for h in req.headers.iter() {
             let name = h.name;
             if !h.value.is_ascii() {
@@ -440,16 +441,15 @@ impl Inner {
                 .any(|n| name.eq_ignore_ascii_case(n))
             {
                 return Step::HandOff;
-            } else if name.eq_ignore_ascii_case("cookie") {
-                forwarded.push((0, at(h.value)));
             }
-            for (i, t) in p.trusted.iter().enumerate() {
-                if name.eq_ignore_ascii_case(t.as_str()) {
-                    forwarded.push((i + 1, at(h.value)));
-                }
-            }
-            if p.reads_headers {
-                all.push((at(name.as_bytes()), at(h.value)));
+            let forwarded = || {
+                name.eq_ignore_ascii_case("cookie")
+                    || p.trusted
+                        .iter()
+                        .any(|t| name.eq_ignore_ascii_case(t.as_str()))
+            };
+            if p.reads_headers || forwarded() {
+                kept.push((at(name.as_bytes()), at(h.value)));
             }
         }
         let body_len = body_len.unwrap_or(0);
@@ -462,13 +462,12 @@ impl Inner {
             body_len,
             path: at(path.as_bytes()),
             query: query.map(|q| at(q.as_bytes())),
-            headers: all,
-            forwarded,
+            headers: kept,
         })
     }
 
     /// The handler's answer to a request (`raw`: its head and body).
-    async fn answer(&self, mut head: Head, raw: Bytes) -> Response {
+    async fn answer(&self, head: Head, raw: Bytes) -> Response {
         let (Some(p), Some(path)) = (
             self.patterns.get(head.pattern),
             raw.get(head.path.clone())
@@ -479,25 +478,18 @@ impl Inner {
         let Some(route) = self.routes.get(p.op) else {
             return crate::server::problem(http::StatusCode::NOT_FOUND, "no such operation");
         };
-        let value = |r: Range<usize>| HeaderValue::from_maybe_shared(raw.slice(r)).ok();
         let mut headers = HeaderMap::new();
-        for (name, v) in head.headers {
+        for (name, value) in head.headers {
             let name = raw.get(name).and_then(|n| HeaderName::from_bytes(n).ok());
-            if let (Some(name), Some(v)) = (name, value(v)) {
-                headers.append(name, v);
+            let value = HeaderValue::from_maybe_shared(raw.slice(value)).ok();
+            if let (Some(name), Some(value)) = (name, value) {
+                headers.append(name, value);
             }
         }
-        // `server::forwarded_headers`' order: cookies, then each trusted name.
-        head.forwarded.sort_by_key(|(which, _)| *which);
-        let mut forwarded = HeaderMap::new();
-        for (which, v) in head.forwarded {
-            let name = match which.checked_sub(1) {
-                None => Some(header::COOKIE),
-                Some(i) => p.trusted.get(i).cloned(),
-            };
-            if let (Some(name), Some(v)) = (name, value(v)) {
-                forwarded.append(name, v);
-            }
+        // What goes upstream is picked as on the axum route.
+        let forwarded = forwarded_headers(&headers, route.trusted);
+        if !p.reads_headers {
+            headers.clear();
         }
         let query = head
             .query
@@ -749,21 +741,20 @@ mod tests {
         assert_eq!(head.body_len, 2);
         assert_eq!(text(&head.path), "/v1/a%20b/tags");
         assert_eq!(head.query.as_ref().map(text), Some("q=1"));
-        // No header input: the headers are not all kept.
-        assert!(head.headers.is_empty());
-        // Cookies, then each trusted name (`Connection` and `Cookie` are not
-        // forwarded as trusted; `x-trace` twice in the list: twice).
-        let forwarded: Vec<(usize, &str)> =
-            head.forwarded.iter().map(|(w, r)| (*w, text(r))).collect();
+        // No header input: only what `forwarded_headers` reads is kept (the
+        // cookies and the trusted names, each once, in the caller's order).
+        let kept: Vec<(&str, &str)> = head
+            .headers
+            .iter()
+            .map(|(n, v)| (text(n), text(v)))
+            .collect();
         assert_eq!(
-            forwarded,
+            kept,
             [
-                (0, "a=1"),
-                (1, "t1"),
-                (2, "t1"),
-                (0, "b=2"),
-                (1, "t2"),
-                (2, "t2")
+                ("Cookie", "a=1"),
+                ("X-TRACE", "t1"),
+                ("cookie", "b=2"),
+                ("x-trace", "t2")
             ]
         );
         let Step::Serve(head) = step("GET /v1/search HTTP/1.1\r\nX-Tag: a\r\nx-other: b\r\n\r\n")
