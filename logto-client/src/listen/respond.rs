@@ -124,8 +124,9 @@ pub(super) async fn respond(
         if chunked {
             out.extend_from_slice(b"\r\n");
         }
-        // A streamed body goes out as it comes, as hyper's does.
-        if chunked || exact.is_none() {
+        // A streamed body (chunked, or of the map's length) goes out as it
+        // comes, as hyper's does.
+        if exact.is_none() {
             if io.write_all(out).await.is_err() {
                 return false;
             }
