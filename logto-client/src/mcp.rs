@@ -180,7 +180,7 @@ pub async fn call_tool(
     }
     let value = match call.raw_format {
         Some(format) => crate::formats::to_json_with(format, call.raw_schema, &body),
-        None => serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}")),
+        None => crate::formats::json_from_slice(&body).map_err(|e| format!("invalid JSON: {e}")),
     };
     let value: Value = match value {
         Ok(v) => v,

@@ -125,7 +125,7 @@ impl DirectCalls {
     /// and the arguments. `None` for anything else, or any field rmcp would
     /// read and this would not (`task`, `_meta` beyond a progress token).
     fn tool_call(&self, body: &[u8]) -> Option<(RequestId, usize, Option<JsonObject>)> {
-        let call: Call = serde_json::from_slice(body).ok()?;
+        let call: Call = crate::formats::json_from_slice(body).ok()?;
         if call.jsonrpc != "2.0" || call.method != "tools/call" {
             return None;
         }

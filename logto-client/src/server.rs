@@ -166,12 +166,14 @@ impl Incoming {
                 Ok(None)
             };
         }
-        serde_json::from_slice(&self.body).map(Some).map_err(|e| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                format!("the request body `body` is not valid JSON: {e}"),
-            )
-        })
+        crate::formats::json_from_slice(&self.body)
+            .map(Some)
+            .map_err(|e| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    format!("the request body `body` is not valid JSON: {e}"),
+                )
+            })
     }
 
     /// The body as parsed JSON (`Null` when empty), parsed on first use
@@ -181,7 +183,7 @@ impl Incoming {
             if self.body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Null);
             }
-            serde_json::from_slice(&self.body).map_err(|e| e.to_string())
+            crate::formats::json_from_slice(&self.body).map_err(|e| e.to_string())
         });
         parsed.as_ref().map_err(|e| {
             problem(
@@ -346,73 +348,191 @@ fn passthrough(status: StatusCode, mut headers: HeaderMap, body: Body) -> Respon
     resp
 }
 
+tokio::task_local! {
+    /// Set while the REST adapter's lean path answers a request: it writes
+    /// an upstream answer's head as it came ([`RawHead`]).
+    static RAW_HEADS: ();
+}
+
+/// Calls `handler` (a request's on the lean path) where [`forward`] keeps
+/// upstream heads raw. [`forward`] decides as it is called, not when its
+/// future runs: the generated handlers call it at once, so the scope needs
+/// to cover only the call, not every poll of what it returns. (A handler of
+/// one's own that calls it later gets the header map, as on hyper's path.)
+pub(crate) fn with_raw_heads<R>(handler: impl FnOnce() -> R) -> R {
+    RAW_HEADS.sync_scope((), handler)
+}
+
+/// An upstream answer's head passed through as it came, carried in the
+/// `Response`'s extensions, whose header map is empty: the lean path writes
+/// it ([`RawHead::fields`] gives what [`passthrough`] would have put in the
+/// map, in the map's order). Saves building and reading a header map per
+/// request (issue 9).
+#[derive(Clone)]
+pub(crate) struct RawHead(crate::client::Fields);
+
+impl RawHead {
+    /// The fields [`passthrough`] keeps (none hop-by-hop), in the order a
+    /// `HeaderMap` built from them iterates: each name where it first came,
+    /// with all its values, and removals done as `HeaderMap::remove` does
+    /// them (the last name takes the removed one's place). Most answers
+    /// repeat no name and have no hop-by-hop field: their order is theirs.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let fields = &self.0;
+        let n = fields.len();
+        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.eq_ignore_ascii_case(b);
+        let mut plain = true;
+        for i in 0..n {
+            let name = fields.name(i);
+            if hop_by_hop(name).is_some() || (0..i).any(|j| same(name, fields.name(j))) {
+                plain = false;
+                break;
+            }
+        }
+        let order: Vec<usize> = if plain {
+            (0..n).collect()
+        } else {
+            // The first field of each name, in order: the map's entries.
+            let mut entries: Vec<usize> = Vec::with_capacity(n);
+            for i in 0..n {
+                if !entries
+                    .iter()
+                    .any(|&j| same(fields.name(i), fields.name(j)))
+                {
+                    entries.push(i);
+                }
+            }
+            if entries
+                .iter()
+                .any(|&i| hop_by_hop(fields.name(i)).is_some())
+            {
+                for k in 0..HOP_BY_HOP.len() {
+                    let at = entries
+                        .iter()
+                        .position(|&i| hop_by_hop(fields.name(i)) == Some(k));
+                    if let Some(at) = at {
+                        entries.swap_remove(at);
+                    }
+                }
+            }
+            entries
+                .into_iter()
+                .flat_map(|first| {
+                    let name = fields.name(first);
+                    (first..n).filter(move |&i| same(name, fields.name(i)))
+                })
+                .collect()
+        };
+        order.into_iter().map(|i| (fields.name(i), fields.value(i)))
+    }
+}
+
+/// Where `name` (any case) is in [`HOP_BY_HOP`].
+fn hop_by_hop(name: &[u8]) -> Option<usize> {
+    // The lengths of those names: most others are ruled out by theirs.
+    if !matches!(name.len(), 2 | 7 | 10 | 16..=19) {
+        return None;
+    }
+    HOP_BY_HOP.iter().position(|h| {
+        let h = h.as_str().as_bytes();
+        h.len() == name.len() && h.eq_ignore_ascii_case(name)
+    })
+}
+
+/// [`passthrough`] for a head kept raw (see [`RawHead`]).
+fn passed_raw(status: StatusCode, fields: crate::client::Fields, body: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.extensions_mut().insert(RawHead(fields));
+    resp
+}
+
 /// Sends `call` with the caller's forwarded headers and answers with the
 /// upstream's status, headers (`Set-Cookie` included) and body. With no
 /// mapping the body streams through unparsed; otherwise 2xx JSON is mapped.
-pub async fn forward(
+///
+/// Not an `async fn`: one would keep its arguments twice in its future, as
+/// arguments and as the locals they move into (the call alone is 312 bytes,
+/// and the future is copied as it is boxed; issue 9).
+pub fn forward(
     core: &Core,
     mut call: Call,
     forwarded: HeaderMap,
     exposed_mapping: Option<&'static str>,
-) -> Response {
+) -> impl Future<Output = Response> + Send {
     let shapes = [call.mapping.take(), exposed_mapping];
+    // An answer that is passed through as it is, to a caller on the lean
+    // path, keeps its head raw: no header map is built for it.
+    call.raw_head = call.raw_format.is_none()
+        && shapes.iter().all(Option::is_none)
+        && RAW_HEADS.try_with(|()| ()).is_ok();
     let core = core.with_headers(forwarded);
-    let mut resp = match core.send_raw(&call).await {
-        Ok(r) => r,
-        Err(e) => return error_response(e),
-    };
-    let status = resp.status();
-    let raw_format = call.raw_format.filter(|_| status.is_success());
-    let mapped = raw_format.is_some()
-        || (shapes.iter().any(Option::is_some) && status.is_success() && is_json(resp.headers()));
-    if !mapped {
-        // Small answers of known length are read whole, so the caller gets
-        // headers and body in one write; others stream through as they come.
-        if resp.content_length().is_some_and(|n| n <= SMALL_BODY) {
-            return match core.read(call.operation, resp).await {
-                Ok((status, headers, body)) => passthrough(status, headers, Body::from(body)),
-                Err(e) => error_response(e),
-            };
+    async move {
+        let mut resp = match core.send_raw(&call).await {
+            Ok(r) => r,
+            Err(e) => return error_response(e),
+        };
+        let status = resp.status();
+        let raw_format = call.raw_format.filter(|_| status.is_success());
+        let mapped = raw_format.is_some()
+            || (shapes.iter().any(Option::is_some)
+                && status.is_success()
+                && is_json(resp.headers()));
+        if !mapped {
+            // Small answers of known length are read whole, so the caller gets
+            // headers and body in one write; others stream through as they come.
+            if resp.content_length().is_some_and(|n| n <= SMALL_BODY) {
+                let body = match core.read_body(call.operation, &mut resp).await {
+                    Ok(body) => body,
+                    Err(e) => return error_response(e),
+                };
+                return match resp.take_fields() {
+                    Some(fields) => passed_raw(status, fields, body),
+                    None => passthrough(status, resp.take_headers(), Body::from(body)),
+                };
+            }
+            if resp
+                .content_length()
+                .is_some_and(|n| n > core.answer_limit() as u64)
+            {
+                return error_response(core.answer_too_large(call.operation, status));
+            }
+            let headers = resp.take_headers();
+            return passthrough(status, headers, limited_stream(resp, core.answer_limit()));
         }
-        if resp
-            .content_length()
-            .is_some_and(|n| n > core.answer_limit() as u64)
-        {
-            return error_response(core.answer_too_large(call.operation, status));
-        }
-        let headers = std::mem::take(resp.headers_mut());
-        return passthrough(status, headers, limited_stream(resp, core.answer_limit()));
+        let (status, mut headers, body) = match core.read(call.operation, resp).await {
+            Ok(answer) => answer,
+            Err(e) => return error_response(e),
+        };
+        let value = match raw_format {
+            Some(format) => crate::formats::to_json_with(format, call.raw_schema, &body),
+            None => {
+                crate::formats::json_from_slice(&body).map_err(|e| format!("invalid JSON: {e}"))
+            }
+        };
+        let value: Value = match value {
+            Ok(v) => v,
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_GATEWAY,
+                    format!("the upstream's answer is not what the spec says: {e}"),
+                );
+            }
+        };
+        let value = match mapping::shape_all(shapes, value) {
+            Ok(v) => v,
+            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+        };
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        // `to_vec` writes the same bytes as `Display`, without going through
+        // `fmt` for every piece.
+        let body = serde_json::to_vec(&value).unwrap_or_default();
+        passthrough(status, headers, Body::from(body))
     }
-    let (status, mut headers, body) = match core.read(call.operation, resp).await {
-        Ok(answer) => answer,
-        Err(e) => return error_response(e),
-    };
-    let value = match raw_format {
-        Some(format) => crate::formats::to_json_with(format, call.raw_schema, &body),
-        None => serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}")),
-    };
-    let value: Value = match value {
-        Ok(v) => v,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_GATEWAY,
-                format!("the upstream's answer is not what the spec says: {e}"),
-            );
-        }
-    };
-    let value = match mapping::shape_all(shapes, value) {
-        Ok(v) => v,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
-    headers.remove(header::CONTENT_LENGTH);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    // `to_vec` writes the same bytes as `Display`, without going through
-    // `fmt` for every piece.
-    let body = serde_json::to_vec(&value).unwrap_or_default();
-    passthrough(status, headers, Body::from(body))
 }
 
 /// Proxies a request whole (`forward.targetNamespace`): same method, the
@@ -476,5 +596,60 @@ impl From<ArgError> for Response {
 impl From<ArgError> for rmcp::ErrorData {
     fn from(e: ArgError) -> Self {
         rmcp::ErrorData::invalid_params(e.0, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::client::Fields;
+
+    /// A head kept raw is written in the order, and with the fields, that
+    /// `passthrough` gives the header map built from it.
+    #[test]
+    fn a_raw_head_passes_the_fields_a_header_map_would_in_its_order() {
+        let heads: [&'static [u8]; 7] = [
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Type: a\r\nContent-Length: 2\r\nDate: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\na: 3\r\nC: 4\r\nb: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: 1\r\nUpgrade: x\r\nB: 2\r\nKeep-Alive: 5\r\nC: 3\r\nconnection: x\r\nD: 4\r\nTE: t\r\nE: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTrailer: t\r\nTransfer-Encoding: chunked\r\nProxy-Authenticate: p\r\nProxy-Authorization: q\r\nset-cookie: 1\r\nX: y\r\nSet-Cookie: 2\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nkeep-alive: 1\r\nKeep-Alive: 2\r\nX: 1\r\nx: 2\r\nY: 3\r\n\r\n",
+        ];
+        for head in heads {
+            let fields = Fields::of(head);
+            let mapped = passthrough(StatusCode::OK, fields.to_map().unwrap(), Body::empty());
+            let want: Vec<(String, Vec<u8>)> = mapped
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect();
+            let raw = RawHead(fields);
+            let got: Vec<(String, Vec<u8>)> = raw
+                .fields()
+                .map(|(n, v)| {
+                    (
+                        String::from_utf8(n.to_ascii_lowercase()).unwrap(),
+                        v.to_vec(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    /// [`hop_by_hop`]'s quick length check lets every hop-by-hop name by.
+    #[test]
+    fn every_hop_by_hop_name_is_found_in_any_case() {
+        for (i, name) in HOP_BY_HOP.iter().enumerate() {
+            assert_eq!(hop_by_hop(name.as_str().as_bytes()), Some(i));
+            let upper = name.as_str().to_ascii_uppercase();
+            assert_eq!(hop_by_hop(upper.as_bytes()), Some(i));
+        }
+        assert_eq!(hop_by_hop(b"set-cookie"), None);
+        assert_eq!(hop_by_hop(b"content-length"), None);
     }
 }

@@ -50,6 +50,10 @@ enum Upstream {
     /// `302 Found` to this other upstream's `/answer?step=2`, setting a
     /// cookie.
     RedirectsTo(&'static str),
+    /// `201` with 2 bytes, under names in any case, repeated apart, and
+    /// hop-by-hop ones between the others (which a header map's removal
+    /// reorders), and a `Date` of its own.
+    Mixed,
 }
 
 /// A raw upstream on loopback; returns its URL and the requests it read
@@ -140,6 +144,12 @@ async fn answer(conn: &mut TcpStream, script: Upstream) {
                 "HTTP/1.1 {status} Moved\r\nlocation: /answer?step=2\r\nset-cookie: step=2; Path=/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             );
             conn.write_all(head.as_bytes()).await
+        }
+        Upstream::Mixed => {
+            conn.write_all(
+                b"HTTP/1.1 201 Created\r\nX-Trace: a\r\nConnection: keep-alive, close\r\nSet-Cookie: a=1\r\nKeep-Alive: timeout=5\r\nContent-Type: text/plain\r\nset-cookie: b=2\r\nUpgrade: h2c\r\nx-trace: b\r\nContent-Length: 2\r\nDATE: Thu, 01 Jan 2026 00:00:00 GMT\r\nX-Last: z\r\n\r\nok",
+            )
+            .await
         }
         Upstream::RedirectsTo(other) => {
             let head = format!(
@@ -276,6 +286,7 @@ async fn the_lean_path_answers_and_forwards_as_hyper_does() {
         ("a chunked answer", Upstream::Chunked(100_000), get(""), 1),
         ("a short answer cut", Upstream::ClosesMidBody { announced: 100, sent: 10 }, get(""), 1),
         ("a redirect", Upstream::Redirects, get(""), 1),
+        ("a head with names in any case, repeated and hop-by-hop", Upstream::Mixed, get(""), 1),
         ("HEAD", sized, "HEAD /answer HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
         ("404", sized, "GET /answers HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
         ("405", sized, "DELETE /answer HTTP/1.1\r\nhost: x\r\n\r\n".into(), 0),
@@ -330,6 +341,31 @@ async fn the_lean_path_answers_and_forwards_as_hyper_does() {
             "{what}: the upstreams read different requests"
         );
         assert_eq!(lean.3, served, "{what}: requests served on the lean path");
+        if matches!(script, Upstream::Mixed) {
+            // The map's order: each name at its first place, with all its
+            // values; hop-by-hop names gone, `x-last` moved up into the
+            // place of the first one removed.
+            let head = hyper.0.split("\r\n\r\n").next().unwrap();
+            let names: Vec<&str> = head
+                .lines()
+                .skip(1)
+                .map(|l| l.split(':').next().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "x-trace",
+                    "x-trace",
+                    "x-last",
+                    "set-cookie",
+                    "set-cookie",
+                    "date",
+                    "content-type",
+                    "content-length"
+                ],
+                "{head}"
+            );
+        }
         assert!(hyper.0.starts_with("HTTP/1."), "{what}: {}", hyper.0);
         assert!(
             hyper.0.contains("no route for `/nope`") || what == "HTTP/1.0",

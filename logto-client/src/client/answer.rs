@@ -13,7 +13,7 @@ use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
 use super::affine::Lease;
-use super::wire::{Framing, Head};
+use super::wire::{Fields, Framing, Head};
 use crate::error::TransportError;
 
 /// An answer's status and headers, and its body still to be read (at most
@@ -21,6 +21,9 @@ use crate::error::TransportError;
 pub struct Answer {
     status: StatusCode,
     headers: HeaderMap,
+    /// The head's fields as they came, when the call asked for them
+    /// (`Call::raw_head`): `headers` is empty then.
+    fields: Option<Fields>,
     body: AnswerBody,
 }
 
@@ -105,6 +108,7 @@ impl Answer {
         Self {
             status: resp.status(),
             headers: std::mem::take(resp.headers_mut()),
+            fields: None,
             body: AnswerBody::Reqwest(resp),
         }
     }
@@ -120,6 +124,7 @@ impl Answer {
         Self {
             status: parts.status,
             headers: parts.headers,
+            fields: None,
             body: AnswerBody::Direct(DirectBody {
                 body,
                 deadline,
@@ -139,6 +144,7 @@ impl Answer {
         Self {
             status: head.status,
             headers: head.headers,
+            fields: head.fields,
             body: AnswerBody::Wire(WireBody {
                 lease: Some(lease),
                 framing: head.framing,
@@ -155,7 +161,8 @@ impl Answer {
         self.status
     }
 
-    /// The headers.
+    /// The headers (empty when the head was kept raw, which only the REST
+    /// adapter's lean path asks for; see [`Self::take_headers`]).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -163,6 +170,20 @@ impl Answer {
     /// The headers, to move them out.
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
         &mut self.headers
+    }
+
+    /// The headers moved out, as a map whether or not the head was kept raw.
+    pub(crate) fn take_headers(&mut self) -> HeaderMap {
+        match self.fields.take() {
+            // Its bytes passed the checks `to_map` makes when it was read.
+            Some(fields) => fields.to_map().unwrap_or_default(),
+            None => std::mem::take(&mut self.headers),
+        }
+    }
+
+    /// The head's fields as they came, when the call kept them raw.
+    pub(crate) fn take_fields(&mut self) -> Option<Fields> {
+        self.fields.take()
     }
 
     /// The body's length when the upstream announced it.
@@ -256,7 +277,7 @@ mod tests {
         let mut lease = lend(parked).expect("a caller scope");
         assert!(lease.take().is_none(), "a new connection each time here");
         let mut conn = Conn::tcp(near);
-        let head = conn.read_head(&http::Method::GET).await.unwrap();
+        let head = conn.read_head(&http::Method::GET, false).await.unwrap();
         lease.hold(conn);
         let timeout = Duration::from_secs(2);
         let answer = Answer::wire(head, lease, Instant::now() + timeout, timeout);

@@ -75,6 +75,10 @@ pub struct Call {
     /// The consumed operation's `outputSchema` (an HTML table selector, a
     /// Markdown heading prefix).
     pub raw_schema: Option<&'static str>,
+    /// The answer's head is kept as it came, without a header map
+    /// ([`crate::client::Answer::headers`] is then empty): set by the REST
+    /// adapter's lean path, which writes it back as it came (issue 9).
+    pub(crate) raw_head: bool,
 }
 
 impl Call {
@@ -91,6 +95,7 @@ impl Call {
             mapping: None,
             raw_format: None,
             raw_schema: None,
+            raw_head: false,
         }
     }
 

@@ -114,58 +114,66 @@ pub(crate) fn direct(
     })
 }
 
+/// A request's method, target (path and query), headers and body.
+pub(crate) type Parts = (Method, PathAndQuery, HeaderMap, Bytes);
+
 impl Direct {
     /// Sends a request for `target` (path and query) and reads its answer's
     /// head: on the caller connection's own upstream connection when it can
     /// lend one (see [`affine`]) and [`wire`] can send the request, else on
     /// the pool. The answer's body is read under `deadline` (the client's
     /// `timeout`); the caller bounds this call by it too.
-    pub(crate) async fn send(
+    ///
+    /// Not an `async fn`, which would hold its arguments twice (issue 9).
+    pub(crate) fn send(
         &self,
-        method: Method,
-        target: PathAndQuery,
-        mut headers: HeaderMap,
-        body: Bytes,
+        (method, target, mut headers, body): Parts,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<Answer, TransportError> {
+        raw: bool,
+    ) -> impl Future<Output = Result<Answer, TransportError>> + Send + '_ {
         // What hyper-util's client adds before it sends on a connection
         // (the pool adds the same when it is missing).
         headers
             .entry(http::header::HOST)
             .or_insert_with(|| self.host.clone());
-        if let Some(mut lease) = affine::lend(&self.parked) {
-            let Some(bytes) = wire::encode(&method, &target, &headers, &body) else {
-                // Not a request for this path: the connection stays idle.
-                lease.give_back();
-                return self
-                    .pooled(method, target, headers, body, deadline, timeout)
-                    .await;
-            };
-            let (mut conn, mut reused) = match lease.take() {
-                Some(conn) => (conn, true),
-                None => (self.connect().await?, false),
-            };
-            while let Err(e) = conn.write(&bytes).await {
-                // A used connection that failed as the request went out
-                // (closed by the upstream just then): as the pool does,
-                // once more on a new connection.
-                if !reused {
-                    return Err(TransportError::wire_io(e));
+        async move {
+            if let Some(mut lease) = affine::lend(&self.parked) {
+                let Some(bytes) = wire::encode(&method, &target, &headers, &body) else {
+                    // Not a request for this path: the connection stays idle.
+                    lease.give_back();
+                    return self
+                        .pooled(method, target, headers, body, deadline, timeout)
+                        .await;
+                };
+                let (mut conn, mut reused) = match lease.take() {
+                    Some(conn) => (conn, true),
+                    None => (self.connect().await?, false),
+                };
+                while let Err(e) = conn.write(&bytes).await {
+                    // A used connection that failed as the request went out
+                    // (closed by the upstream just then): as the pool does,
+                    // once more on a new connection.
+                    if !reused {
+                        return Err(TransportError::wire_io(e));
+                    }
+                    conn = self.connect().await?;
+                    reused = false;
                 }
-                conn = self.connect().await?;
-                reused = false;
+                let head = conn.read_head(&method, raw).await?;
+                lease.hold(conn);
+                return Ok(Answer::wire(head, lease, deadline, timeout));
             }
-            let head = conn.read_head(&method).await?;
-            lease.hold(conn);
-            return Ok(Answer::wire(head, lease, deadline, timeout));
+            self.pooled(method, target, headers, body, deadline, timeout)
+                .await
         }
-        self.pooled(method, target, headers, body, deadline, timeout)
-            .await
     }
 
-    /// Sends on hyper-util's pool, which takes the absolute URI.
-    async fn pooled(
+    /// Sends on hyper-util's pool, which takes the absolute URI. Boxed:
+    /// [`Self::send`]'s future, which every call on the caller connection's
+    /// own connection builds and moves, would otherwise hold room for this
+    /// rarer one (584 of its 1,336 bytes; issue 9).
+    fn pooled(
         &self,
         method: Method,
         target: PathAndQuery,
@@ -173,17 +181,19 @@ impl Direct {
         body: Bytes,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<Answer, TransportError> {
-        let mut req = Request::new(Full::new(body));
-        *req.method_mut() = method;
-        *req.uri_mut() = self.absolute(&target)?;
-        *req.headers_mut() = headers;
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(TransportError::hyper_client)?;
-        Ok(Answer::direct(resp, deadline, timeout))
+    ) -> futures::future::BoxFuture<'_, Result<Answer, TransportError>> {
+        Box::pin(async move {
+            let mut req = Request::new(Full::new(body));
+            *req.method_mut() = method;
+            *req.uri_mut() = self.absolute(&target)?;
+            *req.headers_mut() = headers;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(TransportError::hyper_client)?;
+            Ok(Answer::direct(resp, deadline, timeout))
+        })
     }
 
     /// The absolute URI of a request target: the origin, then the target.

@@ -28,6 +28,7 @@ pub use spec::{ApiSpec, AuthSpec, BindSpec, FixedPlace, FixedSpec, Piece};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+pub(crate) use wire::Fields;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, COOKIE, HeaderValue};
@@ -529,11 +530,14 @@ impl Core {
     ) -> Result<Answer, TransportError> {
         let deadline = tokio::time::Instant::now() + self.shared.timeout;
         if let Some(jar) = &self.jar {
-            return session::send(self, direct, jar, call, deadline).await;
+            // Boxed: this future is built and moved on every call, and a
+            // session's is twice the size of the rest of it (issue 9).
+            return Box::pin(session::send(self, direct, jar, call, deadline)).await;
         }
         let target = self.direct_target(call)?;
         let (headers, body) = self.direct_parts(call);
-        self.send_direct(direct, call.method.clone(), target, headers, body, deadline)
+        let sending = (call.method.clone(), target, headers, body);
+        self.send_direct(direct, sending, deadline, call.raw_head)
             .await
     }
 
@@ -549,22 +553,22 @@ impl Core {
     }
 
     /// Sends one request on the direct path, its answer due by `deadline`.
-    async fn send_direct(
+    /// (Not an `async fn`, which would hold its arguments twice; issue 9.)
+    fn send_direct(
         &self,
         direct: &direct::Direct,
-        method: http::Method,
-        target: http::uri::PathAndQuery,
-        headers: HeaderMap,
-        body: Bytes,
+        request: direct::Parts,
         deadline: tokio::time::Instant,
-    ) -> Result<Answer, TransportError> {
+        raw: bool,
+    ) -> impl std::future::Future<Output = Result<Answer, TransportError>> + Send {
         let timeout = self.shared.timeout;
-        tokio::time::timeout_at(
-            deadline,
-            direct.send(method, target, headers, body, deadline, timeout),
-        )
-        .await
-        .map_err(|_| TransportError::timed_out(timeout))?
+        let sending =
+            tokio::time::timeout_at(deadline, direct.send(request, deadline, timeout, raw));
+        async move {
+            sending
+                .await
+                .map_err(|_| TransportError::timed_out(timeout))?
+        }
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
@@ -756,12 +760,24 @@ impl Core {
         operation: &'static str,
         mut resp: Answer,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
+        let headers = resp.take_headers();
+        let body = self.read_body(operation, &mut resp).await?;
+        Ok((resp.status(), headers, body))
+    }
+
+    /// Reads an answer's body whole, refusing one over the answer limit
+    /// (up front when its length is announced, else as soon as it is
+    /// exceeded); its headers stay as they are.
+    pub(crate) async fn read_body(
+        &self,
+        operation: &'static str,
+        resp: &mut Answer,
+    ) -> Result<Bytes, Error> {
         let status = resp.status();
         let limit = self.shared.answer_limit;
         if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(self.answer_too_large(operation, status));
         }
-        let headers = std::mem::take(resp.headers_mut());
         // Piece by piece (a small future: no collecting adapter to carry),
         // and a body that arrives in one piece, as small answers do, is
         // returned as it is, without a copy.
@@ -787,8 +803,7 @@ impl Core {
                 }
             }
         }
-        let body = more.map_or(first, bytes::BytesMut::freeze);
-        Ok((status, headers, body))
+        Ok(more.map_or(first, bytes::BytesMut::freeze))
     }
 
     /// Sends a call and decodes the answer: 2xx JSON through the mapping,
@@ -868,7 +883,7 @@ fn decode(
         return Ok(Value::Null);
     }
     if is_json(headers) {
-        return serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
+        return crate::formats::json_from_slice(&body).map_err(|e| Error::InvalidResponse {
             operation,
             status,
             message: format!("the body is not valid JSON: {e}"),

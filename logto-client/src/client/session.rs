@@ -153,7 +153,7 @@ async fn hop(
     }
     let target = super::url_target(url)?;
     let answer = core
-        .send_direct(direct, method, target, headers, body, deadline)
+        .send_direct(direct, (method, target, headers, body), deadline, false)
         .await?;
     let mut set = answer.headers().get_all(SET_COOKIE).iter().peekable();
     if set.peek().is_some() {

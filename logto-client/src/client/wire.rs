@@ -37,7 +37,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
@@ -107,12 +107,120 @@ pub(crate) enum Chunk {
 #[derive(Debug)]
 pub(crate) struct Head {
     pub(crate) status: StatusCode,
+    /// Empty when the head was read raw ([`Conn::read_head`]).
     pub(crate) headers: HeaderMap,
+    /// The fields as they came, when the head was read raw.
+    pub(crate) fields: Option<Fields>,
     pub(crate) framing: Framing,
     /// HTTP/1.1 without `Connection: close` (or HTTP/1.0 with
     /// `keep-alive`), and not a 101: the connection may carry another call
     /// once the body is read to its end.
     pub(crate) keep_alive: bool,
+}
+
+/// An answer's header fields as they came: the head's bytes, and where
+/// each field's name and value lie in them. What the REST adapter's lean
+/// path writes back to its caller without building a header map (issue 9);
+/// [`Fields::to_map`] builds the map.
+#[derive(Clone)]
+pub(crate) struct Fields {
+    head: Bytes,
+    /// Name start and end, value start and end, for each field in order.
+    at: Vec<[u32; 4]>,
+}
+
+/// Neither names nor values (a `Set-Cookie` is a secret).
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fields")
+            .field("len", &self.at.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fields {
+    /// How many fields.
+    pub(crate) fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// The name of field `i` as it came (any case).
+    pub(crate) fn name(&self, i: usize) -> &[u8] {
+        self.at
+            .get(i)
+            .and_then(|a| self.head.get(a[0] as usize..a[1] as usize))
+            .unwrap_or_default()
+    }
+
+    /// The value of field `i`.
+    pub(crate) fn value(&self, i: usize) -> &[u8] {
+        self.at
+            .get(i)
+            .and_then(|a| self.head.get(a[2] as usize..a[3] as usize))
+            .unwrap_or_default()
+    }
+
+    /// The values of the fields named `name` (lower case), in order.
+    fn values<'a>(&'a self, name: &'a str) -> impl DoubleEndedIterator<Item = &'a [u8]> + 'a {
+        (0..self.len())
+            .filter(move |&i| {
+                let n = self.name(i);
+                n.len() == name.len() && n.eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map(|i| self.value(i))
+    }
+
+    /// The fields as a header map, as [`Conn::read_head`] builds one (each
+    /// value a slice of the head, not a copy). httparse has checked the
+    /// bytes `http` checks, so no field fails here but an over-long name.
+    pub(crate) fn to_map(&self) -> Result<HeaderMap, TransportError> {
+        let mut headers = HeaderMap::with_capacity(self.len());
+        for a in &self.at {
+            let name = self
+                .head
+                .get(a[0] as usize..a[1] as usize)
+                .and_then(|n| HeaderName::from_bytes(n).ok())
+                .ok_or_else(|| invalid("invalid HTTP header name parsed"))?;
+            let value = self
+                .head
+                .get(a[2] as usize..a[3] as usize)
+                .map(|_| self.head.slice(a[2] as usize..a[3] as usize))
+                .and_then(|v| HeaderValue::from_maybe_shared(v).ok())
+                .ok_or_else(|| invalid("invalid HTTP header value parsed"))?;
+            headers.append(name, value);
+        }
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+impl Fields {
+    /// The fields of a whole answer head (for tests).
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn of(head: &'static [u8]) -> Self {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut slots);
+        assert!(resp.parse(head).unwrap().is_complete());
+        let base = head.as_ptr() as usize;
+        let offset = |p: *const u8| (p as usize - base) as u32;
+        let at = resp
+            .headers
+            .iter()
+            .map(|h| {
+                let (name, value) = (offset(h.name.as_ptr()), offset(h.value.as_ptr()));
+                [
+                    name,
+                    name + h.name.len() as u32,
+                    value,
+                    value + h.value.len() as u32,
+                ]
+            })
+            .collect();
+        Self {
+            head: Bytes::from_static(head),
+            at,
+        }
+    }
 }
 
 /// The bytes of a request as hyper's client writes them (module docs), or
@@ -209,8 +317,12 @@ impl Conn {
     }
 
     /// Reads the head of the answer to a `method` request, 1xx answers
-    /// skipped.
-    pub(crate) async fn read_head(&mut self, method: &Method) -> Result<Head, TransportError> {
+    /// skipped; `raw`: its fields kept as they came, no header map built.
+    pub(crate) async fn read_head(
+        &mut self,
+        method: &Method,
+        raw: bool,
+    ) -> Result<Head, TransportError> {
         // A head that arrives in many small reads is parsed when its empty
         // line may have come (and at its first bytes, so that garbage fails
         // fast), not after every read: `seen` bytes were looked at.
@@ -223,7 +335,7 @@ impl Conn {
                 });
                 if !tried || ended {
                     tried = true;
-                    match self.parse_head(method)? {
+                    match self.parse_head(method, raw)? {
                         Parsed::Head(head) => return Ok(head),
                         Parsed::Informational => {
                             (seen, tried) = (0, false);
@@ -245,7 +357,7 @@ impl Conn {
     }
 
     /// Parses the head at the start of the buffer, and takes it out.
-    fn parse_head(&mut self, method: &Method) -> Result<Parsed, TransportError> {
+    fn parse_head(&mut self, method: &Method, raw: bool) -> Result<Parsed, TransportError> {
         let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
         let mut resp = httparse::Response::new(&mut []);
         let parsed = httparse::ParserConfig::default()
@@ -261,36 +373,46 @@ impl Conn {
         let status = StatusCode::from_u16(resp.code.unwrap_or_default())
             .map_err(|_| invalid("invalid HTTP status code parsed"))?;
         let http11 = resp.version == Some(1);
-        // Each header as its name and where its value lies in the head,
-        // so that values are slices of one frozen buffer (no copy each).
+        // Where each name and value lies in the head, so that values are
+        // slices of one frozen buffer (no copy each). The head is at most
+        // `MAX_HEAD` bytes, so offsets fit in `u32`.
         let base = self.buf.as_ptr() as usize;
-        let mut fields = Vec::with_capacity(resp.headers.len());
+        let offset = |p: *const u8| (p as usize).wrapping_sub(base) as u32;
+        let mut at = Vec::with_capacity(resp.headers.len());
         for h in resp.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| invalid("invalid HTTP header name parsed"))?;
-            let start = (h.value.as_ptr() as usize).wrapping_sub(base);
-            fields.push((name, start, start.saturating_add(h.value.len())));
+            // `http` takes names up to 64 KiB; httparse, any length.
+            if h.name.len() > usize::from(u16::MAX) {
+                return Err(invalid("invalid HTTP header name parsed"));
+            }
+            let (name, value) = (offset(h.name.as_ptr()), offset(h.value.as_ptr()));
+            at.push([
+                name,
+                name.saturating_add(h.name.len() as u32),
+                value,
+                value.saturating_add(h.value.len() as u32),
+            ]);
         }
         let head = self.buf.split_to(len).freeze();
         if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
             return Ok(Parsed::Informational);
         }
-        let mut headers = HeaderMap::with_capacity(fields.len());
-        for (name, start, end) in fields {
-            if end > head.len() {
-                return Err(invalid("invalid HTTP header parsed"));
-            }
-            let value = HeaderValue::from_maybe_shared(head.slice(start..end))
-                .map_err(|_| invalid("invalid HTTP header value parsed"))?;
-            headers.append(name, value);
+        let fields = Fields { head, at };
+        if fields.at.iter().any(|a| a[3] as usize > fields.head.len()) {
+            return Err(invalid("invalid HTTP header parsed"));
         }
         let keep_alive = status != StatusCode::SWITCHING_PROTOCOLS
-            && !has_token(&headers, CONNECTION, "close")
-            && (http11 || has_token(&headers, CONNECTION, "keep-alive"));
-        let framing = framing(status, method, &headers, http11)?;
+            && !has_token(&fields, "connection", "close")
+            && (http11 || has_token(&fields, "connection", "keep-alive"));
+        let framing = framing(status, method, &fields, http11)?;
+        let (headers, fields) = if raw {
+            (HeaderMap::new(), Some(fields))
+        } else {
+            (fields.to_map()?, None)
+        };
         Ok(Parsed::Head(Head {
             status,
             headers,
+            fields,
             framing,
             // A body that ends with the connection leaves nothing to reuse.
             keep_alive: keep_alive && framing != Framing::Close,
@@ -451,21 +573,20 @@ enum Parsed {
 fn framing(
     status: StatusCode,
     method: &Method,
-    headers: &HeaderMap,
+    fields: &Fields,
     http11: bool,
 ) -> Result<Framing, TransportError> {
     if matches!(status.as_u16(), 101 | 204 | 304) || method == Method::HEAD {
         return Ok(Framing::Ended);
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if fields.values("transfer-encoding").next().is_some() {
         if !http11 {
             return Err(invalid("unexpected transfer-encoding parsed"));
         }
-        let chunked = headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
+        let chunked = fields
+            .values("transfer-encoding")
             .next_back()
-            .and_then(|v| v.to_str().ok())
+            .and_then(visible)
             .and_then(|v| v.rsplit(',').next())
             .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
         return Ok(if chunked {
@@ -474,15 +595,13 @@ fn framing(
             Framing::Close
         });
     }
-    if !headers.contains_key(CONTENT_LENGTH) {
+    if fields.values("content-length").next().is_none() {
         return Ok(Framing::Close);
     }
     // Every value, and every item of a comma-separated one, the same number.
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        let text = value
-            .to_str()
-            .map_err(|_| invalid("invalid content-length parsed"))?;
+    for value in fields.values("content-length") {
+        let text = visible(value).ok_or_else(|| invalid("invalid content-length parsed"))?;
         for item in text.split(',') {
             let item = item.trim_matches([' ', '\t']);
             let n = (!item.is_empty() && item.bytes().all(|b| b.is_ascii_digit()))
@@ -505,11 +624,19 @@ fn framing(
 }
 
 /// Whether a header of `name` lists `token` (case-insensitive).
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+fn has_token(fields: &Fields, name: &str, token: &str) -> bool {
+    fields.values(name).any(|v| {
+        visible(v).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     })
+}
+
+/// A value as text when it is visible ASCII (as `HeaderValue::to_str`).
+fn visible(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -677,7 +804,10 @@ mod tests {
             far
         });
         let outcome = async {
-            let mut head = conn.read_head(&method).await.map_err(|e| e.to_string())?;
+            let mut head = conn
+                .read_head(&method, false)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut body = Vec::new();
             let mut framing = head.framing;
             // As `Answer::chunk` reads: without a read when it needs none.
@@ -883,7 +1013,7 @@ mod tests {
         far.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
             .await
             .unwrap();
-        let head = conn.read_head(&Method::GET).await.unwrap();
+        let head = conn.read_head(&Method::GET, false).await.unwrap();
         let mut framing = head.framing;
         // One write of 43 bytes on loopback arrives whole.
         assert_eq!(conn.buf.len(), 5, "the body came apart from its head");
@@ -955,7 +1085,7 @@ mod tests {
         .unwrap_or(Err(()));
         let mut conn = Conn::tcp(peer(raw.to_vec()).await);
         let ours = tokio::time::timeout(limit, async {
-            let head = conn.read_head(method).await.map_err(|_| ())?;
+            let head = conn.read_head(method, false).await.map_err(|_| ())?;
             let (mut framing, mut body) = (head.framing, Vec::new());
             while let Some(piece) = conn.next_chunk(&mut framing).await.map_err(|_| ())? {
                 body.extend_from_slice(&piece);

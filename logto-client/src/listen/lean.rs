@@ -507,7 +507,9 @@ impl Inner {
         let values = values_of(&incoming, route);
         drop(incoming);
         match values {
-            Ok(values) => self.handle.call(values, forwarded, p.op).await,
+            Ok(values) => {
+                crate::server::with_raw_heads(|| self.handle.call(values, forwarded, p.op)).await
+            }
             Err(resp) => resp,
         }
     }

@@ -8,10 +8,10 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::server::RawHead;
 use axum::body::HttpBody as _;
 use axum::response::Response;
 use http::StatusCode;
-use http::header::{self, HeaderValue};
 use http_body_util::BodyExt as _;
 use tokio::io::AsyncWriteExt as _;
 
@@ -45,29 +45,45 @@ pub(super) async fn respond(
     let mut length: Option<u64> = None;
     let mut wrote_date = false;
     let mut keep_alive = true;
-    for (name, value) in &parts.headers {
-        if *name == header::CONTENT_LENGTH {
+    // An upstream head passed on raw (its map is empty then), or the map.
+    let raw = parts.extensions.get::<RawHead>();
+    let lower = raw.is_some();
+    let fields = raw.into_iter().flat_map(RawHead::fields).chain(
+        parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes())),
+    );
+    for (name, value) in fields {
+        let is =
+            |lower: &str| name.len() == lower.len() && name.eq_ignore_ascii_case(lower.as_bytes());
+        if is("content-length") {
             if no_body || length.is_some() {
                 continue;
             }
             // hyper trusts a body's own length over the header's value.
-            match exact.or_else(|| super::lean::digits(value.as_bytes())) {
+            match exact.or_else(|| super::lean::digits(value)) {
                 Some(n) => length = Some(n),
                 // hyper refuses the answer and closes the connection.
                 None => return false,
             }
-        } else if *name == header::TRANSFER_ENCODING || *name == header::TRAILER {
+        } else if is("transfer-encoding") || is("trailer") {
             // Hop-by-hop: an answer of the adapter never carries them
             // (`server::passthrough` drops them); the framing is ours.
             continue;
-        } else if *name == header::CONNECTION {
+        } else if is("connection") {
             keep_alive &= !has_close(value);
-        } else if *name == header::DATE {
+        } else if is("date") {
             wrote_date = true;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
+        // Names as a `HeaderName` holds them: lower case.
+        let start = out.len();
+        out.extend_from_slice(name);
+        if lower && let Some(name) = out.get_mut(start..) {
+            name.make_ascii_lowercase();
+        }
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     let chunked = !no_body && length.is_none() && exact.is_none();
@@ -144,9 +160,8 @@ pub(super) async fn respond(
 }
 
 /// Whether a `Connection` value has the `close` token.
-fn has_close(value: &HeaderValue) -> bool {
+fn has_close(value: &[u8]) -> bool {
     value
-        .as_bytes()
         .split(|b| *b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
@@ -180,6 +195,7 @@ fn date(out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use http::HeaderValue;
     use tokio::io::AsyncReadExt as _;
 
     /// How a test answer is made (afresh for each writer).
