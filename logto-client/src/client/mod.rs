@@ -562,13 +562,12 @@ impl Core {
         raw: bool,
     ) -> impl std::future::Future<Output = Result<Answer, TransportError>> + Send {
         let timeout = self.shared.timeout;
-        let sending =
-            tokio::time::timeout_at(deadline, direct.send(request, deadline, timeout, raw));
-        async move {
-            sending
-                .await
-                .map_err(|_| TransportError::timed_out(timeout))?
-        }
+        // A combinator, not an `async` block: one would hold the timed
+        // future twice, as what it captured and as what it awaits.
+        futures::FutureExt::map(
+            tokio::time::timeout_at(deadline, direct.send(request, deadline, timeout, raw)),
+            move |sent| sent.unwrap_or_else(|_| Err(TransportError::timed_out(timeout))),
+        )
     }
 
     /// Runs `send` with this session's jar as the one [`SessionCookies`] reads.
@@ -755,14 +754,19 @@ impl Core {
     /// Reads a whole answer: status, headers (moved out, not copied) and
     /// body, refusing one over the answer limit (up front when its length is
     /// announced, else as soon as it is exceeded).
-    pub async fn read(
+    ///
+    /// (Not an `async fn`, which would hold the answer twice; issue 9.)
+    pub fn read(
         &self,
         operation: &'static str,
         mut resp: Answer,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
-        let headers = resp.take_headers();
-        let body = self.read_body(operation, &mut resp).await?;
-        Ok((resp.status(), headers, body))
+    ) -> impl std::future::Future<Output = Result<(StatusCode, HeaderMap, Bytes), Error>> + Send + '_
+    {
+        async move {
+            let headers = resp.take_headers();
+            let body = self.read_body(operation, &mut resp).await?;
+            Ok((resp.status(), headers, body))
+        }
     }
 
     /// Reads an answer's body whole, refusing one over the answer limit
