@@ -756,6 +756,7 @@ impl Core {
     /// announced, else as soon as it is exceeded).
     ///
     /// (Not an `async fn`, which would hold the answer twice; issue 9.)
+    #[allow(clippy::manual_async_fn)] // see above
     pub fn read(
         &self,
         operation: &'static str,
