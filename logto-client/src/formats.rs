@@ -16,7 +16,7 @@
 //! - `protobuf` (feature `protobuf`): one message decoded with the
 //!   `outputSchema` `.proto` file.
 //!
-//! JSON itself is read by [`json_from_slice`].
+//! JSON itself is read by `json_from_slice`.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

@@ -92,7 +92,7 @@ pub mod __private {
     pub use crate::plan::Src::{Input, Literal, Missing, Take, Template};
     pub use crate::plan::{CallPlan, Src, TemplatePart, Upstreams, inputs, plan, plan_with};
     pub use crate::rest::{
-        HandlerFuture, InputRead, Read, RouteSpec, Values, forward_route, routes,
+        HandlerFuture, InputRead, Read, RouteSpec, Values, forward_default, forward_route, routes,
     };
     pub use crate::server::{
         Incoming, RestConfig, error_response, forward, forward_path, forwarded_headers,

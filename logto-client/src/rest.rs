@@ -15,7 +15,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use crate::plan::{CallPlan, Inputs, Upstreams};
-use crate::server::{Incoming, RestConfig, error_response, forward, forwarded_headers, problem};
+use crate::server::{Incoming, RestConfig, error_response, forwarded_headers, problem};
 
 /// Where an exposed input is read from.
 #[derive(Debug, Clone, Copy)]
@@ -197,15 +197,42 @@ pub(crate) fn values_of(incoming: &Incoming, route: &RouteSpec) -> Result<Values
 
 /// The default handler of a route with a `call`: the inputs to the consumed
 /// operation, its answer streamed back (400 when an input does not fit it).
-///
-/// Not an `async fn`: [`forward`]'s future is boxed as it is, rather than
-/// inside a second future that would hold the call a second time and be
-/// copied whole into the box (4.8 kB a request before; issue 9).
 pub fn forward_route<'a>(
     upstreams: &'a (dyn Upstreams + Sync),
     route: &'static RouteSpec,
     inputs: Inputs,
     forwarded: HeaderMap,
+) -> HandlerFuture<'a> {
+    route_call(upstreams, route, inputs, forwarded, false)
+}
+
+/// [`forward_route`] as the generated default handlers call it: their
+/// answer goes straight back to whoever serves the route, so on the lean
+/// path an upstream answer passed through keeps its head raw
+/// (`server::RawHead`). Not for handlers of one's own, which may read or
+/// change the answer's headers.
+#[doc(hidden)]
+pub fn forward_default<'a>(
+    upstreams: &'a (dyn Upstreams + Sync),
+    route: &'static RouteSpec,
+    inputs: Inputs,
+    forwarded: HeaderMap,
+) -> HandlerFuture<'a> {
+    let raw = crate::server::raw_heads_wanted();
+    route_call(upstreams, route, inputs, forwarded, raw)
+}
+
+/// [`forward_route`]'s work; `raw`: see [`forward_default`].
+///
+/// Not an `async fn`: the forwarding future is boxed as it is, rather than
+/// inside a second future that would hold the call a second time and be
+/// copied whole into the box (4.8 kB a request before; issue 9).
+fn route_call<'a>(
+    upstreams: &'a (dyn Upstreams + Sync),
+    route: &'static RouteSpec,
+    inputs: Inputs,
+    forwarded: HeaderMap,
+    raw: bool,
 ) -> HandlerFuture<'a> {
     let answer =
         |response: Response| -> HandlerFuture<'a> { Box::pin(std::future::ready(response)) };
@@ -222,7 +249,13 @@ pub fn forward_route<'a>(
         ));
     };
     match plan.prepare(core, inputs) {
-        Ok(call) => Box::pin(forward(core, call, forwarded, plan.mapping)),
+        Ok(call) => Box::pin(crate::server::forward_with(
+            core,
+            call,
+            forwarded,
+            plan.mapping,
+            raw,
+        )),
         Err(e) => answer(error_response(e)),
     }
 }

@@ -354,13 +354,17 @@ tokio::task_local! {
     static RAW_HEADS: ();
 }
 
-/// Calls `handler` (a request's on the lean path) where [`forward`] keeps
-/// upstream heads raw. [`forward`] decides as it is called, not when its
-/// future runs: the generated handlers call it at once, so the scope needs
-/// to cover only the call, not every poll of what it returns. (A handler of
-/// one's own that calls it later gets the header map, as on hyper's path.)
+/// Calls `handler` (a request's on the lean path) where the generated
+/// default handlers keep upstream heads raw (`rest::forward_default`). They
+/// decide as they are called, not when their future runs, so the scope
+/// covers only the call, not every poll of what it returns.
 pub(crate) fn with_raw_heads<R>(handler: impl FnOnce() -> R) -> R {
     RAW_HEADS.sync_scope((), handler)
+}
+
+/// Whether the caller is answering on the lean path ([`with_raw_heads`]).
+pub(crate) fn raw_heads_wanted() -> bool {
+    RAW_HEADS.try_with(|()| ()).is_ok()
 }
 
 /// An upstream answer's head passed through as it came, carried in the
@@ -456,16 +460,25 @@ fn passed_raw(status: StatusCode, fields: crate::client::Fields, body: Bytes) ->
 /// and the future is copied as it is boxed; issue 9).
 pub fn forward(
     core: &Core,
-    mut call: Call,
+    call: Call,
     forwarded: HeaderMap,
     exposed_mapping: Option<&'static str>,
 ) -> impl Future<Output = Response> + Send {
+    forward_with(core, call, forwarded, exposed_mapping, false)
+}
+
+/// [`forward`]; `raw`: an answer passed through as it is keeps its head
+/// raw, and the `Response` carries it as a [`RawHead`] (its header map
+/// empty), for the lean path to write.
+pub(crate) fn forward_with(
+    core: &Core,
+    mut call: Call,
+    forwarded: HeaderMap,
+    exposed_mapping: Option<&'static str>,
+    raw: bool,
+) -> impl Future<Output = Response> + Send {
     let shapes = [call.mapping.take(), exposed_mapping];
-    // An answer that is passed through as it is, to a caller on the lean
-    // path, keeps its head raw: no header map is built for it.
-    call.raw_head = call.raw_format.is_none()
-        && shapes.iter().all(Option::is_none)
-        && RAW_HEADS.try_with(|()| ()).is_ok();
+    call.raw_head = raw && call.raw_format.is_none() && shapes.iter().all(Option::is_none);
     let core = core.with_headers(forwarded);
     async move {
         let mut resp = match core.send_raw(&call).await {

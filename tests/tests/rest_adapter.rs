@@ -720,3 +720,88 @@ async fn nested_properties_and_items_reshape_the_answer() {
         json!({"title": "anchor", "kind": "item", "tags": [{"label": "heavy"}, {"label": "steel"}]})
     );
 }
+
+/// A handler of one's own that reads the answer `server::forward` gives:
+/// it calls `forward` as the handler is called (inside the lean path's
+/// call), and awaits it later. `put-item` maps nothing, so a generated
+/// handler's answer would keep its head raw there.
+struct ReadsHeaders {
+    upstreams: items_rest::Upstreams,
+}
+
+impl items_rest::Handlers for ReadsHeaders {
+    fn upstreams(&self) -> &items_rest::Upstreams {
+        &self.upstreams
+    }
+
+    fn health(
+        &self,
+        _input: items_rest::HealthInput,
+        _forwarded: http::HeaderMap,
+    ) -> items_rest::HandlerFuture<'_> {
+        Box::pin(async move { axum::Json(json!({"ok": true})).into_response() })
+    }
+
+    fn put_item(
+        &self,
+        input: items_rest::PutItemInput,
+        forwarded: http::HeaderMap,
+    ) -> items_rest::HandlerFuture<'_> {
+        let core = self.upstreams.items_api.core();
+        let call = core
+            .prepare(
+                &items_api::OP_PUT_ITEM,
+                vec![input.item_id.into(), input.body.into()],
+            )
+            .unwrap();
+        let answer = logto_client::server::forward(core, call, forwarded, None);
+        Box::pin(async move {
+            let mut resp = answer.await;
+            let seen = resp.headers().get("x-upstream").cloned();
+            let seen = seen.unwrap_or(http::HeaderValue::from_static("none"));
+            resp.headers_mut().insert("x-seen", seen);
+            resp
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_handler_of_ones_own_on_the_lean_path_reads_the_answers_headers() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items/7"))
+        .and(method("PUT"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-upstream", "yes")
+                .set_body_string("stored"),
+        )
+        .mount(&server)
+        .await;
+    let client = items_api::Client::builder()
+        .base_url(&server.uri())
+        .bind("UPSTREAM_TOKEN", TOKEN)
+        .bind("REGION", "eu")
+        .cookie_store(false)
+        .build()
+        .unwrap();
+    let (router, lean) = items_rest::lean_router(
+        ReadsHeaders {
+            upstreams: items_rest::Upstreams { items_api: client },
+        },
+        RestConfig::default(),
+    );
+    let served = lean.clone();
+    let adapter = common::serve_lean(router, lean).await;
+    let resp = reqwest::Client::new()
+        .put(format!("{adapter}/v2/items/7"))
+        .json(&json!({"weight": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-upstream"], "yes");
+    // Its own header, made from the upstream's: the answer's map was there.
+    assert_eq!(resp.headers()["x-seen"], "yes");
+    assert_eq!(resp.text().await.unwrap(), "stored");
+    assert_eq!(served.map(|l| l.served()), Some(1), "not on the lean path");
+}

@@ -162,7 +162,7 @@ impl Answer {
     }
 
     /// The headers (empty when the head was kept raw, which only the REST
-    /// adapter's lean path asks for; see [`Self::take_headers`]).
+    /// adapter's lean path asks for, for its generated default handlers).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }

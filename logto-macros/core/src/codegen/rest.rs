@@ -303,7 +303,7 @@ pub fn generate(
                     #[doc = #doc]
                     #sig {
                         let inputs = __rt::inputs([#(#pairs),*]);
-                        __rt::forward_route(self.upstreams(), &ROUTES[#route_index], inputs, forwarded)
+                        __rt::forward_default(self.upstreams(), &ROUTES[#route_index], inputs, forwarded)
                     }
                 });
             }
