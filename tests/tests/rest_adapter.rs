@@ -778,7 +778,7 @@ async fn a_handler_of_ones_own_on_the_lean_path_reads_the_answers_headers() {
         .mount(&server)
         .await;
     let client = items_api::Client::builder()
-        .base_url(&server.uri())
+        .base_url(server.uri())
         .bind("UPSTREAM_TOKEN", TOKEN)
         .bind("REGION", "eu")
         .cookie_store(false)
