@@ -623,6 +623,30 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `json_from_slice` reads what `serde_json::from_slice` reads, and
+    /// fails where it fails with the same message (invalid UTF-8 too).
+    #[test]
+    fn json_is_read_as_serde_json_reads_it() {
+        let texts: [&[u8]; 7] = [
+            br#"{"a": [1, 2.5, "x\u00e9 \u00e9"], "b": null}"#,
+            "\"é 中 😀\"".as_bytes(),
+            b"[1,",
+            b"{\"a\":\"\xff\"}",
+            b"\"\xc3\"",
+            b"  ",
+            b"{\"a\": tru}",
+        ];
+        for text in texts {
+            let ours: serde_json::Result<Value> = json_from_slice(text);
+            let theirs: serde_json::Result<Value> = serde_json::from_slice(text);
+            assert_eq!(
+                ours.map_err(|e| e.to_string()),
+                theirs.map_err(|e| e.to_string()),
+                "{text:?}"
+            );
+        }
+    }
+
     #[test]
     fn xml_drops_the_root_and_repeats_become_arrays() {
         let two = b"<vessels><vessel code=\"A\"><name>Old &amp; Faithful</name></vessel>\

@@ -379,49 +379,35 @@ impl RawHead {
     /// The fields [`passthrough`] keeps (none hop-by-hop), in the order a
     /// `HeaderMap` built from them iterates: each name where it first came,
     /// with all its values, and removals done as `HeaderMap::remove` does
-    /// them (the last name takes the removed one's place). Most answers
-    /// repeat no name and have no hop-by-hop field: their order is theirs.
+    /// them (the last name takes the removed one's place).
     pub(crate) fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let fields = &self.0;
         let n = fields.len();
         let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.eq_ignore_ascii_case(b);
-        let mut plain = true;
+        // The first field of each name, in order (the map's entries), with
+        // where its name is in `HOP_BY_HOP`.
+        let mut entries: Vec<(usize, Option<usize>)> = Vec::with_capacity(n);
         for i in 0..n {
             let name = fields.name(i);
-            if hop_by_hop(name).is_some() || (0..i).any(|j| same(name, fields.name(j))) {
-                plain = false;
-                break;
+            if !entries.iter().any(|&(j, _)| same(name, fields.name(j))) {
+                entries.push((i, hop_by_hop(name)));
             }
         }
-        let order: Vec<usize> = if plain {
-            (0..n).collect()
+        // No name repeated (most answers): each entry is one field.
+        let repeated = entries.len() < n;
+        if entries.iter().any(|(_, hop)| hop.is_some()) {
+            for k in 0..HOP_BY_HOP.len() {
+                if let Some(at) = entries.iter().position(|&(_, hop)| hop == Some(k)) {
+                    entries.swap_remove(at);
+                }
+            }
+        }
+        let order: Vec<usize> = if !repeated {
+            entries.into_iter().map(|(i, _)| i).collect()
         } else {
-            // The first field of each name, in order: the map's entries.
-            let mut entries: Vec<usize> = Vec::with_capacity(n);
-            for i in 0..n {
-                if !entries
-                    .iter()
-                    .any(|&j| same(fields.name(i), fields.name(j)))
-                {
-                    entries.push(i);
-                }
-            }
-            if entries
-                .iter()
-                .any(|&i| hop_by_hop(fields.name(i)).is_some())
-            {
-                for k in 0..HOP_BY_HOP.len() {
-                    let at = entries
-                        .iter()
-                        .position(|&i| hop_by_hop(fields.name(i)) == Some(k));
-                    if let Some(at) = at {
-                        entries.swap_remove(at);
-                    }
-                }
-            }
             entries
                 .into_iter()
-                .flat_map(|first| {
+                .flat_map(|(first, _)| {
                     let name = fields.name(first);
                     (first..n).filter(move |&i| same(name, fields.name(i)))
                 })

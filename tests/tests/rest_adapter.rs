@@ -804,4 +804,14 @@ async fn a_handler_of_ones_own_on_the_lean_path_reads_the_answers_headers() {
     assert_eq!(resp.headers()["x-seen"], "yes");
     assert_eq!(resp.text().await.unwrap(), "stored");
     assert_eq!(served.map(|l| l.served()), Some(1), "not on the lean path");
+    let sent = server.received_requests().await.unwrap().pop().unwrap();
+    assert_eq!(sent.url.path(), "/items/7");
+    assert_eq!(
+        sent.headers.get("authorization").unwrap(),
+        format!("Bearer {TOKEN}").as_str()
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&sent.body).unwrap(),
+        json!({"weight": 3})
+    );
 }
