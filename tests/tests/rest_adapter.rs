@@ -281,15 +281,20 @@ async fn cookies_go_up_set_cookie_comes_back_and_callers_never_mix() {
     }
 }
 
-async fn items_adapter(upstream: &str, config: RestConfig, timeout: Duration) -> String {
-    let client = items_api::Client::builder()
+/// The items API's client, calling `upstream`.
+fn items_client(upstream: &str, timeout: Duration) -> items_api::Client {
+    items_api::Client::builder()
         .base_url(upstream)
         .bind("UPSTREAM_TOKEN", TOKEN)
         .bind("REGION", "eu")
         .cookie_store(false)
         .timeout(timeout)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+async fn items_adapter(upstream: &str, config: RestConfig, timeout: Duration) -> String {
+    let client = items_client(upstream, timeout);
     common::serve(items_rest::router(
         App {
             upstreams: items_rest::Upstreams { items_api: client },
@@ -777,13 +782,7 @@ async fn a_handler_of_ones_own_on_the_lean_path_reads_the_answers_headers() {
         )
         .mount(&server)
         .await;
-    let client = items_api::Client::builder()
-        .base_url(server.uri())
-        .bind("UPSTREAM_TOKEN", TOKEN)
-        .bind("REGION", "eu")
-        .cookie_store(false)
-        .build()
-        .unwrap();
+    let client = items_client(&server.uri(), Duration::from_secs(5));
     let (router, lean) = items_rest::lean_router(
         ReadsHeaders {
             upstreams: items_rest::Upstreams { items_api: client },
