@@ -11,10 +11,12 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{MethodFilter, on};
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::plan::{CallPlan, Inputs, Upstreams};
+use crate::client::{BodySpec, Call, CallBody, Core, Ty};
+use crate::plan::{CallPlan, Inputs, Src, Upstreams};
 use crate::server::{Incoming, RestConfig, error_response, forwarded_headers, problem};
 
 /// Where an exposed input is read from.
@@ -203,7 +205,7 @@ pub fn forward_route<'a>(
     inputs: Inputs,
     forwarded: HeaderMap,
 ) -> HandlerFuture<'a> {
-    route_call(upstreams, route, inputs, forwarded, false)
+    route_call(upstreams, route, inputs, forwarded, false, None)
 }
 
 /// [`forward_route`] as the generated default handlers call it: their
@@ -218,11 +220,15 @@ pub fn forward_default<'a>(
     inputs: Inputs,
     forwarded: HeaderMap,
 ) -> HandlerFuture<'a> {
-    let raw = crate::server::raw_heads_wanted();
-    route_call(upstreams, route, inputs, forwarded, raw)
+    let (raw, body) = match crate::server::lean_call() {
+        Some(body) => (true, body),
+        None => (false, None),
+    };
+    route_call(upstreams, route, inputs, forwarded, raw, body)
 }
 
-/// [`forward_route`]'s work; `raw`: see [`forward_default`].
+/// [`forward_route`]'s work; `raw` and `body` (the request's, as it came):
+/// see [`forward_default`].
 ///
 /// Not an `async fn`: the forwarding future is boxed as it is, rather than
 /// inside a second future that would hold the call a second time and be
@@ -233,6 +239,7 @@ fn route_call<'a>(
     inputs: Inputs,
     forwarded: HeaderMap,
     raw: bool,
+    body: Option<Bytes>,
 ) -> HandlerFuture<'a> {
     let answer =
         |response: Response| -> HandlerFuture<'a> { Box::pin(std::future::ready(response)) };
@@ -249,13 +256,51 @@ fn route_call<'a>(
         ));
     };
     match plan.prepare(core, inputs) {
-        Ok(call) => Box::pin(crate::server::forward_with(
-            core,
-            call,
-            forwarded,
-            plan.mapping,
-            raw,
-        )),
+        Ok(mut call) => {
+            if let Some(body) = body {
+                send_as_read(&mut call, body, route, plan, core);
+            }
+            Box::pin(crate::server::forward_with(
+                core,
+                call,
+                forwarded,
+                plan.mapping,
+                raw,
+            ))
+        }
         Err(e) => answer(error_response(e)),
+    }
+}
+
+/// Sends the request's `body` as it came instead of the call's JSON value,
+/// when that value is the body read whole and passed on unchanged, and the
+/// bytes are what writing it would give (`formats::json_is_as_written`): the
+/// same request upstream, without writing the value again (issue 9).
+///
+/// The value is the body unchanged when the route's whole-body input is
+/// what the plan hands the consumed operation's whole-body input, typed
+/// JSON, and the call's body is an object or an array (a body read as text
+/// would be a string). Only generated default handlers get here
+/// ([`forward_default`]), and they pass their inputs on as they read them.
+fn send_as_read(call: &mut Call, body: Bytes, route: &RouteSpec, plan: &CallPlan, core: &Core) {
+    if !matches!(
+        call.body,
+        CallBody::Json(Value::Object(_) | Value::Array(_))
+    ) {
+        return;
+    }
+    let Some(read) = route.inputs.iter().find(|i| matches!(i.read, Read::Body)) else {
+        return;
+    };
+    let Some(op) = core.operation(plan.op) else {
+        return;
+    };
+    let BodySpec::Whole(index) = op.body else {
+        return;
+    };
+    let whole = op.inputs.get(index).is_some_and(|i| i.ty == Ty::Json)
+        && matches!(plan.args.get(index), Some(Src::Input(name) | Src::Take(name)) if *name == read.name);
+    if whole && crate::formats::json_is_as_written(&body) {
+        call.body = CallBody::JsonText(body);
     }
 }

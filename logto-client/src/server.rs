@@ -2,6 +2,7 @@
 //! problem responses, and forwarding a call upstream with the caller's
 //! cookies while streaming the answer back.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use axum::body::Body;
@@ -350,21 +351,34 @@ fn passthrough(status: StatusCode, mut headers: HeaderMap, body: Body) -> Respon
 
 tokio::task_local! {
     /// Set while the REST adapter's lean path answers a request: it writes
-    /// an upstream answer's head as it came ([`RawHead`]).
-    static RAW_HEADS: ();
+    /// an upstream answer's head as it came ([`RawHead`]), and it holds the
+    /// request's body for a default handler that may send it as it came.
+    static LEAN_CALL: LeanCall;
 }
 
-/// Calls `handler` (a request's on the lean path) where the generated
-/// default handlers keep upstream heads raw (`rest::forward_default`). They
-/// decide as they are called, not when their future runs, so the scope
+/// What the lean path hands a generated default handler it calls
+/// ([`with_raw_heads`], [`lean_call`]).
+pub(crate) struct LeanCall {
+    /// The request's body, when its route reads it whole (`rest::Read::Body`).
+    pub(crate) body: Cell<Option<Bytes>>,
+}
+
+/// Calls `handler` (a request's on the lean path, with its `body` when the
+/// route reads it whole) where the generated default handlers keep upstream
+/// heads raw and may send the body as it came (`rest::forward_default`).
+/// They decide as they are called, not when their future runs, so the scope
 /// covers only the call, not every poll of what it returns.
-pub(crate) fn with_raw_heads<R>(handler: impl FnOnce() -> R) -> R {
-    RAW_HEADS.sync_scope((), handler)
+pub(crate) fn with_raw_heads<R>(body: Option<Bytes>, handler: impl FnOnce() -> R) -> R {
+    let call = LeanCall {
+        body: Cell::new(body),
+    };
+    LEAN_CALL.sync_scope(call, handler)
 }
 
-/// Whether the caller is answering on the lean path ([`with_raw_heads`]).
-pub(crate) fn raw_heads_wanted() -> bool {
-    RAW_HEADS.try_with(|()| ()).is_ok()
+/// `None` off the lean path; on it ([`with_raw_heads`]), the request's body
+/// when its route reads it whole, taken (the first caller gets it).
+pub(crate) fn lean_call() -> Option<Option<Bytes>> {
+    LEAN_CALL.try_with(|call| call.body.take()).ok()
 }
 
 /// An upstream answer's head passed through as it came, carried in the

@@ -281,6 +281,16 @@ async fn the_lean_path_answers_and_forwards_as_hyper_does() {
         ("a query input", sized, "GET /tagged?tag=a%20b&tag=c+d&x HTTP/1.1\r\nhost: x\r\n\r\n".into(), 1),
         ("a JSON body", sized, echo("{\"b\": [1, 2.50, \"\\u00e9\"], \"a\": null}"), 1),
         ("exact numbers", sized, echo(common::EXACT_NUMBERS), 1),
+        // The lean path sends a body already in serde_json's form as it came.
+        ("a JSON body as serde_json writes it", sized, echo(r#"{"a":[1,-2,{"b":"é x"}],"c":true}"#), 1),
+        // Nearly so, each in one way; sent as serde_json writes them.
+        ("keys unsorted deeper down", sized, echo(r#"{"a":[{"c":1,"b":2}]}"#), 1),
+        ("a key twice", sized, echo(r#"{"a":{"e":1,"e":2}}"#), 1),
+        ("an escape", sized, echo(r#"{"a":"\/"}"#), 1),
+        ("a space", sized, echo(r#"{"a":[1, 2]}"#), 1),
+        ("a decimal", sized, echo(r#"{"a":2.50}"#), 1),
+        ("minus zero", sized, echo(r#"{"a":-0}"#), 1),
+        ("a long integer", sized, echo(r#"{"a":123456789012345678901234}"#), 1),
         ("not JSON", sized, echo("{nope"), 1),
         ("no body", sized, echo(""), 1),
         ("a chunked answer", Upstream::Chunked(100_000), get(""), 1),

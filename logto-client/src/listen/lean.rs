@@ -99,6 +99,9 @@ struct Pattern {
     /// Whether an input is read from a header: the caller's headers are then
     /// all read into a map, as axum gives them.
     reads_headers: bool,
+    /// Whether an input is the whole body (`Read::Body`): the default
+    /// handler may then send the body as it came (`rest::forward_default`).
+    reads_body: bool,
     /// The headers forwarded besides `Cookie` (`server::forwarded_names`):
     /// with `Cookie`, the ones kept when the route reads no header.
     trusted: Vec<HeaderName>,
@@ -246,6 +249,7 @@ impl Lean {
                 segments,
                 path_id,
                 reads_headers: spec.inputs.iter().any(|i| matches!(i.read, Read::Header)),
+                reads_body: spec.inputs.iter().any(|i| matches!(i.read, Read::Body)),
                 trusted: forwarded_names(spec.trusted).collect(),
             });
         }
@@ -505,10 +509,12 @@ impl Inner {
         };
         let incoming = Incoming::new(params, query, headers, body);
         let values = values_of(&incoming, route);
+        let body = p.reads_body.then(|| incoming.body.clone());
         drop(incoming);
         match values {
             Ok(values) => {
-                crate::server::with_raw_heads(|| self.handle.call(values, forwarded, p.op)).await
+                crate::server::with_raw_heads(body, || self.handle.call(values, forwarded, p.op))
+                    .await
             }
             Err(resp) => resp,
         }
