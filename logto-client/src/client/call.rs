@@ -60,9 +60,9 @@ impl CallBody {
 
 /// JSON's `Content-Type`, unless the call has one.
 fn json_type(headers: &mut HeaderMap) {
-    if !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
+    headers
+        .entry(CONTENT_TYPE)
+        .or_insert_with(|| HeaderValue::from_static("application/json"));
 }
 
 /// One request, as generated code describes it.

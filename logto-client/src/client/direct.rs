@@ -114,8 +114,9 @@ pub(crate) fn direct(
     })
 }
 
-/// A request's method, target (path and query), headers and body.
-pub(crate) type Parts = (Method, PathAndQuery, HeaderMap, Bytes);
+/// A request's method, target (path and query, valid as a URI's: see
+/// `Core::direct_target`), headers and body.
+pub(crate) type Parts = (Method, Bytes, HeaderMap, Bytes);
 
 impl Direct {
     /// Sends a request for `target` (path and query) and reads its answer's
@@ -176,7 +177,7 @@ impl Direct {
     fn pooled(
         &self,
         method: Method,
-        target: PathAndQuery,
+        target: Bytes,
         headers: HeaderMap,
         body: Bytes,
         deadline: Instant,
@@ -185,7 +186,7 @@ impl Direct {
         Box::pin(async move {
             let mut req = Request::new(Full::new(body));
             *req.method_mut() = method;
-            *req.uri_mut() = self.absolute(&target)?;
+            *req.uri_mut() = self.absolute(target)?;
             *req.headers_mut() = headers;
             let resp = self
                 .client
@@ -197,9 +198,11 @@ impl Direct {
     }
 
     /// The absolute URI of a request target: the origin, then the target.
-    pub(crate) fn absolute(&self, target: &PathAndQuery) -> Result<Uri, TransportError> {
+    pub(crate) fn absolute(&self, target: Bytes) -> Result<Uri, TransportError> {
         let mut parts = self.origin.clone().into_parts();
-        parts.path_and_query = Some(target.clone());
+        let target =
+            PathAndQuery::from_maybe_shared(target).map_err(TransportError::invalid_url)?;
+        parts.path_and_query = Some(target);
         Uri::from_parts(parts).map_err(TransportError::invalid_url)
     }
 

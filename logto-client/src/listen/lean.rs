@@ -113,6 +113,32 @@ enum Segment {
 }
 
 impl Pattern {
+    /// What `forwarded_headers` picks from a request's headers, read from
+    /// `kept` (ranges of `raw`; all of them cookies or trusted, see
+    /// [`Inner::parse`]) without the map of them it reads: the cookies in
+    /// the caller's order, then each trusted name's values in its order.
+    fn forwarded(&self, kept: &[(Range<usize>, Range<usize>)], raw: &Bytes) -> HeaderMap {
+        let mut out = HeaderMap::with_capacity(kept.len());
+        let mut add = |name: &HeaderName| {
+            for (n, value) in kept {
+                let named = raw
+                    .get(n.clone())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
+                if let (true, Ok(value)) = (
+                    named,
+                    HeaderValue::from_maybe_shared(raw.slice(value.clone())),
+                ) {
+                    out.append(name.clone(), value);
+                }
+            }
+        };
+        add(&http::header::COOKIE);
+        for name in &self.trusted {
+            add(name);
+        }
+        out
+    }
+
     fn has_params(&self) -> bool {
         self.segments.iter().any(|s| matches!(s, Segment::Param))
     }
@@ -482,19 +508,21 @@ impl Inner {
         let Some(route) = self.routes.get(p.op) else {
             return crate::server::problem(http::StatusCode::NOT_FOUND, "no such operation");
         };
-        let mut headers = HeaderMap::new();
-        for (name, value) in head.headers {
-            let name = raw.get(name).and_then(|n| HeaderName::from_bytes(n).ok());
-            let value = HeaderValue::from_maybe_shared(raw.slice(value)).ok();
-            if let (Some(name), Some(value)) = (name, value) {
-                headers.append(name, value);
+        let (headers, forwarded) = if p.reads_headers {
+            let mut headers = HeaderMap::new();
+            for (name, value) in head.headers {
+                let name = raw.get(name).and_then(|n| HeaderName::from_bytes(n).ok());
+                let value = HeaderValue::from_maybe_shared(raw.slice(value)).ok();
+                if let (Some(name), Some(value)) = (name, value) {
+                    headers.append(name, value);
+                }
             }
-        }
-        // What goes upstream is picked as on the axum route.
-        let forwarded = forwarded_headers(&headers, route.trusted);
-        if !p.reads_headers {
-            headers.clear();
-        }
+            // What goes upstream is picked as on the axum route.
+            let forwarded = forwarded_headers(&headers, route.trusted);
+            (headers, forwarded)
+        } else {
+            (HeaderMap::new(), p.forwarded(&head.headers, &raw))
+        };
         let query = head
             .query
             .and_then(|r| raw.get(r))
@@ -764,6 +792,40 @@ mod tests {
                 ("cookie", "b=2"),
                 ("x-trace", "t2")
             ]
+        );
+        // What goes upstream, read from them, is what `forwarded_headers`
+        // picks from the map of all the caller's headers (a trusted name
+        // given twice is passed twice, as there).
+        let lean = lean();
+        let pattern = &lean.0.patterns[head.pattern];
+        let raw = Bytes::from(request);
+        let mut all = HeaderMap::new();
+        for line in request.lines().skip(1).take_while(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(": ").unwrap();
+            all.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let expected = forwarded_headers(&all, ROUTES[pattern.op].trusted);
+        let got = pattern.forwarded(&head.headers, &raw);
+        let list = |m: &HeaderMap| -> Vec<(String, String)> {
+            m.iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                .collect()
+        };
+        assert_eq!(list(&got), list(&expected));
+        assert_eq!(
+            list(&got),
+            [
+                ("cookie", "a=1"),
+                ("cookie", "b=2"),
+                ("x-trace", "t1"),
+                ("x-trace", "t2"),
+                ("x-trace", "t1"),
+                ("x-trace", "t2")
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
         let Step::Serve(head) = step("GET /v1/search HTTP/1.1\r\nX-Tag: a\r\nx-other: b\r\n\r\n")
         else {
