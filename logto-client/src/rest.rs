@@ -304,3 +304,96 @@ fn send_as_read(call: &mut Call, body: Bytes, route: &RouteSpec, plan: &CallPlan
         call.body = CallBody::JsonText(body);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use http::Method;
+
+    use super::*;
+    use crate::client::{ApiSpec, At, CoreBuilder, InputSpec, OpSpec, Output};
+
+    const fn op(name: &'static str, inputs: &'static [InputSpec], body: BodySpec) -> OpSpec {
+        OpSpec {
+            operation: name,
+            method: Method::POST,
+            path: "/x",
+            inputs,
+            fixed: &[],
+            body,
+            output: Output::JSON,
+        }
+    }
+
+    static JSON_INPUT: [InputSpec; 1] = [InputSpec::new("payload", At::Body, Ty::Json, true)];
+    static TEXT_INPUT: [InputSpec; 1] = [InputSpec::new("payload", At::Body, Ty::String, true)];
+    static WHOLE: OpSpec = op("t.whole", &JSON_INPUT, BodySpec::Whole(0));
+    static MERGED: OpSpec = op("t.merged", &JSON_INPUT, BodySpec::Merged(&[0]));
+    static TEXT: OpSpec = op("t.text", &TEXT_INPUT, BodySpec::Whole(0));
+    static READS: [InputRead; 2] = [
+        InputRead::new("id", Read::Query, false),
+        InputRead::new("body", Read::Body, true),
+    ];
+    static SPEC: ApiSpec = ApiSpec::for_tests(&[&WHOLE, &MERGED, &TEXT]);
+
+    fn route(op: usize, arg: Src) -> RouteSpec {
+        RouteSpec {
+            route: "POST /x",
+            inputs: &READS,
+            trusted: &[],
+            call: Some(CallPlan::new(0, op, Box::leak(Box::new([arg])))),
+        }
+    }
+
+    /// The body goes as it came only when the call's body is the route's
+    /// whole body passed on unchanged, and the bytes are serde_json's own.
+    #[test]
+    fn a_body_goes_as_it_came_only_when_it_is_the_calls_body_unchanged() {
+        let core = CoreBuilder::default()
+            .cookie_store(false)
+            .build(&SPEC)
+            .unwrap();
+        let as_written = r#"{"a":[1,{"b":"x"}],"c":true}"#;
+        let cases = [
+            (0, Src::Take("body"), as_written, true),
+            (0, Src::Input("body"), as_written, true),
+            // Not serde_json's text: written again.
+            (
+                0,
+                Src::Take("body"),
+                r#"{"c":true,"a":[1,{"b":"x"}]}"#,
+                false,
+            ),
+            // Another input than the whole body.
+            (0, Src::Take("id"), as_written, false),
+            // A body made of it, not it.
+            (1, Src::Take("body"), as_written, false),
+            // An input typed as text: a JSON string of it is sent.
+            (2, Src::Take("body"), as_written, false),
+        ];
+        for (op, arg, text, kept) in cases {
+            let route = route(op, arg);
+            let plan = route.call.as_ref().unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            let inputs = crate::plan::inputs([("body", Some(value.clone())), ("id", Some(value))]);
+            let mut call = plan.prepare(&core, inputs).unwrap();
+            let mut written = HeaderMap::new();
+            let before = call.body.encode(&mut written);
+            send_as_read(&mut call, Bytes::from(text), &route, plan, &core);
+            assert_eq!(
+                matches!(call.body, CallBody::JsonText(_)),
+                kept,
+                "{op} {arg:?} {text}"
+            );
+            // Either way, the same request.
+            let mut headers = HeaderMap::new();
+            assert_eq!(
+                call.body.encode(&mut headers),
+                before,
+                "{op} {arg:?} {text}"
+            );
+            assert_eq!(headers, written);
+        }
+    }
+}
