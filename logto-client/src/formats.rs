@@ -38,8 +38,9 @@ const AS_WRITTEN_DEPTH: usize = 16;
 
 /// Whether `body`, which parses as JSON, is byte for byte what serde_json
 /// writes for the value it parses to, so that it can be sent as it came
-/// instead of written again (2k user-space instructions a request on
-/// Logto's password step, issue 9). On the safe side: `true` only for no
+/// instead of written again (writing costs about 2k user-space instructions
+/// a request on Logto's password step, this check about 0.9k; issue 9). On
+/// the safe side: `true` only for no
 /// whitespace, strings without escapes, integers of up to 18 digits (not
 /// `-0`), object keys in strictly increasing byte order (a `Map`'s order,
 /// sorted or, with `preserve_order`, as read; no key twice), and nesting up
@@ -126,7 +127,7 @@ pub(crate) fn json_is_as_written(body: &[u8]) -> bool {
     true
 }
 
-/// The index of the first `"` or `\\` in `text`, looked for eight bytes at
+/// The index of the first `"` or `\` in `text`, looked for eight bytes at
 /// a time, as serde_json's reader does: `memchr2` costs more than the search
 /// on strings as short as a body's keys (issue 9).
 fn quote_or_backslash(text: &[u8]) -> Option<usize> {
