@@ -357,10 +357,10 @@ tokio::task_local! {
 }
 
 /// What the lean path hands a generated default handler it calls
-/// ([`with_raw_heads`], [`lean_call`]).
-pub(crate) struct LeanCall {
+/// ([`in_lean_call`], [`lean_call`]).
+struct LeanCall {
     /// The request's body, when its route reads it whole (`rest::Read::Body`).
-    pub(crate) body: Cell<Option<Bytes>>,
+    body: Cell<Option<Bytes>>,
 }
 
 /// Calls `handler` (a request's on the lean path, with its `body` when the
@@ -368,14 +368,14 @@ pub(crate) struct LeanCall {
 /// heads raw and may send the body as it came (`rest::forward_default`).
 /// They decide as they are called, not when their future runs, so the scope
 /// covers only the call, not every poll of what it returns.
-pub(crate) fn with_raw_heads<R>(body: Option<Bytes>, handler: impl FnOnce() -> R) -> R {
+pub(crate) fn in_lean_call<R>(body: Option<Bytes>, handler: impl FnOnce() -> R) -> R {
     let call = LeanCall {
         body: Cell::new(body),
     };
     LEAN_CALL.sync_scope(call, handler)
 }
 
-/// `None` off the lean path; on it ([`with_raw_heads`]), the request's body
+/// `None` off the lean path; on it ([`in_lean_call`]), the request's body
 /// when its route reads it whole, taken (the first caller gets it).
 pub(crate) fn lean_call() -> Option<Option<Bytes>> {
     LEAN_CALL.try_with(|call| call.body.take()).ok()

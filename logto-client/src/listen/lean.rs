@@ -541,7 +541,7 @@ impl Inner {
         drop(incoming);
         match values {
             Ok(values) => {
-                crate::server::with_raw_heads(body, || self.handle.call(values, forwarded, p.op))
+                crate::server::in_lean_call(body, || self.handle.call(values, forwarded, p.op))
                     .await
             }
             Err(resp) => resp,
