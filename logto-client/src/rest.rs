@@ -16,8 +16,8 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use crate::client::{BodySpec, Call, CallBody, Core, Ty};
-use crate::plan::{CallPlan, Inputs, Src, Upstreams};
-use crate::server::{Incoming, RestConfig, error_response, forwarded_headers, problem};
+use crate::plan::{CallPlan, Inputs, Src, TemplatePart, Upstreams};
+use crate::server::{Incoming, LeanBody, RestConfig, error_response, forwarded_headers, problem};
 
 /// Where an exposed input is read from.
 #[derive(Debug, Clone, Copy)]
@@ -174,13 +174,35 @@ pub async fn read_inputs(
 /// The values of `route`'s inputs in `incoming`: 400 naming the input when a
 /// required one is missing or the body is not JSON.
 pub(crate) fn values_of(incoming: &Incoming, route: &RouteSpec) -> Result<Values, Response> {
+    values_read(incoming, route, None).map(|(values, _)| values)
+}
+
+/// [`values_of`], where the route's input at index `stand_in` (the body read
+/// whole, see [`body_sent_only_whole`]) is not parsed when the body is valid
+/// JSON as serde_json writes it (`formats::json_is_as_written`) and an object
+/// or array: its value is then an empty one of the same kind, and the second
+/// value returned says so. The caller sends the body as it came instead
+/// (the lean path with the generated `Forwarder`: `rest::forward_default`).
+pub(crate) fn values_read(
+    incoming: &Incoming,
+    route: &RouteSpec,
+    stand_in: Option<usize>,
+) -> Result<(Values, bool), Response> {
     let mut values = Vec::with_capacity(route.inputs.len());
-    for input in route.inputs {
+    let mut stood_in = false;
+    for (at, input) in route.inputs.iter().enumerate() {
         let (name, required) = (input.name, input.required);
         let value = match input.read {
             Read::Path(index) => Some(Value::String(incoming.path_param(index, name)?)),
             Read::Query => incoming.query_param(name, required)?.map(Value::String),
             Read::Header => incoming.header(name, required)?.map(Value::String),
+            Read::Body if stand_in == Some(at) => match stand_in_for(&incoming.body) {
+                Some(value) => {
+                    stood_in = true;
+                    Some(value)
+                }
+                None => incoming.json_body(required)?,
+            },
             Read::Body => incoming.json_body(required)?,
             Read::BodyField => incoming.body_field(name, required)?,
             Read::BodyPath(path) => incoming.body_path(name, path, required)?,
@@ -194,7 +216,18 @@ pub(crate) fn values_of(incoming: &Incoming, route: &RouteSpec) -> Result<Values
         }
         values.push(value);
     }
-    Ok(Values(values.into_iter()))
+    Ok((Values(values.into_iter()), stood_in))
+}
+
+/// An empty object or array standing in for `body` when it is one, valid
+/// and as serde_json writes it (see [`values_read`]); `None` otherwise.
+fn stand_in_for(body: &[u8]) -> Option<Value> {
+    let value = match body.first() {
+        Some(b'{') => Value::Object(serde_json::Map::new()),
+        Some(b'[') => Value::Array(Vec::new()),
+        _ => return None,
+    };
+    crate::formats::json_is_as_written(body).then_some(value)
 }
 
 /// The default handler of a route with a `call`: the inputs to the consumed
@@ -239,7 +272,7 @@ fn route_call<'a>(
     inputs: Inputs,
     forwarded: HeaderMap,
     raw: bool,
-    body: Option<Bytes>,
+    body: Option<LeanBody>,
 ) -> HandlerFuture<'a> {
     let answer =
         |response: Response| -> HandlerFuture<'a> { Box::pin(std::future::ready(response)) };
@@ -257,8 +290,11 @@ fn route_call<'a>(
     };
     match plan.prepare(core, inputs) {
         Ok(mut call) => {
-            if let Some(body) = body {
-                send_as_read(&mut call, body, route, plan, core);
+            match body {
+                Some(LeanBody::Read(body)) => send_as_read(&mut call, body, route, plan, core),
+                // The call's body is a stand-in for this one (`values_read`).
+                Some(LeanBody::StoodIn(body)) => call.body = CallBody::JsonText(body),
+                None => {}
             }
             Box::pin(crate::server::forward_with(
                 core,
@@ -289,20 +325,57 @@ fn send_as_read(call: &mut Call, body: Bytes, route: &RouteSpec, plan: &CallPlan
     ) {
         return;
     }
-    let Some(read) = route.inputs.iter().find(|i| matches!(i.read, Read::Body)) else {
-        return;
-    };
-    let Some(op) = core.operation(plan.op) else {
-        return;
-    };
-    let BodySpec::Whole(index) = op.body else {
-        return;
-    };
-    let whole = op.inputs.get(index).is_some_and(|i| i.ty == Ty::Json)
-        && matches!(plan.args.get(index), Some(Src::Input(name) | Src::Take(name)) if *name == read.name);
-    if whole && crate::formats::json_is_as_written(&body) {
+    if body_sent_whole(route, plan, core).is_some() && crate::formats::json_is_as_written(&body) {
         call.body = CallBody::JsonText(body);
     }
+}
+
+/// When `route`'s call sends its body read whole (`Read::Body`) unchanged
+/// as the consumed operation's whole-body input, typed JSON: the index of
+/// that input in the route's inputs, and of the argument in the plan's.
+fn body_sent_whole(route: &RouteSpec, plan: &CallPlan, core: &Core) -> Option<(usize, usize)> {
+    let read = route
+        .inputs
+        .iter()
+        .position(|i| matches!(i.read, Read::Body))?;
+    let name = route.inputs.get(read)?.name;
+    let op = core.operation(plan.op)?;
+    let BodySpec::Whole(arg) = op.body else {
+        return None;
+    };
+    let whole = op.inputs.get(arg).is_some_and(|i| i.ty == Ty::Json)
+        && matches!(plan.args.get(arg), Some(Src::Input(n) | Src::Take(n)) if *n == name);
+    whole.then_some((read, arg))
+}
+
+/// [`body_sent_whole`]'s input index when, besides, nothing else of the call
+/// reads that input (no other argument, template or extra): its value then
+/// matters only as the body sent, and the lean path need not parse a body
+/// it can send as it came ([`values_read`]). `None` when the route has no
+/// call, or `upstreams` lacks its API.
+pub(crate) fn body_sent_only_whole(
+    route: &RouteSpec,
+    upstreams: &(dyn Upstreams + Sync),
+) -> Option<usize> {
+    let plan = route.call.as_ref()?;
+    let (read, arg) = body_sent_whole(route, plan, upstreams.core(plan.api)?)?;
+    let name = route.inputs.get(read)?.name;
+    let reads = |src: &Src| match *src {
+        Src::Input(n) | Src::Take(n) => n == name,
+        Src::Template(parts) => parts
+            .iter()
+            .any(|p| matches!(p, TemplatePart::Input(n) if *n == name)),
+        Src::Missing | Src::Literal(_) => false,
+    };
+    let others = plan
+        .args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != arg)
+        .map(|(_, src)| src)
+        .chain(plan.extras.iter().map(|(_, src)| src));
+    let mut others = others;
+    (!others.any(reads)).then_some(read)
 }
 
 #[cfg(test)]
@@ -313,6 +386,7 @@ mod tests {
 
     use super::*;
     use crate::client::{ApiSpec, At, CoreBuilder, InputSpec, OpSpec, Output};
+    use crate::plan::TemplatePart;
 
     const fn op(name: &'static str, inputs: &'static [InputSpec], body: BodySpec) -> OpSpec {
         OpSpec {
@@ -335,7 +409,94 @@ mod tests {
         InputRead::new("id", Read::Query, false),
         InputRead::new("body", Read::Body, true),
     ];
-    static SPEC: ApiSpec = ApiSpec::for_tests(&[&WHOLE, &MERGED, &TEXT]);
+    static PAIR_INPUTS: [InputSpec; 2] = [
+        InputSpec::new("payload", At::Body, Ty::Json, true),
+        InputSpec::new("note", At::Query, Ty::String, false),
+    ];
+    static PAIR: OpSpec = op("t.pair", &PAIR_INPUTS, BodySpec::Whole(0));
+    static SPEC: ApiSpec = ApiSpec::for_tests(&[&WHOLE, &MERGED, &TEXT, &PAIR]);
+
+    /// One upstream, at index 0.
+    struct One(Core);
+
+    impl Upstreams for One {
+        fn core(&self, api: usize) -> Option<&Core> {
+            (api == 0).then_some(&self.0)
+        }
+    }
+
+    /// The lean path may stand in for the body only when the call sends it
+    /// whole and unchanged, and nothing else of the call reads it.
+    #[test]
+    fn a_body_is_stood_in_for_only_when_the_call_reads_nothing_else_of_it() {
+        let upstreams = One(CoreBuilder::default()
+            .cookie_store(false)
+            .build(&SPEC)
+            .unwrap());
+        let plan = |api, op, args: &[Src], extras: &[(&'static str, Src)]| CallPlan {
+            api,
+            op,
+            args: Box::leak(args.to_vec().into_boxed_slice()),
+            extras: Box::leak(extras.to_vec().into_boxed_slice()),
+            mapping: None,
+        };
+        static BY_ID: [TemplatePart; 2] = [TemplatePart::Text("n-"), TemplatePart::Input("id")];
+        static BY_BODY: [TemplatePart; 2] = [TemplatePart::Text("n-"), TemplatePart::Input("body")];
+        let cases = [
+            (plan(0, 3, &[Src::Take("body"), Src::Missing], &[]), Some(1)),
+            (
+                plan(0, 3, &[Src::Take("body"), Src::Input("id")], &[]),
+                Some(1),
+            ),
+            (
+                plan(0, 3, &[Src::Take("body"), Src::Template(&BY_ID)], &[]),
+                Some(1),
+            ),
+            (
+                plan(0, 0, &[Src::Take("body")], &[("q", Src::Input("id"))]),
+                Some(1),
+            ),
+            // The body read again: by another argument, a template, an extra.
+            (
+                plan(0, 3, &[Src::Input("body"), Src::Take("body")], &[]),
+                None,
+            ),
+            (
+                plan(0, 3, &[Src::Take("body"), Src::Template(&BY_BODY)], &[]),
+                None,
+            ),
+            (
+                plan(0, 0, &[Src::Input("body")], &[("q", Src::Take("body"))]),
+                None,
+            ),
+            // Not the call's body unchanged, or no such upstream.
+            (plan(0, 1, &[Src::Take("body")], &[]), None),
+            (plan(0, 2, &[Src::Take("body")], &[]), None),
+            (plan(0, 3, &[Src::Take("id"), Src::Missing], &[]), None),
+            (plan(1, 3, &[Src::Take("body"), Src::Missing], &[]), None),
+        ];
+        for (call, expected) in cases {
+            let described = format!("{call:?}");
+            let route = RouteSpec {
+                route: "POST /x",
+                inputs: &READS,
+                trusted: &[],
+                call: Some(call),
+            };
+            assert_eq!(
+                body_sent_only_whole(&route, &upstreams),
+                expected,
+                "{described}"
+            );
+        }
+        let no_call = RouteSpec {
+            route: "POST /x",
+            inputs: &READS,
+            trusted: &[],
+            call: None,
+        };
+        assert_eq!(body_sent_only_whole(&no_call, &upstreams), None);
+    }
 
     fn route(op: usize, arg: Src) -> RouteSpec {
         RouteSpec {

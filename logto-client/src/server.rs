@@ -360,7 +360,18 @@ tokio::task_local! {
 /// ([`in_lean_call`], [`lean_call`]).
 struct LeanCall {
     /// The request's body, when its route reads it whole (`rest::Read::Body`).
-    body: Cell<Option<Bytes>>,
+    body: Cell<Option<LeanBody>>,
+}
+
+/// The request's body on the lean path, for a default handler
+/// (`rest::forward_default`).
+pub(crate) enum LeanBody {
+    /// The body, as it came, of the value the handler got.
+    Read(Bytes),
+    /// The body, as it came, of a request whose value the handler got only
+    /// a stand-in for (`rest::values_read`): valid JSON as serde_json writes
+    /// it, to be sent as it is.
+    StoodIn(Bytes),
 }
 
 /// Calls `handler` (a request's on the lean path, with its `body` when the
@@ -368,7 +379,7 @@ struct LeanCall {
 /// heads raw and may send the body as it came (`rest::forward_default`).
 /// They decide as they are called, not when their future runs, so the scope
 /// covers only the call, not every poll of what it returns.
-pub(crate) fn in_lean_call<R>(body: Option<Bytes>, handler: impl FnOnce() -> R) -> R {
+pub(crate) fn in_lean_call<R>(body: Option<LeanBody>, handler: impl FnOnce() -> R) -> R {
     let call = LeanCall {
         body: Cell::new(body),
     };
@@ -377,7 +388,7 @@ pub(crate) fn in_lean_call<R>(body: Option<Bytes>, handler: impl FnOnce() -> R) 
 
 /// `None` off the lean path; on it ([`in_lean_call`]), the request's body
 /// when its route reads it whole, taken (the first caller gets it).
-pub(crate) fn lean_call() -> Option<Option<Bytes>> {
+pub(crate) fn lean_call() -> Option<Option<LeanBody>> {
     LEAN_CALL.try_with(|call| call.body.take()).ok()
 }
 

@@ -30,8 +30,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::HttpLimits;
-use crate::rest::{Dispatch, HandlerFuture, Read, RouteSpec, Shared, Values, values_of};
-use crate::server::{Incoming, forwarded_headers, forwarded_names};
+use crate::plan::Upstreams;
+use crate::rest::{Dispatch, HandlerFuture, Read, RouteSpec, Shared, Values, values_read};
+use crate::server::{Incoming, LeanBody, forwarded_headers, forwarded_names};
 
 /// The read buffer's size (hyper's first read buffer is 8 KiB too).
 const READ_BUF: usize = 8192;
@@ -102,6 +103,9 @@ struct Pattern {
     /// Whether an input is the whole body (`Read::Body`): the default
     /// handler may then send the body as it came (`rest::forward_default`).
     reads_body: bool,
+    /// The input whose value may be a stand-in for the body, with the
+    /// generated `Forwarder` only (`rest::values_read`).
+    stand_in: Option<usize>,
     /// The headers forwarded besides `Cookie` (`server::forwarded_names`):
     /// with `Cookie`, the ones kept when the route reads no header.
     trusted: Vec<HeaderName>,
@@ -230,11 +234,18 @@ impl Lean {
     /// `others` are the paths its router serves besides them. `None` when
     /// a route's path is not made of whole literal and `{param}` segments
     /// (the matching here would not be axum's).
+    ///
+    /// `forwarder`: the handlers' upstreams when they are the generated
+    /// `Forwarder`, whose methods with a `call` are all the default
+    /// (`rest::forward_default`). A body they send on unchanged and as
+    /// serde_json would write it is then not parsed at all, only checked
+    /// (`rest::values_read`). Handlers of one's own get every value.
     pub fn new<H: Send + Sync + 'static>(
         routes: &'static [RouteSpec],
         others: &'static [&'static str],
         shared: Shared<H>,
         dispatch: Dispatch<H>,
+        forwarder: Option<&(dyn Upstreams + Sync)>,
     ) -> Option<Self> {
         let mut patterns: Vec<Pattern> = Vec::with_capacity(routes.len());
         let mut paths: Vec<&'static str> = Vec::with_capacity(routes.len());
@@ -276,6 +287,7 @@ impl Lean {
                 path_id,
                 reads_headers: spec.inputs.iter().any(|i| matches!(i.read, Read::Header)),
                 reads_body: spec.inputs.iter().any(|i| matches!(i.read, Read::Body)),
+                stand_in: forwarder.and_then(|u| crate::rest::body_sent_only_whole(spec, u)),
                 trusted: forwarded_names(spec.trusted).collect(),
             });
         }
@@ -536,11 +548,15 @@ impl Inner {
             Vec::new()
         };
         let incoming = Incoming::new(params, query, headers, body);
-        let values = values_of(&incoming, route);
+        let values = values_read(&incoming, route, p.stand_in);
         let body = p.reads_body.then(|| incoming.body.clone());
         drop(incoming);
         match values {
-            Ok(values) => {
+            Ok((values, stood_in)) => {
+                let body = body.map(|b| match stood_in {
+                    true => LeanBody::StoodIn(b),
+                    false => LeanBody::Read(b),
+                });
                 crate::server::in_lean_call(body, || self.handle.call(values, forwarded, p.op))
                     .await
             }
@@ -627,6 +643,7 @@ mod tests {
             &["/openapi.json"],
             Arc::new(((), RestConfig::default())),
             dispatch,
+            None,
         )
         .unwrap()
     }

@@ -390,6 +390,9 @@ pub fn generate(
             fn upstreams(&self) -> &Upstreams {
                 &self.upstreams
             }
+            fn __forwards_every_call(&self) -> bool {
+                true
+            }
             #(#not_implemented)*
         }
     };
@@ -432,7 +435,19 @@ pub fn generate(
                 config: __rt::RestConfig,
             ) -> (__rt::axum::Router, ::core::option::Option<#rt::listen::Lean>) {
                 #build
-                let lean = #rt::listen::Lean::new(&ROUTES, &["/openapi.json"], state, dispatch::<H>);
+                // The generated `Forwarder` forwards every call by default: the
+                // lean path may then send a body on without parsing it.
+                let forwarder = state
+                    .0
+                    .__forwards_every_call()
+                    .then(|| state.0.upstreams() as &(dyn __rt::Upstreams + ::core::marker::Sync));
+                let lean = #rt::listen::Lean::new(
+                    &ROUTES,
+                    &["/openapi.json"],
+                    ::std::sync::Arc::clone(&state),
+                    dispatch::<H>,
+                    forwarder,
+                );
                 (router, lean)
             }
         },
@@ -487,6 +502,13 @@ pub fn generate(
         pub trait Handlers: ::core::marker::Send + ::core::marker::Sync + 'static {
             /// The clients the default methods forward to.
             fn upstreams(&self) -> &Upstreams;
+            /// Whether every method with a `call` is its default (only the
+            /// generated [`Forwarder`] says so): the lean path then sends a
+            /// body the call passes on unchanged without parsing it.
+            #[doc(hidden)]
+            fn __forwards_every_call(&self) -> bool {
+                false
+            }
             #(#methods)*
         }
 
