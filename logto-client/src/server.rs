@@ -400,12 +400,70 @@ pub(crate) fn lean_call() -> Option<Option<LeanBody>> {
 #[derive(Clone)]
 pub(crate) struct RawHead(crate::client::Fields);
 
+/// The most fields [`RawHead::few`] orders on the stack.
+const FEW_FIELDS: usize = 32;
+
 impl RawHead {
     /// The fields [`passthrough`] keeps (none hop-by-hop), in the order a
     /// `HeaderMap` built from them iterates: each name where it first came,
     /// with all its values, and removals done as `HeaderMap::remove` does
     /// them (the last name takes the removed one's place).
     pub(crate) fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let fields = &self.0;
+        let (few, many) = match self.few() {
+            Some((order, len)) => (Some(order.into_iter().take(len)), None),
+            None => (None, Some(self.ordered())),
+        };
+        few.into_iter()
+            .flatten()
+            .map(usize::from)
+            .chain(many.into_iter().flatten())
+            .map(move |i| (fields.name(i), fields.value(i)))
+    }
+
+    /// [`Self::fields`]' indexes, and how many, when no name comes twice
+    /// and there are at most [`FEW_FIELDS`] (most answers): built on the
+    /// stack, not in two lists (issue 9).
+    fn few(&self) -> Option<([u8; FEW_FIELDS], usize)> {
+        let fields = &self.0;
+        let n = fields.len();
+        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.eq_ignore_ascii_case(b);
+        let mut order = [0u8; FEW_FIELDS];
+        // Where each field's name is in `HOP_BY_HOP` (`u8::MAX`: not there).
+        let mut hops = [u8::MAX; FEW_FIELDS];
+        let mut any_hop = false;
+        for i in 0..n {
+            let name = fields.name(i);
+            if (0..i).any(|j| same(name, fields.name(j))) {
+                return None;
+            }
+            *order.get_mut(i)? = u8::try_from(i).ok()?;
+            if let Some(k) = hop_by_hop(name) {
+                *hops.get_mut(i)? = u8::try_from(k).ok()?;
+                any_hop = true;
+            }
+        }
+        let mut len = n;
+        if any_hop {
+            // As `passthrough` removes them from the map: in `HOP_BY_HOP`'s
+            // order, the last entry taking a removed one's place.
+            for k in 0..HOP_BY_HOP.len() {
+                let k = u8::try_from(k).ok()?;
+                let at = order
+                    .get(..len)?
+                    .iter()
+                    .position(|&i| hops.get(usize::from(i)) == Some(&k));
+                if let Some(at) = at {
+                    len -= 1;
+                    order.swap(at, len);
+                }
+            }
+        }
+        Some((order, len))
+    }
+
+    /// The indexes of [`Self::fields`] when [`Self::few`] has none.
+    fn ordered(&self) -> Vec<usize> {
         let fields = &self.0;
         let n = fields.len();
         let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.eq_ignore_ascii_case(b);
@@ -418,7 +476,7 @@ impl RawHead {
                 entries.push((i, hop_by_hop(name)));
             }
         }
-        // No name repeated (most answers): each entry is one field.
+        // No name repeated: each entry is one field.
         let repeated = entries.len() < n;
         if entries.iter().any(|(_, hop)| hop.is_some()) {
             for k in 0..HOP_BY_HOP.len() {
@@ -427,7 +485,7 @@ impl RawHead {
                 }
             }
         }
-        let order: Vec<usize> = if !repeated {
+        if !repeated {
             entries.into_iter().map(|(i, _)| i).collect()
         } else {
             entries
@@ -437,8 +495,7 @@ impl RawHead {
                     (first..n).filter(move |&i| same(name, fields.name(i)))
                 })
                 .collect()
-        };
-        order.into_iter().map(|i| (fields.name(i), fields.value(i)))
+        }
     }
 }
 
@@ -492,7 +549,12 @@ pub(crate) fn forward_with(
     call.raw_head = raw && call.raw_format.is_none() && shapes.iter().all(Option::is_none);
     let core = core.with_headers(forwarded);
     async move {
-        let mut resp = match core.send_raw(&call).await {
+        let sent = match core.send_raw_direct(&call) {
+            Some(sending) => sending.await,
+            // Boxed: it is the larger future, and the rarer case.
+            None => Box::pin(core.send_raw(&call)).await,
+        };
+        let mut resp = match sent {
             Ok(r) => r,
             Err(e) => return error_response(e),
         };
@@ -643,7 +705,17 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nTrailer: t\r\nTransfer-Encoding: chunked\r\nProxy-Authenticate: p\r\nProxy-Authorization: q\r\nset-cookie: 1\r\nX: y\r\nSet-Cookie: 2\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nkeep-alive: 1\r\nKeep-Alive: 2\r\nX: 1\r\nx: 2\r\nY: 3\r\n\r\n",
         ];
-        for head in heads {
+        // More fields than are ordered on the stack.
+        let mut long = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..40 {
+            long.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+            if i == 20 {
+                long.extend_from_slice(b"Connection: keep-alive\r\n");
+            }
+        }
+        long.extend_from_slice(b"\r\n");
+        let long: &'static [u8] = long.leak();
+        for head in heads.into_iter().chain([long]) {
             let fields = Fields::of(head);
             let mapped = passthrough(StatusCode::OK, fields.to_map().unwrap(), Body::empty());
             let want: Vec<(String, Vec<u8>)> = mapped

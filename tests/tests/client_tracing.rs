@@ -73,3 +73,60 @@ async fn spans_name_the_call_and_never_carry_secrets_or_bodies() {
         );
     }
 }
+
+/// A call that fails is a warning at the adapter's usual level (`warn`: the
+/// call's span is off then, and the adapter takes its shortest path to the
+/// upstream), naming what failed and nothing secret.
+#[tokio::test]
+async fn a_failed_call_is_a_warning_when_spans_are_off() {
+    use logto_client::logto_experience_rest as rest;
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A port nothing listens on any more.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = Client::builder()
+        .base_url(&upstream)
+        .bind("LOGTO_API_KEY", "warn-secret-key")
+        .cookie_store(false)
+        .build()
+        .unwrap();
+    let forwarder = rest::Forwarder {
+        upstreams: rest::Upstreams {
+            logto_experience: client,
+        },
+    };
+    let (router, lean) = rest::lean_router(forwarder, logto_client::server::RestConfig::default());
+    let adapter = common::serve_lean(router, lean).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{adapter}/v1/api/experience/verification/password"))
+        .json(&json!({"password": "request-body-marker"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
+
+    let log = capture.text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("upstream call failed"))
+        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    assert!(
+        line.contains("WARN") && line.contains("connect=true") && line.contains("timeout=false"),
+        "{line}"
+    );
+    for secret in ["warn-secret-key", "request-body-marker"] {
+        assert!(
+            !log.contains(secret),
+            "`{secret}` leaked into the log:\n{log}"
+        );
+    }
+}

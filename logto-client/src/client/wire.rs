@@ -340,11 +340,15 @@ impl Conn {
         let (mut seen, mut tried) = (0usize, false);
         loop {
             if !self.buf.is_empty() {
-                let ended = self.buf.get(seen.saturating_sub(2)..).is_some_and(|new| {
-                    memchr::memmem::find(new, b"\n\r\n").is_some()
-                        || memchr::memmem::find(new, b"\n\n").is_some()
-                });
-                if !tried || ended {
+                // Looked for only after the first try: most heads come whole
+                // in the first read (two searches saved a request; issue 9).
+                let ended = || {
+                    self.buf.get(seen.saturating_sub(2)..).is_some_and(|new| {
+                        memchr::memmem::find(new, b"\n\r\n").is_some()
+                            || memchr::memmem::find(new, b"\n\n").is_some()
+                    })
+                };
+                if !tried || ended() {
                     tried = true;
                     match self.parse_head(method, raw)? {
                         Parsed::Head(head) => return Ok(head),

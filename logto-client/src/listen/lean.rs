@@ -449,8 +449,8 @@ impl Inner {
         if target.len() > max_uri || !target.starts_with('/') || !target.bytes().all(plain) {
             return Step::HandOff;
         }
-        let (path, query) = match target.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
+        let (path, query) = match memchr::memchr(b'?', target.as_bytes()) {
+            Some(at) => (target.get(..at).unwrap_or_default(), target.get(at + 1..)),
             None => (target, None),
         };
         let Some((pattern, p)) = self
