@@ -312,6 +312,7 @@ impl CoreBuilder {
                 fixed_headers,
                 fixed_query,
                 fixed_cookies,
+                urls: Arc::default(),
             }),
             extra_headers: HeaderMap::new(),
             jar: session_jar(own_http, cookie_store),

@@ -70,6 +70,8 @@ struct Shared {
     // Fixed values may hold bound variables: kept as secrets (Debug redacts).
     fixed_query: Vec<(&'static str, Secret)>,
     fixed_cookies: Vec<Secret>,
+    /// Session calls' URLs, built once each (see [`session::Urls`]).
+    urls: Arc<session::Urls>,
 }
 
 /// The base URL as built, which a bound variable may be part of
@@ -1023,6 +1025,51 @@ mod tests {
     use super::*;
 
     static SPEC: ApiSpec = ApiSpec::for_tests(&[]);
+
+    /// A session's URL held for a request target is the one built for it,
+    /// whichever call asks, and what is held never shows in `Debug`.
+    #[test]
+    fn session_urls_are_built_once_per_target() {
+        let core = CoreBuilder::default()
+            .base_url("http://127.0.0.1:9/api/")
+            .build(&SPEC)
+            .unwrap();
+        let call = |path: &str, query: &[(&str, &str)]| {
+            let mut call = Call::new("t", http::Method::GET);
+            call.path_text(path);
+            for (k, v) in query {
+                call.query(k, v);
+            }
+            call
+        };
+        let calls = [
+            call("/a", &[]),
+            call("/b", &[]),
+            call("/a", &[("q", "1")]),
+            call("/a", &[("q", "2 3"), ("key", "held-secret")]),
+        ];
+        for _ in 0..2 {
+            for c in &calls {
+                let target = core.written_target(c).unwrap();
+                let url = core.shared.urls.get(&target, || core.target_url(c));
+                assert_eq!(url, core.target_url(c));
+                assert_eq!(url_target(&url).unwrap(), target);
+            }
+        }
+        let shown = format!("{core:?}");
+        assert!(shown.contains("Urls(4)"), "{shown}");
+        assert!(!shown.contains("held-secret"), "{shown}");
+        // Past the limit, URLs are built, not held.
+        for i in 0..2 * session::MAX_URLS {
+            let c = call(&format!("/items/{i}"), &[]);
+            let target = core.written_target(&c).unwrap();
+            assert_eq!(
+                core.shared.urls.get(&target, || core.target_url(&c)),
+                core.target_url(&c)
+            );
+        }
+        assert!(format!("{core:?}").contains(&format!("Urls({})", session::MAX_URLS)));
+    }
 
     /// The direct path writes out the URI the URL parser gives, byte for
     /// byte (its request target, and the pool's absolute URI from it), and

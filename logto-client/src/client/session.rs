@@ -41,6 +41,48 @@ use crate::error::TransportError;
 /// reqwest's default limit: the 11th redirect of one call is an error.
 const MAX_REDIRECTS: usize = 10;
 
+/// The most URLs [`Urls`] keeps.
+pub(super) const MAX_URLS: usize = 256;
+
+/// A client's session URLs by request target, shared by its sessions. A
+/// session needs each call's URL (its jar matches cookies by it), and
+/// building one sets the call's path on the base URL, which parses it: 2.3k
+/// of a `tools/call`'s 75k user-space instructions (issue 9). One target
+/// always gives the same URL (the base is the client's), so each is built
+/// once; past [`MAX_URLS`] targets (paths with ids in them), the others are
+/// built every time. Its `Debug` shows how many it holds, never a URL (the
+/// query may carry an API key).
+#[derive(Default)]
+pub(super) struct Urls(std::sync::Mutex<std::collections::HashMap<Bytes, Url>>);
+
+impl std::fmt::Debug for Urls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().map(|urls| urls.len()).unwrap_or(0);
+        f.debug_tuple("Urls").field(&held).finish()
+    }
+}
+
+impl Urls {
+    /// The URL of request `target`, `build` giving it when it is not held.
+    pub(super) fn get(&self, target: &Bytes, build: impl FnOnce() -> Url) -> Url {
+        if let Some(url) = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|urls| urls.get(target).cloned())
+        {
+            return url;
+        }
+        let url = build();
+        if let Ok(mut urls) = self.0.lock()
+            && urls.len() < MAX_URLS
+        {
+            urls.insert(target.clone(), url.clone());
+        }
+        url
+    }
+}
+
 tokio::task_local! {
     /// The redirects a call followed here before reqwest took it over.
     static FOLLOWED: usize;
@@ -70,14 +112,20 @@ pub(super) async fn send(
     call: &Call,
     deadline: Instant,
 ) -> Result<Answer, TransportError> {
-    let mut url = core.target_url(call);
+    // The target written out when it can be (see `Core::written_target`):
+    // then its URL may be held already, and it need not be parsed back.
+    let written = core.written_target(call);
+    let mut url = match &written {
+        Some(target) => core.shared.urls.get(target, || core.target_url(call)),
+        None => core.target_url(call),
+    };
     let (headers, body) = core.direct_parts(call);
     let first = Outgoing {
         method: call.method.clone(),
         headers,
         body,
     };
-    let mut answer = hop(core, direct, jar, &url, first, deadline).await?;
+    let mut answer = hop(core, direct, jar, &url, written, first, deadline).await?;
     if !is_redirect(answer.status()) {
         return Ok(answer);
     }
@@ -126,18 +174,20 @@ pub(super) async fn send(
             headers,
             body: next.body.clone(),
         };
-        answer = hop(core, direct, jar, &url, req, deadline).await?;
+        answer = hop(core, direct, jar, &url, None, req, deadline).await?;
     }
     Ok(answer)
 }
 
 /// One request of a session on the direct path: the jar's cookies in, its
-/// answer's `Set-Cookie` into the jar.
+/// answer's `Set-Cookie` into the jar. `target`: `url`'s request target,
+/// when already written.
 async fn hop(
     core: &Core,
     direct: &Direct,
     jar: &reqwest::cookie::Jar,
     url: &Url,
+    target: Option<Bytes>,
     req: Outgoing,
     deadline: Instant,
 ) -> Result<Answer, TransportError> {
@@ -151,7 +201,10 @@ async fn hop(
     {
         headers.insert(COOKIE, cookies);
     }
-    let target = super::url_target(url)?;
+    let target = match target {
+        Some(target) => target,
+        None => super::url_target(url)?,
+    };
     let answer = core
         .send_direct(direct, (method, target, headers, body), deadline, false)
         .await?;
