@@ -81,13 +81,7 @@ async fn spans_name_the_call_and_never_carry_secrets_or_bodies() {
 async fn a_failed_call_is_a_warning_when_spans_are_off() {
     use logto_client::logto_experience_rest as rest;
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install(tracing::Level::WARN);
 
     // A port nothing listens on any more.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -448,13 +448,7 @@ async fn direct_answers_are_rmcps_byte_for_byte() {
 const DIRECT: &str = "MCP tools/call answered directly";
 
 fn install(capture: &Capture) -> tracing::subscriber::DefaultGuard {
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_default(subscriber)
+    capture.install(tracing::Level::DEBUG)
 }
 
 /// rmcp's own client is answered directly (it negotiates a protocol version

@@ -131,6 +131,18 @@ impl Capture {
     pub fn count(&self, needle: &str) -> usize {
         self.text().matches(needle).count()
     }
+
+    /// Makes this thread's logs at `level` and above (plain text) go here,
+    /// until the guard is dropped.
+    pub fn install(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
 }
 
 impl std::io::Write for Capture {
