@@ -196,14 +196,16 @@ pub(crate) fn values_read(
             Read::Path(index) => Some(Value::String(incoming.path_param(index, name)?)),
             Read::Query => incoming.query_param(name, required)?.map(Value::String),
             Read::Header => incoming.header(name, required)?.map(Value::String),
-            Read::Body if stand_in == Some(at) => match stand_in_for(&incoming.body) {
+            Read::Body => match stand_in
+                .filter(|&i| i == at)
+                .and_then(|_| stand_in_for(&incoming.body))
+            {
                 Some(value) => {
                     stood_in = true;
                     Some(value)
                 }
                 None => incoming.json_body(required)?,
             },
-            Read::Body => incoming.json_body(required)?,
             Read::BodyField => incoming.body_field(name, required)?,
             Read::BodyPath(path) => incoming.body_path(name, path, required)?,
             Read::Fixed(text) => Some(Value::String(text.to_owned())),
@@ -367,14 +369,13 @@ pub(crate) fn body_sent_only_whole(
             .any(|p| matches!(p, TemplatePart::Input(n) if *n == name)),
         Src::Missing | Src::Literal(_) => false,
     };
-    let others = plan
+    let mut others = plan
         .args
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != arg)
         .map(|(_, src)| src)
         .chain(plan.extras.iter().map(|(_, src)| src));
-    let mut others = others;
     (!others.any(reads)).then_some(read)
 }
 

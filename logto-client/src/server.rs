@@ -417,13 +417,13 @@ impl RawHead {
             None => {
                 let many = self.ordered();
                 let len = many.len();
-                ([0; FEW_FIELDS], many, len)
+                ([(0, 0); FEW_FIELDS], many, len)
             }
         };
         (0..len).filter_map(move |k| {
             let i = match many.get(k) {
                 Some(&i) => i,
-                None => usize::from(*few.get(k)?),
+                None => usize::from(few.get(k)?.0),
             };
             Some((fields.name(i), fields.value(i)))
         })
@@ -432,42 +432,25 @@ impl RawHead {
     /// [`Self::fields`]' indexes, and how many, when no name comes twice
     /// and there are at most [`FEW_FIELDS`] (most answers): built on the
     /// stack, not in two lists (issue 9).
-    fn few(&self) -> Option<([u8; FEW_FIELDS], usize)> {
+    fn few(&self) -> Option<([(u8, u8); FEW_FIELDS], usize)> {
         let fields = &self.0;
         let n = fields.len();
         let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.eq_ignore_ascii_case(b);
-        let mut order = [0u8; FEW_FIELDS];
-        // Where each field's name is in `HOP_BY_HOP` (`u8::MAX`: not there).
-        let mut hops = [u8::MAX; FEW_FIELDS];
-        let mut any_hop = false;
+        // Each field's index, and where its name is in `HOP_BY_HOP`
+        // (`u8::MAX`: not there).
+        let mut entries = [(0u8, u8::MAX); FEW_FIELDS];
         for i in 0..n {
             let name = fields.name(i);
             if (0..i).any(|j| same(name, fields.name(j))) {
                 return None;
             }
-            *order.get_mut(i)? = u8::try_from(i).ok()?;
-            if let Some(k) = hop_by_hop(name) {
-                *hops.get_mut(i)? = u8::try_from(k).ok()?;
-                any_hop = true;
-            }
+            let hop = hop_by_hop(name).map_or(Some(u8::MAX), |k| u8::try_from(k).ok())?;
+            *entries.get_mut(i)? = (u8::try_from(i).ok()?, hop);
         }
-        let mut len = n;
-        if any_hop {
-            // As `passthrough` removes them from the map: in `HOP_BY_HOP`'s
-            // order, the last entry taking a removed one's place.
-            for k in 0..HOP_BY_HOP.len() {
-                let k = u8::try_from(k).ok()?;
-                let at = order
-                    .get(..len)?
-                    .iter()
-                    .position(|&i| hops.get(usize::from(i)) == Some(&k));
-                if let Some(at) = at {
-                    len -= 1;
-                    order.swap(at, len);
-                }
-            }
-        }
-        Some((order, len))
+        let len = without_hop_by_hop(entries.get_mut(..n)?, |&(_, hop)| {
+            (hop != u8::MAX).then_some(usize::from(hop))
+        });
+        Some((entries, len))
     }
 
     /// The indexes of [`Self::fields`] when [`Self::few`] has none.
@@ -486,13 +469,8 @@ impl RawHead {
         }
         // No name repeated: each entry is one field.
         let repeated = entries.len() < n;
-        if entries.iter().any(|(_, hop)| hop.is_some()) {
-            for k in 0..HOP_BY_HOP.len() {
-                if let Some(at) = entries.iter().position(|&(_, hop)| hop == Some(k)) {
-                    entries.swap_remove(at);
-                }
-            }
-        }
+        let len = without_hop_by_hop(&mut entries, |&(_, hop)| hop);
+        entries.truncate(len);
         if !repeated {
             entries.into_iter().map(|(i, _)| i).collect()
         } else {
@@ -505,6 +483,27 @@ impl RawHead {
                 .collect()
         }
     }
+}
+
+/// Drops the hop-by-hop `entries` (`hop`: where an entry's name is in
+/// [`HOP_BY_HOP`]) as [`passthrough`] removes them from its map: in
+/// `HOP_BY_HOP`'s order, the last entry taking a removed one's place. The
+/// entries kept are the first ones of the length returned.
+fn without_hop_by_hop<T>(entries: &mut [T], hop: impl Fn(&T) -> Option<usize>) -> usize {
+    let mut len = entries.len();
+    if entries.iter().all(|e| hop(e).is_none()) {
+        return len;
+    }
+    for k in 0..HOP_BY_HOP.len() {
+        let at = entries
+            .get(..len)
+            .and_then(|kept| kept.iter().position(|e| hop(e) == Some(k)));
+        if let Some(at) = at {
+            len -= 1;
+            entries.swap(at, len);
+        }
+    }
+    len
 }
 
 /// Where `name` (any case) is in [`HOP_BY_HOP`].

@@ -549,11 +549,27 @@ impl Core {
             // session's is twice the size of the rest of it (issue 9).
             return Box::pin(session::send(self, direct, jar, call, deadline)).await;
         }
-        let target = self.direct_target(call)?;
-        let (headers, body) = self.direct_parts(call);
-        let sending = (call.method.clone(), target, headers, body);
-        self.send_direct(direct, sending, deadline, call.raw_head)
-            .await
+        self.send_call_direct(direct, call, deadline).await
+    }
+
+    /// A call sent on the direct path outside a session, its answer due by
+    /// `deadline`: its target, headers and body built now, the future
+    /// returned (`execute_direct`'s, and `send_raw_direct`'s own).
+    fn send_call_direct<'a>(
+        &'a self,
+        direct: &'a direct::Direct,
+        call: &Call,
+        deadline: tokio::time::Instant,
+    ) -> impl std::future::Future<Output = Result<Answer, TransportError>> + Send + use<'a> {
+        use futures::future::Either;
+        match self.direct_target(call) {
+            Ok(target) => {
+                let (headers, body) = self.direct_parts(call);
+                let sending = (call.method.clone(), target, headers, body);
+                Either::Left(self.send_direct(direct, sending, deadline, call.raw_head))
+            }
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        }
     }
 
     /// A call's headers and encoded body for the direct path: what
@@ -619,7 +635,7 @@ impl Core {
         &'a self,
         call: &Call,
     ) -> Option<impl std::future::Future<Output = Result<Answer, Error>> + Send + 'a> {
-        use futures::future::{Either, FutureExt as _};
+        use futures::future::FutureExt as _;
         let direct = self.shared.direct.as_ref()?;
         if self.jar.is_some()
             || self.shared.oauth2.is_some()
@@ -628,27 +644,21 @@ impl Core {
             return None;
         }
         let operation = call.operation;
-        // As `send_raw` fails: its warning (the span is off), and the error.
-        let failed = move |e: TransportError| {
-            tracing::warn!(
-                timeout = e.is_timeout(),
-                connect = e.is_connect(),
-                "upstream call failed"
-            );
-            self.transport_error(operation, e)
-        };
         let deadline = tokio::time::Instant::now() + self.shared.timeout;
-        Some(match self.direct_target(call) {
-            Ok(target) => {
-                let (headers, body) = self.direct_parts(call);
-                let sending = (call.method.clone(), target, headers, body);
-                Either::Left(
-                    self.send_direct(direct, sending, deadline, call.raw_head)
-                        .map(move |sent| sent.map_err(failed)),
-                )
-            }
-            Err(e) => Either::Right(std::future::ready(Err(failed(e)))),
-        })
+        Some(
+            self.send_call_direct(direct, call, deadline)
+                .map(move |sent| sent.map_err(|e| self.call_failed(operation, e))),
+        )
+    }
+
+    /// A failed call's warning (in its span, when that is on) and error.
+    fn call_failed(&self, operation: &'static str, e: TransportError) -> Error {
+        tracing::warn!(
+            timeout = e.is_timeout(),
+            connect = e.is_connect(),
+            "upstream call failed"
+        );
+        self.transport_error(operation, e)
     }
 
     /// Sends a call and returns the raw response (any status), for servers
@@ -687,12 +697,7 @@ impl Core {
             Err(e) => {
                 record(None);
                 let _enter = span.enter();
-                tracing::warn!(
-                    timeout = e.is_timeout(),
-                    connect = e.is_connect(),
-                    "upstream call failed"
-                );
-                Err(self.transport_error(call.operation, e))
+                Err(self.call_failed(call.operation, e))
             }
         }
     }

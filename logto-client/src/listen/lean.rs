@@ -553,9 +553,12 @@ impl Inner {
         drop(incoming);
         match values {
             Ok((values, stood_in)) => {
-                let body = body.map(|b| match stood_in {
-                    true => LeanBody::StoodIn(b),
-                    false => LeanBody::Read(b),
+                let body = body.map(|b| {
+                    if stood_in {
+                        LeanBody::StoodIn(b)
+                    } else {
+                        LeanBody::Read(b)
+                    }
                 });
                 crate::server::in_lean_call(body, || self.handle.call(values, forwarded, p.op))
                     .await
